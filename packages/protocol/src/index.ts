@@ -1,0 +1,48 @@
+export { formatTokens, parseTokens, TOKEN_DECIMALS, TOKEN_SYMBOL } from './amounts.ts'
+export { assertCid, bytes32ToCid, cidOf, cidToBytes32, parseCid } from './cid.ts'
+export { type BidMessage, bidTypes, EIP712_NAME, EIP712_VERSION, marketDomain, type SignedBid } from './eip712.ts'
+export {
+  BaseError,
+  type BaseErrorOptions,
+  CidMismatchError,
+  describeError,
+  ErrorCode,
+  InvalidMessageError,
+} from './errors.ts'
+export { canonicalJson, hashJobDescriptor, type JobDescriptor, jobDescriptorSchema } from './job-descriptor.ts'
+export {
+  type AwardNotice,
+  type AwardReply,
+  awardNoticeSchema,
+  awardReplySchema,
+  type BidMessageWire,
+  type BidReply,
+  bidMessageSchema,
+  bidReplySchema,
+  type DataRequest,
+  type DataResponse,
+  dataRequestSchema,
+  dataResponseSchema,
+  decodeMessage,
+  encodeMessage,
+  type JobAnnouncement,
+  jobAnnouncementSchema,
+} from './messages.ts'
+export {
+  MAX_CONTROL_MESSAGE_BYTES,
+  MAX_DATA_BYTES,
+  PROTOCOL_AWARD,
+  PROTOCOL_BID,
+  PROTOCOL_DATA,
+  TOPIC_JOBS,
+} from './protocol-ids.ts'
+export {
+  InvalidSpecError,
+  type JobSpec,
+  type JobSpecInput,
+  jobSpecSchema,
+  parseJobSpec,
+  type SourceRef,
+  type SpecIssue,
+  validateJobSpec,
+} from './spec.ts'

@@ -1,0 +1,9 @@
+/** libp2p protocol ids and gossip topics. The version suffix changes on any wire change. */
+export const PROTOCOL_BID = '/bazaar/bid/1.0.0'
+export const PROTOCOL_AWARD = '/bazaar/award/1.0.0'
+export const PROTOCOL_DATA = '/bazaar/data/1.0.0'
+export const TOPIC_JOBS = 'bazaar/jobs/1'
+
+/** Caps on what a peer may send us; anything larger is refused before it is buffered. */
+export const MAX_CONTROL_MESSAGE_BYTES = 64 * 1024
+export const MAX_DATA_BYTES = 64 * 1024 * 1024

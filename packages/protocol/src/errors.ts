@@ -47,7 +47,13 @@ export class BaseError extends Error {
   }
 
   /** A plain object safe to serialize over the wire or print as JSON. */
-  toJSON(): { name: string; code: ErrorCode; message: string; hint?: string; details: Record<string, unknown> } {
+  toJSON(): {
+    name: string
+    code: ErrorCode
+    message: string
+    hint?: string
+    details: Record<string, unknown>
+  } {
     return {
       name: this.name,
       code: this.code,

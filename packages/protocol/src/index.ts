@@ -1,6 +1,13 @@
 export { formatTokens, parseTokens, TOKEN_DECIMALS, TOKEN_SYMBOL } from './amounts.ts'
 export { assertCid, bytes32ToCid, cidOf, cidToBytes32, parseCid } from './cid.ts'
-export { type BidMessage, bidTypes, EIP712_NAME, EIP712_VERSION, marketDomain, type SignedBid } from './eip712.ts'
+export {
+  type BidMessage,
+  bidTypes,
+  EIP712_NAME,
+  EIP712_VERSION,
+  marketDomain,
+  type SignedBid,
+} from './eip712.ts'
 export {
   BaseError,
   type BaseErrorOptions,
@@ -9,7 +16,12 @@ export {
   ErrorCode,
   InvalidMessageError,
 } from './errors.ts'
-export { canonicalJson, hashJobDescriptor, type JobDescriptor, jobDescriptorSchema } from './job-descriptor.ts'
+export {
+  canonicalJson,
+  hashJobDescriptor,
+  type JobDescriptor,
+  jobDescriptorSchema,
+} from './job-descriptor.ts'
 export {
   type AwardNotice,
   type AwardReply,
@@ -36,6 +48,7 @@ export {
   PROTOCOL_DATA,
   TOPIC_JOBS,
 } from './protocol-ids.ts'
+export { encodeReceipt, type ResultReceipt, resultReceiptSchema } from './receipt.ts'
 export {
   InvalidSpecError,
   type JobSpec,

@@ -13,7 +13,9 @@ export const jobDescriptorSchema = z
     moduleCid: z.string().min(1).max(128),
     args: z.array(z.string().max(4096)).max(256),
     env: z.record(z.string().max(256), z.string().max(4096)),
-    inputs: z.array(z.object({ path: z.string().max(255), cid: z.string().max(128), size: z.int().min(0) }).strict()).max(64),
+    inputs: z
+      .array(z.object({ path: z.string().max(255), cid: z.string().max(128), size: z.int().min(0) }).strict())
+      .max(64),
     resources: z.object({ cores: z.int().min(1), memoryMb: z.int().min(1) }).strict(),
     limits: z
       .object({
@@ -33,7 +35,9 @@ export type JobDescriptor = z.output<typeof jobDescriptorSchema>
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
     if (v && typeof v === 'object' && !Array.isArray(v)) {
-      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)),
+      )
     }
     return v
   })

@@ -9,8 +9,12 @@ import { jobDescriptorSchema } from './job-descriptor.ts'
  */
 const uintString = z.string().regex(/^\d{1,78}$/, 'must be a decimal integer string')
 const address = z.string().refine(isAddress, 'must be a 0x address') as unknown as z.ZodType<Address>
-const hex = z.string().refine((v) => isHex(v, { strict: true }), 'must be 0x hex') as unknown as z.ZodType<Hex>
-const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 32 bytes of hex') as unknown as z.ZodType<Hex>
+const hex = z
+  .string()
+  .refine((v) => isHex(v, { strict: true }), 'must be 0x hex') as unknown as z.ZodType<Hex>
+const bytes32 = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{64}$/, 'must be 32 bytes of hex') as unknown as z.ZodType<Hex>
 
 export const jobAnnouncementSchema = z
   .object({
@@ -47,7 +51,12 @@ export const bidReplySchema = z
 export type BidReply = z.output<typeof bidReplySchema>
 
 export const awardNoticeSchema = z
-  .object({ type: z.literal('award'), jobId: uintString, txHash: bytes32, requesterPeerId: z.string().max(128) })
+  .object({
+    type: z.literal('award'),
+    jobId: uintString,
+    txHash: bytes32,
+    requesterPeerId: z.string().max(128),
+  })
   .strict()
 export type AwardNotice = z.output<typeof awardNoticeSchema>
 
@@ -56,12 +65,21 @@ export const awardReplySchema = z
   .strict()
 export type AwardReply = z.output<typeof awardReplySchema>
 
-export const dataRequestSchema = z.object({ type: z.literal('data-request'), cid: z.string().min(1).max(128) }).strict()
+export const dataRequestSchema = z
+  .object({ type: z.literal('data-request'), cid: z.string().min(1).max(128) })
+  .strict()
 export type DataRequest = z.output<typeof dataRequestSchema>
 
 export const dataResponseSchema = z.discriminatedUnion('ok', [
   z.object({ type: z.literal('data-response'), ok: z.literal(true), size: z.int().min(0) }).strict(),
-  z.object({ type: z.literal('data-response'), ok: z.literal(false), code: z.string().max(64), message: z.string().max(512) }).strict(),
+  z
+    .object({
+      type: z.literal('data-response'),
+      ok: z.literal(false),
+      code: z.string().max(64),
+      message: z.string().max(512),
+    })
+    .strict(),
 ])
 export type DataResponse = z.output<typeof dataResponseSchema>
 
@@ -76,9 +94,12 @@ export function decodeMessage<T>(schema: z.ZodType<T>, bytes: Uint8Array, what: 
   const result = schema.safeParse(data)
   if (!result.success) {
     const first = result.error.issues[0]
-    throw new InvalidMessageError(`${what}: ${first?.path.join('.') || '(root)'} ${first?.message ?? 'invalid'}`, {
-      details: { issues: result.error.issues.length },
-    })
+    throw new InvalidMessageError(
+      `${what}: ${first?.path.join('.') || '(root)'} ${first?.message ?? 'invalid'}`,
+      {
+        details: { issues: result.error.issues.length },
+      },
+    )
   }
   return result.data
 }

@@ -1,4 +1,4 @@
-import { LineCounter, isNode, parseDocument, type Node as YamlNode } from 'yaml'
+import { isNode, LineCounter, parseDocument, type Node as YamlNode } from 'yaml'
 import { z } from 'zod'
 import { BaseError, type BaseErrorOptions, ErrorCode } from './errors.ts'
 
@@ -8,7 +8,10 @@ import { BaseError, type BaseErrorOptions, ErrorCode } from './errors.ts'
  * written as strings or integers so YAML never rounds them through a float.
  */
 const tokenAmount = z
-  .union([z.string().regex(/^\d+$/, 'must be a whole number of token base units, e.g. "1000000000"'), z.int()])
+  .union([
+    z.string().regex(/^\d+$/, 'must be a whole number of token base units, e.g. "1000000000"'),
+    z.int(),
+  ])
   .transform((value) => BigInt(value))
   .refine((value) => value > 0n, 'must be greater than 0')
 
@@ -42,7 +45,10 @@ export const jobSpecSchema = z
           .object({
             path: z
               .string()
-              .regex(/^[a-zA-Z0-9._-]+$/, 'must be a plain file name; it appears under /input in the sandbox'),
+              .regex(
+                /^[a-zA-Z0-9._-]+$/,
+                'must be a plain file name; it appears under /input in the sandbox',
+              ),
           })
           .and(sourceRef),
       )
@@ -122,8 +128,13 @@ export function parseJobSpec(text: string, source = '<spec>'): JobSpec {
     throw new InvalidSpecError(
       source,
       doc.errors.map((error) => {
-        const pos = error.linePos?.[0]
-        return { field: '', message: `YAML syntax: ${error.message.split('\n')[0]}`, line: pos?.line, column: pos?.col }
+        const pos = lineCounter.linePos(error.pos[0])
+        return {
+          field: '',
+          message: `YAML syntax: ${error.message.split('\n')[0]}`,
+          line: pos.line,
+          column: pos.col,
+        }
       }),
     )
   }

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { InvalidSpecError, parseJobSpec } from './spec.ts'
+
+const valid = `version: 1
+name: tile-0
+runtime: wasm
+module: { path: ../build/mandelbrot.wasm }
+args: ["--width", "64"]
+limits:
+  fuel: 1000000000
+price:
+  maxPerFuel: "2000000000"
+`
+
+function issuesOf(text: string) {
+  try {
+    parseJobSpec(text, 'job.yaml')
+  } catch (err) {
+    assert.ok(err instanceof InvalidSpecError)
+    assert.equal(err.code, 'E_INVALID_SPEC')
+    return err.issues
+  }
+  assert.fail('expected InvalidSpecError')
+}
+
+describe('parseJobSpec', () => {
+  it('parses a valid spec and fills defaults, keeping amounts exact', () => {
+    const spec = parseJobSpec(valid)
+    assert.equal(spec.limits.fuel, 1_000_000_000n)
+    assert.equal(spec.price.maxPerFuel, 2_000_000_000n)
+    assert.deepEqual(spec.resources, { cores: 1, memoryMb: 64 })
+    assert.equal(spec.verification.mode, 'none')
+    assert.deepEqual(spec.module, { path: '../build/mandelbrot.wasm' })
+  })
+
+  it('accepts the same spec as JSON', () => {
+    const spec = parseJobSpec(
+      JSON.stringify({
+        version: 1,
+        runtime: 'wasm',
+        module: { cid: 'x' },
+        limits: { fuel: 5 },
+        price: { maxPerFuel: '1' },
+      }),
+    )
+    assert.equal(spec.limits.fuel, 5n)
+  })
+
+  it('names the field and line of each problem', () => {
+    const issues = issuesOf(
+      valid.replace('fuel: 1000000000', 'fuel: -3').replace('runtime: wasm', 'runtime: python'),
+    )
+    const byField = Object.fromEntries(issues.map((i) => [i.field, i]))
+    assert.equal(byField.runtime?.line, 3)
+    assert.equal(byField['limits.fuel']?.line, 7)
+    assert.match(byField.runtime?.message ?? '', /wasm/)
+  })
+
+  it('reports a missing field at its parent and unknown fields', () => {
+    const issues = issuesOf(valid.replace('price:\n  maxPerFuel: "2000000000"\n', 'prize: 3\n'))
+    const fields = issues.map((i) => i.field).sort()
+    assert.ok(fields.includes('price'), `fields: ${fields}`)
+    assert.ok(issues.some((i) => /prize/.test(i.message)))
+  })
+
+  it('rejects YAML syntax errors with a line', () => {
+    const issues = issuesOf('version: 1\nruntime: [wasm\n')
+    assert.ok(issues[0]?.line)
+    assert.match(issues[0]?.message ?? '', /YAML syntax/)
+  })
+
+  it('rejects prices that would lose precision and unsafe input file names', () => {
+    const issues = issuesOf(
+      `${valid.replace('"2000000000"', '2.5')}inputs:\n  - { path: ../etc/passwd, text: hi }\n`,
+    )
+    const fields = issues.map((i) => i.field)
+    assert.ok(fields.includes('price.maxPerFuel'))
+    assert.ok(fields.some((f) => f.startsWith('inputs.0')))
+  })
+
+  it('rejects a non-object document', () => {
+    assert.throws(() => parseJobSpec('just a string'), InvalidSpecError)
+    assert.throws(() => parseJobSpec(''), InvalidSpecError)
+  })
+})

@@ -50,14 +50,12 @@ export const bidReplySchema = z
   .strict()
 export type BidReply = z.output<typeof bidReplySchema>
 
-export const awardNoticeSchema = z
-  .object({
-    type: z.literal('award'),
-    jobId: uintString,
-    txHash: bytes32,
-    requesterPeerId: z.string().max(128),
-  })
-  .strict()
+export const awardNoticeSchema = z.discriminatedUnion('type', [
+  /** You won: the award is on-chain in `txHash`; check it there before working. */
+  z.object({ type: z.literal('award'), jobId: uintString, txHash: bytes32 }).strict(),
+  /** You did not win: release the capacity the bid reserved. */
+  z.object({ type: z.literal('bid-declined'), jobId: uintString }).strict(),
+])
 export type AwardNotice = z.output<typeof awardNoticeSchema>
 
 export const awardReplySchema = z

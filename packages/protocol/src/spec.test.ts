@@ -72,11 +72,12 @@ describe('parseJobSpec', () => {
 
   it('rejects prices that would lose precision and unsafe input file names', () => {
     const issues = issuesOf(
-      `${valid.replace('"2000000000"', '2.5')}inputs:\n  - { path: ../etc/passwd, text: hi }\n`,
+      `${valid.replace('"2000000000"', '2.5')}inputs:\n  - { name: ../etc/passwd, text: hi }\n  - { name: a.txt, text: hi, path: b.txt }\n`,
     )
     const fields = issues.map((i) => i.field)
     assert.ok(fields.includes('price.maxPerFuel'))
     assert.ok(fields.some((f) => f.startsWith('inputs.0')))
+    assert.ok(fields.some((f) => f.startsWith('inputs.1')))
   })
 
   it('rejects a non-object document', () => {

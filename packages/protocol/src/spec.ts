@@ -43,14 +43,19 @@ export const jobSpecSchema = z
       .array(
         z
           .object({
-            path: z
+            name: z
               .string()
-              .regex(
-                /^[a-zA-Z0-9._-]+$/,
-                'must be a plain file name; it appears under /input in the sandbox',
-              ),
+              .regex(/^[a-zA-Z0-9._-]+$/, 'must be a plain file name; it appears as /input/<name> in the sandbox')
+              .refine((name) => name !== '.' && name !== '..', 'must be a plain file name'),
+            path: z.string().min(1).optional(),
+            text: z.string().optional(),
+            cid: z.string().min(1).optional(),
           })
-          .and(sourceRef),
+          .strict()
+          .refine(
+            (input) => [input.path, input.text, input.cid].filter((v) => v !== undefined).length === 1,
+            'give exactly one source: path (a file), text (inline) or cid',
+          ),
       )
       .max(64)
       .default([]),

@@ -1,0 +1,63 @@
+import type { Address, Hex } from 'viem'
+
+/**
+ * What the node's roles need from the settlement layer, for one signer. Implemented over
+ * viem and the deployed contracts by `createMarketChain`; kept narrow so role logic reads
+ * as the job's life and not as RPC plumbing.
+ */
+export const JobState = {
+  None: 0,
+  Open: 1,
+  Awarded: 2,
+  Committed: 3,
+  Revealed: 4,
+  Finalized: 5,
+  Cancelled: 6,
+  Expired: 7,
+} as const
+export type JobState = (typeof JobState)[keyof typeof JobState]
+
+export interface OnChainJob {
+  state: JobState
+  requester: Address
+  provider: Address
+  specHash: Hex
+  maxPricePerFuel: bigint
+  maxFuel: bigint
+  pricePerFuel: bigint
+  escrow: bigint
+  resultHash: Hex
+  fuelUsed: bigint
+  executionDeadline: bigint
+}
+
+export interface TxOutcome {
+  hash: Hex
+  gasUsed: bigint
+}
+
+export interface MarketChain {
+  readonly address: Address
+  readonly chainId: number
+  readonly market: Address
+  nowSeconds(): Promise<bigint>
+  getJob(jobId: bigint): Promise<OnChainJob>
+  isEligible(provider: Address): Promise<boolean>
+  /** Approves the escrow and creates the job; returns the new id. */
+  createJob(args: {
+    specHash: Hex
+    maxPricePerFuel: bigint
+    maxFuel: bigint
+    bidDeadline: bigint
+    executionDeadline: bigint
+  }): Promise<TxOutcome & { jobId: bigint }>
+  cancelJob(jobId: bigint): Promise<TxOutcome>
+  award(args: { jobId: bigint; provider: Address; pricePerFuel: bigint; expiry: bigint; signature: Hex }): Promise<TxOutcome>
+  commitResult(jobId: bigint, commitment: Hex): Promise<TxOutcome>
+  revealResult(args: { jobId: bigint; resultHash: Hex; fuelUsed: bigint; salt: Hex }): Promise<TxOutcome>
+  finalize(jobId: bigint): Promise<TxOutcome & { paid: bigint; refunded: bigint }>
+  reclaimExpired(jobId: bigint): Promise<TxOutcome>
+  signBid(bid: { jobId: bigint; pricePerFuel: bigint; expiry: bigint }): Promise<Hex>
+  verifyBid(bid: { jobId: bigint; provider: Address; pricePerFuel: bigint; expiry: bigint; signature: Hex }): Promise<boolean>
+  resultCommitment(args: { resultHash: Hex; fuelUsed: bigint; salt: Hex; provider: Address }): Hex
+}

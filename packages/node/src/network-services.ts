@@ -1,0 +1,23 @@
+import type { JobAnnouncement } from '@bazaar/protocol'
+import type { z } from 'zod'
+
+/**
+ * The node's view of the peer-to-peer network: request/response on a protocol, content
+ * fetch by CID (verified), and job gossip. Built over libp2p by `createNetworkServices`.
+ */
+export interface NetworkServices {
+  readonly peerId: string
+  multiaddrs(): string[]
+  request<T>(
+    peer: string,
+    protocol: string,
+    message: object,
+    responseSchema: z.ZodType<T>,
+    options?: { signal?: AbortSignal; timeoutMs?: number },
+  ): Promise<T>
+  /** Fetches content by CID from a peer and verifies it; throws CidMismatchError on bad bytes. */
+  fetch(peer: string, cid: string, options?: { signal?: AbortSignal; maxBytes?: number }): Promise<Uint8Array>
+  publishJob(announcement: JobAnnouncement): Promise<void>
+  /** Resolves once at least `min` peers subscribe to job gossip. */
+  waitForJobSubscribers(min: number, options?: { signal?: AbortSignal }): Promise<void>
+}

@@ -1,0 +1,91 @@
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import {
+  BaseError,
+  cidOf,
+  ErrorCode,
+  hashJobDescriptor,
+  type JobDescriptor,
+  type JobSpec,
+  parseCid,
+  type SourceRef,
+} from '@bazaar/protocol'
+import type { Hex } from 'viem'
+
+/** A job ready for the market: its descriptor, its hash, and the blobs it names. */
+export interface PreparedJob {
+  descriptor: JobDescriptor
+  specHash: Hex
+  /** Module and input bytes by CID, served to the winning provider. */
+  blobs: Map<string, Uint8Array>
+  spec: JobSpec
+}
+
+export class SpecFileError extends BaseError {
+  override name = 'SpecFileError' as const
+}
+
+export interface PrepareOptions {
+  /** Folder that relative `path` references are resolved against (the spec's folder). */
+  baseDir: string
+  /** Blobs the caller already has, e.g. bytes passed in by an SDK user, looked up by CID. */
+  known?: ReadonlyMap<string, Uint8Array>
+}
+
+/** Resolves every file a spec names into bytes and CIDs. */
+export async function prepareJob(spec: JobSpec, options: PrepareOptions): Promise<PreparedJob> {
+  const blobs = new Map<string, Uint8Array>()
+  const load = async (ref: SourceRef, field: string): Promise<{ cid: string; size: number }> => {
+    let bytes: Uint8Array | undefined
+    if ('text' in ref) bytes = new TextEncoder().encode(ref.text)
+    else if ('path' in ref) {
+      const file = resolve(options.baseDir, ref.path)
+      try {
+        bytes = new Uint8Array(await readFile(file))
+      } catch (cause) {
+        throw new SpecFileError(ErrorCode.InvalidSpec, `${field}: cannot read ${file}`, {
+          hint: 'paths in a spec are relative to the spec file; build the examples with `npm run build`',
+          cause,
+        })
+      }
+    } else {
+      parseCid(ref.cid)
+      bytes = options.known?.get(ref.cid)
+      if (!bytes) {
+        throw new SpecFileError(ErrorCode.NotFound, `${field}: content ${ref.cid} is not available on this node`, {
+          hint: 'give the file by path, or add it to the node first',
+        })
+      }
+    }
+    const cid = await cidOf(bytes)
+    blobs.set(cid, bytes)
+    return { cid, size: bytes.length }
+  }
+
+  const moduleRef = await load(spec.module, 'module')
+  const inputs = []
+  for (const [index, input] of spec.inputs.entries()) {
+    const ref: SourceRef =
+      input.text !== undefined ? { text: input.text } : input.cid !== undefined ? { cid: input.cid } : { path: input.path ?? '' }
+    const loaded = await load(ref, `inputs.${index}`)
+    inputs.push({ path: input.name, cid: loaded.cid, size: loaded.size })
+  }
+  const descriptor: JobDescriptor = {
+    name: spec.name ?? 'job',
+    runtime: spec.runtime,
+    moduleCid: moduleRef.cid,
+    args: spec.args,
+    env: spec.env,
+    inputs,
+    resources: spec.resources,
+    limits: {
+      fuel: spec.limits.fuel.toString(),
+      timeoutMs: spec.limits.timeoutMs,
+      outputBytes: spec.limits.outputBytes,
+    },
+    maxPricePerFuel: spec.price.maxPerFuel.toString(),
+    verification: spec.verification,
+  }
+  return { descriptor, specHash: hashJobDescriptor(descriptor), blobs, spec }
+}
+

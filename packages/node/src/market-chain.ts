@@ -1,3 +1,4 @@
+import type { JobRecord } from '@bazaar/chain'
 import type { Address, Hex } from 'viem'
 
 /**
@@ -5,32 +6,6 @@ import type { Address, Hex } from 'viem'
  * viem and the deployed contracts by `createMarketChain`; kept narrow so role logic reads
  * as the job's life and not as RPC plumbing.
  */
-export const JobState = {
-  None: 0,
-  Open: 1,
-  Awarded: 2,
-  Committed: 3,
-  Revealed: 4,
-  Finalized: 5,
-  Cancelled: 6,
-  Expired: 7,
-} as const
-export type JobState = (typeof JobState)[keyof typeof JobState]
-
-export interface OnChainJob {
-  state: JobState
-  requester: Address
-  provider: Address
-  specHash: Hex
-  maxPricePerFuel: bigint
-  maxFuel: bigint
-  pricePerFuel: bigint
-  escrow: bigint
-  resultHash: Hex
-  fuelUsed: bigint
-  executionDeadline: bigint
-}
-
 export interface TxOutcome {
   hash: Hex
   gasUsed: bigint
@@ -40,8 +15,10 @@ export interface MarketChain {
   readonly address: Address
   readonly chainId: number
   readonly market: Address
+  /** Gas spent by this signer's transactions so far. */
+  readonly gasSpent: bigint
   nowSeconds(): Promise<bigint>
-  getJob(jobId: bigint): Promise<OnChainJob>
+  getJob(jobId: bigint): Promise<JobRecord>
   isEligible(provider: Address): Promise<boolean>
   /** Approves the escrow and creates the job; returns the new id. */
   createJob(args: {

@@ -15,7 +15,7 @@ import {
 import type { Logger } from 'pino'
 import { type Address, bytesToHex, type Hex } from 'viem'
 import type { ContentStore } from '../content-store.ts'
-import { JobState, type MarketChain } from '../market-chain.ts'
+import type { MarketChain } from '../market-chain.ts'
 import type { NetworkServices } from '../network-services.ts'
 
 /** The subset of the executor the provider needs. */
@@ -166,7 +166,7 @@ export class ProviderService {
     if (!reservation) return { accepted: false, reason: 'no open bid for this job' }
     const jobId = BigInt(key)
     const onChain = await this.c.chain.getJob(jobId)
-    if (onChain.state !== JobState.Awarded || onChain.provider.toLowerCase() !== this.address.toLowerCase()) {
+    if (onChain.status !== 'Awarded' || onChain.provider.toLowerCase() !== this.address.toLowerCase()) {
       return { accepted: false, reason: 'the chain does not show this job awarded to us' }
     }
     if (onChain.specHash !== reservation.announcement.specHash) {

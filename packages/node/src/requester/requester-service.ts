@@ -16,7 +16,7 @@ import {
 import type { Logger } from 'pino'
 import type { Address, Hex } from 'viem'
 import type { ContentStore } from '../content-store.ts'
-import { JobState, type MarketChain } from '../market-chain.ts'
+import type { MarketChain } from '../market-chain.ts'
 import type { NetworkServices } from '../network-services.ts'
 import type { JobEvent, JobEventListener } from './job-events.ts'
 import type { PreparedJob } from './prepare-job.ts'
@@ -132,8 +132,8 @@ export class RequesterService {
 
     const base = { jobId, escrow, gasUsed: 0n, fuelUsed: 0n, paid: 0n, refunded: 0n, bidsReceived: 0 }
     const refund = async (reason: string, error: BaseError): Promise<JobOutcome> => {
-      const state = (await chain.getJob(jobId)).state
-      if (state === JobState.Open) gasUsed += (await chain.cancelJob(jobId)).gasUsed
+      const state = (await chain.getJob(jobId)).status
+      if (state === 'Open') gasUsed += (await chain.cancelJob(jobId)).gasUsed
       else gasUsed += (await chain.reclaimExpired(jobId)).gasUsed
       emit({ type: 'refunded', jobId, reason })
       return { ...base, status: 'refunded', refunded: escrow, gasUsed, error: error.toJSON() }
@@ -216,7 +216,7 @@ export class RequesterService {
 
     // Wait for the reveal; past the execution deadline the escrow comes back.
     let onChain = await chain.getJob(jobId)
-    while (onChain.state === JobState.Awarded || onChain.state === JobState.Committed) {
+    while (onChain.status === 'Awarded' || onChain.status === 'Committed') {
       if (BigInt(Math.floor(Date.now() / 1000)) > onChain.executionDeadline) {
         return {
           ...(await refund(

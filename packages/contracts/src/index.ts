@@ -1,0 +1,9 @@
+export {
+  computeTokenAbi,
+  computeTokenBytecode,
+  jobMarketAbi,
+  jobMarketBytecode,
+  providerRegistryAbi,
+  providerRegistryBytecode,
+} from './generated/artifacts.ts'
+export { JOB_STATUSES, type JobStatus, jobStatusName } from './job-status.ts'

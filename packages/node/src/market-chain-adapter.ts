@@ -48,7 +48,11 @@ export function createMarketChain(contracts: BazaarContracts): MarketChain {
     revealResult: async (args) => tally(await contracts.revealResult(args)),
     async finalize(jobId) {
       const result = tally(await contracts.finalize(jobId))
-      const [event] = parseEventLogs({ abi: jobMarketAbi, eventName: 'JobFinalized', logs: result.receipt.logs })
+      const [event] = parseEventLogs({
+        abi: jobMarketAbi,
+        eventName: 'JobFinalized',
+        logs: result.receipt.logs,
+      })
       return { ...result, paid: event?.args.paid ?? 0n, refunded: event?.args.refunded ?? 0n }
     },
     reclaimExpired: async (jobId) => tally(await contracts.reclaimExpired(jobId)),

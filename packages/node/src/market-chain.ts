@@ -29,12 +29,24 @@ export interface MarketChain {
     executionDeadline: bigint
   }): Promise<TxOutcome & { jobId: bigint }>
   cancelJob(jobId: bigint): Promise<TxOutcome>
-  award(args: { jobId: bigint; provider: Address; pricePerFuel: bigint; expiry: bigint; signature: Hex }): Promise<TxOutcome>
+  award(args: {
+    jobId: bigint
+    provider: Address
+    pricePerFuel: bigint
+    expiry: bigint
+    signature: Hex
+  }): Promise<TxOutcome>
   commitResult(jobId: bigint, commitment: Hex): Promise<TxOutcome>
   revealResult(args: { jobId: bigint; resultHash: Hex; fuelUsed: bigint; salt: Hex }): Promise<TxOutcome>
   finalize(jobId: bigint): Promise<TxOutcome & { paid: bigint; refunded: bigint }>
   reclaimExpired(jobId: bigint): Promise<TxOutcome>
   signBid(bid: { jobId: bigint; pricePerFuel: bigint; expiry: bigint }): Promise<Hex>
-  verifyBid(bid: { jobId: bigint; provider: Address; pricePerFuel: bigint; expiry: bigint; signature: Hex }): Promise<boolean>
+  verifyBid(bid: {
+    jobId: bigint
+    provider: Address
+    pricePerFuel: bigint
+    expiry: bigint
+    signature: Hex
+  }): Promise<boolean>
   resultCommitment(args: { resultHash: Hex; fuelUsed: bigint; salt: Hex; provider: Address }): Hex
 }

@@ -20,4 +20,5 @@ export interface NetworkServices {
   publishJob(announcement: JobAnnouncement): Promise<void>
   /** Resolves once at least `min` peers subscribe to job gossip. */
   waitForJobSubscribers(min: number, options?: { signal?: AbortSignal }): Promise<void>
+  stop(): Promise<void>
 }

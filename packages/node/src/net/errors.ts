@@ -9,13 +9,24 @@ import { BaseError, type BaseErrorOptions, ErrorCode } from '@bazaar/protocol'
 export class PeerTimeoutError extends BaseError {
   override name = 'PeerTimeoutError' as const
   constructor(message: string, options: BaseErrorOptions = {}) {
-    super(ErrorCode.Timeout, message, { hint: 'the peer may be offline or overloaded; retry or ask another peer', ...options })
+    super(ErrorCode.Timeout, message, {
+      hint: 'the peer may be offline or overloaded; retry or ask another peer',
+      ...options,
+    })
   }
 }
 
 /** The caller's AbortSignal fired. */
 export class OperationAbortedError extends BaseError {
   override name = 'OperationAbortedError' as const
+  constructor(message: string, options: BaseErrorOptions = {}) {
+    super(ErrorCode.Aborted, message, options)
+  }
+}
+
+/** The stream was reset by the peer (or closed under us with an error) before we were done. */
+export class PeerResetError extends BaseError {
+  override name = 'PeerResetError' as const
   constructor(message: string, options: BaseErrorOptions = {}) {
     super(ErrorCode.Aborted, message, options)
   }

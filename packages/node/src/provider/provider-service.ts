@@ -49,7 +49,15 @@ export interface ProviderComponents {
   logger: Logger
 }
 
-export type ProviderJobPhase = 'bid' | 'declined' | 'awarded' | 'running' | 'committed' | 'revealed' | 'failed' | 'lost'
+export type ProviderJobPhase =
+  | 'bid'
+  | 'declined'
+  | 'awarded'
+  | 'running'
+  | 'committed'
+  | 'revealed'
+  | 'failed'
+  | 'lost'
 
 export interface ProviderJobRecord {
   jobId: bigint
@@ -92,7 +100,10 @@ export class ProviderService {
   /** Called for every valid job announcement heard on gossip. */
   async onAnnouncement(announcement: JobAnnouncement): Promise<void> {
     const key = announcement.jobId
-    if (announcement.chainId !== this.c.chain.chainId || announcement.market.toLowerCase() !== this.c.chain.market.toLowerCase()) {
+    if (
+      announcement.chainId !== this.c.chain.chainId ||
+      announcement.market.toLowerCase() !== this.c.chain.market.toLowerCase()
+    ) {
       return // another market; not ours to judge
     }
     if (this.reservations.has(key) || this.jobs.get(key)?.phase === 'awarded') return // re-announcement of a job we hold
@@ -126,7 +137,10 @@ export class ProviderService {
       announcement,
       pricePerFuel: decision.pricePerFuel,
       // Released if the requester neither awards nor declines before the bid expires.
-      releaseTimer: setTimeout(() => this.release(key, 'bid expired'), Number(expiry * 1000n) - Date.now() + 5_000),
+      releaseTimer: setTimeout(
+        () => this.release(key, 'bid expired'),
+        Number(expiry * 1000n) - Date.now() + 5_000,
+      ),
     }
     reservation.releaseTimer.unref()
     this.reservations.set(key, reservation)
@@ -241,7 +255,12 @@ export class ProviderService {
           args: job.args,
           env: job.env,
           inputs,
-          limits: { fuel: fuelLimit, memoryMb: job.resources.memoryMb, timeoutMs: job.limits.timeoutMs, outputBytes: job.limits.outputBytes },
+          limits: {
+            fuel: fuelLimit,
+            memoryMb: job.resources.memoryMb,
+            timeoutMs: job.limits.timeoutMs,
+            outputBytes: job.limits.outputBytes,
+          },
           seed: key,
         },
         { signal: this.abort.signal },
@@ -261,7 +280,12 @@ export class ProviderService {
       // limit (the requester chose it); any other failure bills the fuel it reports.
       const code = err instanceof BaseError ? err.code : 'E_INTERNAL'
       const reported = err instanceof BaseError ? err.details.fuelUsed : undefined
-      const fuelUsed = code === 'E_OUT_OF_FUEL' ? fuelLimit : typeof reported === 'string' || typeof reported === 'bigint' ? BigInt(reported) : 0n
+      const fuelUsed =
+        code === 'E_OUT_OF_FUEL'
+          ? fuelLimit
+          : typeof reported === 'string' || typeof reported === 'bigint'
+            ? BigInt(reported)
+            : 0n
       return {
         version: 1,
         jobId: key,

@@ -52,9 +52,13 @@ export async function prepareJob(spec: JobSpec, options: PrepareOptions): Promis
       parseCid(ref.cid)
       bytes = options.known?.get(ref.cid)
       if (!bytes) {
-        throw new SpecFileError(ErrorCode.NotFound, `${field}: content ${ref.cid} is not available on this node`, {
-          hint: 'give the file by path, or add it to the node first',
-        })
+        throw new SpecFileError(
+          ErrorCode.NotFound,
+          `${field}: content ${ref.cid} is not available on this node`,
+          {
+            hint: 'give the file by path, or add it to the node first',
+          },
+        )
       }
     }
     const cid = await cidOf(bytes)
@@ -66,7 +70,11 @@ export async function prepareJob(spec: JobSpec, options: PrepareOptions): Promis
   const inputs = []
   for (const [index, input] of spec.inputs.entries()) {
     const ref: SourceRef =
-      input.text !== undefined ? { text: input.text } : input.cid !== undefined ? { cid: input.cid } : { path: input.path ?? '' }
+      input.text !== undefined
+        ? { text: input.text }
+        : input.cid !== undefined
+          ? { cid: input.cid }
+          : { path: input.path ?? '' }
     const loaded = await load(ref, `inputs.${index}`)
     inputs.push({ path: input.name, cid: loaded.cid, size: loaded.size })
   }
@@ -88,4 +96,3 @@ export async function prepareJob(spec: JobSpec, options: PrepareOptions): Promis
   }
   return { descriptor, specHash: hashJobDescriptor(descriptor), blobs, spec }
 }
-

@@ -89,7 +89,8 @@ export class RequesterService {
       return { type: 'bid-reply', accepted: false, reason }
     }
     if (Date.now() > auction.announcement.bidDeadline) return reject('bidding window closed')
-    if (BigInt(bid.pricePerFuel) > BigInt(auction.announcement.job.maxPricePerFuel)) return reject('price above max')
+    if (BigInt(bid.pricePerFuel) > BigInt(auction.announcement.job.maxPricePerFuel))
+      return reject('price above max')
     const valid = await this.c.chain.verifyBid({
       jobId: BigInt(bid.jobId),
       provider: bid.provider,
@@ -101,12 +102,20 @@ export class RequesterService {
     const index = auction.bids.findIndex((b) => b.provider.toLowerCase() === bid.provider.toLowerCase())
     if (index >= 0) auction.bids[index] = bid
     else auction.bids.push(bid)
-    auction.onEvent({ type: 'bid', jobId: BigInt(bid.jobId), provider: bid.provider, pricePerFuel: BigInt(bid.pricePerFuel) })
+    auction.onEvent({
+      type: 'bid',
+      jobId: BigInt(bid.jobId),
+      provider: bid.provider,
+      pricePerFuel: BigInt(bid.pricePerFuel),
+    })
     return { type: 'bid-reply', accepted: true }
   }
 
   /** Runs one job through the whole market. Never leaves funds locked: every exit settles or refunds. */
-  async run(job: PreparedJob, options: { onEvent?: JobEventListener; signal?: AbortSignal } = {}): Promise<JobOutcome> {
+  async run(
+    job: PreparedJob,
+    options: { onEvent?: JobEventListener; signal?: AbortSignal } = {},
+  ): Promise<JobOutcome> {
     const emit = (event: JobEvent) => options.onEvent?.({ ...event, at: Date.now() })
     const { chain, network, store } = this.c
     let gasUsed = 0n
@@ -163,9 +172,14 @@ export class RequesterService {
       this.auctions.delete(key)
       bidsReceived += auction.bids.length
       const eligibility = new Map<string, boolean>()
-      for (const bid of auction.bids) eligibility.set(bid.provider.toLowerCase(), await chain.isEligible(bid.provider))
+      for (const bid of auction.bids)
+        eligibility.set(bid.provider.toLowerCase(), await chain.isEligible(bid.provider))
       const selection = selectBids(
-        auction.bids.map((bid) => ({ ...bid, pricePerFuel: BigInt(bid.pricePerFuel), expiry: BigInt(bid.expiry) })),
+        auction.bids.map((bid) => ({
+          ...bid,
+          pricePerFuel: BigInt(bid.pricePerFuel),
+          expiry: BigInt(bid.expiry),
+        })),
         1,
         {
           maxPricePerFuel,
@@ -174,7 +188,8 @@ export class RequesterService {
           isEligible: (provider) => eligibility.get(provider.toLowerCase()) === true,
         },
       )
-      for (const { bid, reason } of selection.rejected) emit({ type: 'bid-rejected', jobId, provider: bid.provider, reason })
+      for (const { bid, reason } of selection.rejected)
+        emit({ type: 'bid-rejected', jobId, provider: bid.provider, reason })
       const best = selection.winners[0]?.bid
       if (best) {
         winner = auction.bids.find((b) => b.provider === best.provider)
@@ -208,11 +223,22 @@ export class RequesterService {
     gasUsed += award.gasUsed
     emit({ type: 'awarded', jobId, provider: winner.provider, pricePerFuel, bids: bidsReceived })
     const ack = await network
-      .request(winner.providerPeerId, PROTOCOL_AWARD, { type: 'award', jobId: key, txHash: award.hash }, awardReplySchema, {
-        ...(options.signal ? { signal: options.signal } : {}),
-      })
-      .catch((err: unknown) => ({ type: 'award-reply' as const, accepted: false, reason: describeError(err) }))
-    if (!ack.accepted) this.c.logger.warn({ jobId: key, reason: ack.reason }, 'provider did not acknowledge award')
+      .request(
+        winner.providerPeerId,
+        PROTOCOL_AWARD,
+        { type: 'award', jobId: key, txHash: award.hash },
+        awardReplySchema,
+        {
+          ...(options.signal ? { signal: options.signal } : {}),
+        },
+      )
+      .catch((err: unknown) => ({
+        type: 'award-reply' as const,
+        accepted: false,
+        reason: describeError(err),
+      }))
+    if (!ack.accepted)
+      this.c.logger.warn({ jobId: key, reason: ack.reason }, 'provider did not acknowledge award')
 
     // Wait for the reveal; past the execution deadline the escrow comes back.
     let onChain = await chain.getJob(jobId)
@@ -221,9 +247,13 @@ export class RequesterService {
         return {
           ...(await refund(
             'provider missed the execution deadline',
-            new BaseError(ErrorCode.Timeout, `provider ${winner.provider} did not deliver job ${key} in time`, {
-              hint: 'the escrow was refunded and the provider collateral slashed; submit the job again',
-            }),
+            new BaseError(
+              ErrorCode.Timeout,
+              `provider ${winner.provider} did not deliver job ${key} in time`,
+              {
+                hint: 'the escrow was refunded and the provider collateral slashed; submit the job again',
+              },
+            ),
           )),
           provider: winner.provider,
           pricePerFuel,
@@ -246,11 +276,14 @@ export class RequesterService {
         throw new BaseError(ErrorCode.InvalidMessage, 'receipt does not match the revealed job or fuel')
       }
       if (receipt.status === 'ok') {
-        output = await network.fetch(winner.providerPeerId, receipt.outputCid, { maxBytes: job.descriptor.limits.outputBytes })
+        output = await network.fetch(winner.providerPeerId, receipt.outputCid, {
+          maxBytes: job.descriptor.limits.outputBytes,
+        })
         emit({ type: 'verified', jobId, outputBytes: output.length })
       }
     } catch (err) {
-      verifyError = err instanceof BaseError ? err : new BaseError(ErrorCode.Internal, describeError(err), { cause: err })
+      verifyError =
+        err instanceof BaseError ? err : new BaseError(ErrorCode.Internal, describeError(err), { cause: err })
       this.c.logger.warn({ jobId: key, err: describeError(err) }, 'result could not be verified')
     }
     if (verifyError) {
@@ -281,14 +314,18 @@ export class RequesterService {
       bidsReceived,
       ...(receipt ? { receipt } : {}),
       ...(output ? { output } : {}),
-      ...(receipt?.status === 'error' ? { error: { code: receipt.errorCode, message: receipt.errorMessage } } : {}),
+      ...(receipt?.status === 'error'
+        ? { error: { code: receipt.errorCode, message: receipt.errorMessage } }
+        : {}),
     }
   }
 
   private notify(peer: string, message: { type: 'bid-declined'; jobId: string }): void {
-    this.c.network.request(peer, PROTOCOL_AWARD, message, awardReplySchema, { timeoutMs: 5_000 }).catch((err: unknown) => {
-      this.c.logger.debug({ peer, err: describeError(err) }, 'could not tell a provider its bid lost')
-    })
+    this.c.network
+      .request(peer, PROTOCOL_AWARD, message, awardReplySchema, { timeoutMs: 5_000 })
+      .catch((err: unknown) => {
+        this.c.logger.debug({ peer, err: describeError(err) }, 'could not tell a provider its bid lost')
+      })
   }
 }
 

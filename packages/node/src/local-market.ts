@@ -1,0 +1,127 @@
+import {
+  type BazaarContracts,
+  createBazaarContracts,
+  createChainClients,
+  type Deployment,
+  deployBazaar,
+  devAccounts,
+  type EmbeddedChain,
+  startEmbeddedChain,
+} from '@bazaar/chain'
+import { createExecutor } from '@bazaar/executor'
+import type { ProviderPricing } from '@bazaar/market'
+import { parseTokens } from '@bazaar/protocol'
+import type { Logger } from 'pino'
+import type { Hex } from 'viem'
+import { type BazaarNode, createBazaarNode } from './bazaar-node.ts'
+
+export interface LocalProviderConfig {
+  name: string
+  cores: number
+  memoryMb: number
+  pricing: ProviderPricing
+}
+
+export interface LocalMarketInit {
+  providers: LocalProviderConfig[]
+  logger: Logger
+  /** Use this JSON-RPC chain instead of the embedded one (contracts are deployed there). */
+  rpcUrl?: string
+  /** Tokens minted to the requester, in whole BZR. */
+  requesterFunds?: string
+  /** Tokens each provider stakes, in whole BZR. */
+  providerStake?: string
+  /** Seconds after a reveal before anyone may finalize. */
+  challengeWindow?: bigint
+}
+
+export interface LocalMarket {
+  chain: EmbeddedChain | undefined
+  deployment: Deployment
+  /** Deployer's view of the contracts, for balance and supply checks. */
+  admin: BazaarContracts
+  requester: BazaarNode
+  providers: BazaarNode[]
+  stop(): Promise<void>
+}
+
+/**
+ * A whole market in one process: the chain (embedded EDR unless `rpcUrl` is given), the
+ * contracts deployed and funded, N provider nodes and one requester node talking real
+ * libp2p over 127.0.0.1. Used by `bazaar demo`, the end-to-end tests and the benchmarks.
+ */
+export async function startLocalMarket(init: LocalMarketInit): Promise<LocalMarket> {
+  const accounts = devAccounts(init.providers.length + 2)
+  const chain = init.rpcUrl ? undefined : await startEmbeddedChain({ accounts: accounts.length })
+  const stoppables: { stop(): Promise<void> }[] = []
+  try {
+    const clientsFor = (privateKey: Hex) =>
+      createChainClients(
+        chain ? { provider: chain.provider, privateKey } : { rpcUrl: init.rpcUrl!, privateKey },
+      )
+    const [deployerKey, requesterKey, ...providerKeys] = accounts.map((a) => a.privateKey)
+    const adminClients = await clientsFor(deployerKey!)
+    const minStake = parseTokens('10')
+    const deployment = await deployBazaar(adminClients, {
+      minStake,
+      collateralPerJob: parseTokens('1'),
+      challengeWindow: init.challengeWindow ?? 60n,
+    })
+    const admin = createBazaarContracts({ clients: adminClients, deployment })
+    const contractsFor = async (key: Hex) =>
+      createBazaarContracts({ clients: await clientsFor(key), deployment })
+
+    const requesterContracts = await contractsFor(requesterKey!)
+    await admin.mint(requesterContracts.address, parseTokens(init.requesterFunds ?? '1000'))
+    const stake = parseTokens(init.providerStake ?? '100')
+
+    const providers: BazaarNode[] = []
+    let bootstrap: string[] = []
+    for (const [index, config] of init.providers.entries()) {
+      const contracts = await contractsFor(providerKeys[index]!)
+      await admin.mint(contracts.address, stake)
+      await contracts.approve(deployment.registry, stake)
+      await contracts.stake(stake)
+      const runner = createExecutor({ workers: config.cores })
+      stoppables.push({ stop: () => runner.close() })
+      const node = await createBazaarNode({
+        name: config.name,
+        contracts,
+        logger: init.logger,
+        bootstrap,
+        provider: {
+          capacity: { cores: config.cores, memoryMb: config.memoryMb, runtimes: ['wasm'] },
+          pricing: config.pricing,
+          runner,
+        },
+      })
+      stoppables.unshift(node)
+      providers.push(node)
+      if (bootstrap.length === 0) bootstrap = node.network.multiaddrs()
+    }
+    const requester = await createBazaarNode({
+      name: 'requester',
+      contracts: requesterContracts,
+      logger: init.logger,
+      bootstrap,
+      requester: {},
+    })
+    stoppables.unshift(requester)
+    await requester.network.waitForJobSubscribers(providers.length, { signal: AbortSignal.timeout(20_000) })
+    return {
+      chain,
+      deployment,
+      admin,
+      requester,
+      providers,
+      async stop() {
+        for (const s of stoppables) await s.stop()
+        await chain?.close()
+      },
+    }
+  } catch (err) {
+    for (const s of stoppables) await s.stop().catch(() => undefined)
+    await chain?.close()
+    throw err
+  }
+}

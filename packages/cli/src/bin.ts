@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+import { BaseError } from '@bazaar/protocol'
+import { Command, CommanderError } from 'commander'
+import { registerDemoCommand } from './commands/demo.ts'
+import { registerDevnetCommand } from './commands/devnet.ts'
+import { ExitCode } from './exit-codes.ts'
+
+const program = new Command()
+  .name('bazaar')
+  .description('Bazaar: a decentralized compute marketplace. Sell idle compute, buy verified results.')
+  .showHelpAfterError()
+  .exitOverride()
+
+registerDemoCommand(program)
+registerDevnetCommand(program)
+
+try {
+  await program.parseAsync(process.argv)
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage)
+  if (err instanceof BaseError) {
+    console.error(`error: ${err.message}`)
+    if (err.hint) console.error(`hint: ${err.hint}`)
+    process.exit(err.code === 'E_INVALID_SPEC' ? ExitCode.Usage : ExitCode.Internal)
+  }
+  console.error(err)
+  process.exit(ExitCode.Internal)
+}

@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { createInstrumentCache } from './instrument-cache.ts'
+import { instrumentModule } from './meter.ts'
+import { FUEL_EXPORT, MEMORY_EXCEEDED_EXPORT } from './metering.ts'
+import { exampleModule, wat } from './test-fixtures.ts'
+
+const PAGES = 16
+
+/** Instruments a module without imports, runs `_start` in-process, returns fuel used and the instance. */
+function runMetered(module: Uint8Array, fuel = 1_000_000n) {
+  const metered = instrumentModule(module, { memoryMaxPages: PAGES })
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(metered as Uint8Array<ArrayBuffer>), {
+    bazaar: { fuel_limit: new WebAssembly.Global({ value: 'i64', mutable: false }, fuel) },
+  })
+  let trap: unknown
+  try {
+    ;(instance.exports._start as () => void)()
+  } catch (err) {
+    trap = err
+  }
+  const left = (instance.exports[FUEL_EXPORT] as WebAssembly.Global).value as bigint
+  return { fuelUsed: fuel - left, left, trap, instance }
+}
+
+const program = (body: string, extra = '') =>
+  wat(`(module (memory (export "memory") 1) ${extra} (func (export "_start") (local $i i32) ${body}))`)
+
+const countTo = (n: number) =>
+  program(`(loop $l
+    (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const ${n}))))`)
+
+describe('instrumentModule', () => {
+  test('one fuel unit per IR node, charged per region entry', () => {
+    assert.equal(runMetered(program('(nop)')).fuelUsed, 1n)
+    assert.equal(runMetered(program('(drop (i32.const 1))')).fuelUsed, 2n)
+    // Function body: the loop node (1). Loop body, per iteration: br_if, lt_u, tee, add,
+    // get, const, const (7).
+    assert.equal(runMetered(countTo(10)).fuelUsed, 1n + 7n * 10n)
+    assert.equal(runMetered(countTo(1000)).fuelUsed, 1n + 7n * 1000n)
+  })
+
+  test('an if-arm of 8 or more nodes is charged only when taken', () => {
+    const arm = '(drop (i32.add (i32.add (i32.const 1) (i32.const 2)) (i32.add (i32.const 3) (i32.const 4))))'
+    const taken = runMetered(program(`(if (i32.const 1) (then ${arm} ${arm}))`)).fuelUsed
+    const skipped = runMetered(program(`(if (i32.const 0) (then ${arm} ${arm}))`)).fuelUsed
+    assert.equal(skipped, 2n) // if + condition
+    assert.ok(taken > skipped + 8n)
+  })
+
+  test('exhausting fuel traps with the counter below zero; exactly enough fuel succeeds', () => {
+    const exact = runMetered(countTo(100), 701n)
+    assert.equal(exact.trap, undefined)
+    assert.equal(exact.left, 0n)
+    const short = runMetered(countTo(100), 700n)
+    assert.ok(short.trap instanceof WebAssembly.RuntimeError)
+    assert.ok(short.left < 0n)
+  })
+
+  test('bulk memory costs one unit per 16 bytes', () => {
+    const fill = (n: number) =>
+      runMetered(program(`(memory.fill (i32.const 0) (i32.const 7) (i32.const ${n}))`))
+    assert.equal(fill(1600).fuelUsed - fill(0).fuelUsed, 100n)
+  })
+
+  test('NaN results are canonical; loaded NaN payloads are kept', () => {
+    const { instance } = runMetered(
+      program(
+        `(i64.store (i32.const 0) (i64.reinterpret_f64 (f64.div (global.get $zero) (global.get $zero))))
+         (i32.store (i32.const 8) (i32.reinterpret_f32 (f32.sqrt (f32.const -1))))
+         (f64.store (i32.const 16) (f64.load (i32.const 32)))`,
+        `(global $zero (mut f64) (f64.const 0)) (data (i32.const 32) "\\01\\00\\00\\00\\00\\00\\f4\\ff")`,
+      ),
+    )
+    const view = new DataView((instance.exports.memory as WebAssembly.Memory).buffer)
+    // x86 would give 0xfff8000000000000 (sign set) without canonicalization.
+    assert.equal(view.getBigUint64(0, true), 0x7ff8000000000000n)
+    assert.equal(view.getUint32(8, true), 0x7fc00000)
+    assert.equal(view.getBigUint64(16, true), 0xfff4000000000001n)
+  })
+
+  test('a failed memory.grow is flagged, and the maximum is capped', () => {
+    const { instance } = runMetered(
+      program(`(drop (memory.grow (i32.const ${PAGES - 1}))) (drop (memory.grow (i32.const 1)))`),
+    )
+    assert.equal((instance.exports.memory as WebAssembly.Memory).buffer.byteLength, PAGES * 65536)
+    assert.equal((instance.exports[MEMORY_EXCEEDED_EXPORT] as WebAssembly.Global).value, 1)
+  })
+
+  test('rewriting is deterministic and keeps the example programs valid', async () => {
+    const mandelbrot = await exampleModule('mandelbrot')
+    const a = instrumentModule(mandelbrot, { memoryMaxPages: 1024 })
+    const b = instrumentModule(mandelbrot, { memoryMaxPages: 1024 })
+    assert.deepEqual(a, b)
+    assert.ok(WebAssembly.validate(a as Uint8Array<ArrayBuffer>))
+  })
+
+  test('modules outside the profile are InvalidModuleError with a hint', () => {
+    const cases: [string, Uint8Array, RegExp][] = [
+      ['garbage', new Uint8Array([1, 2, 3]), /not a valid WebAssembly module/],
+      [
+        'shared memory',
+        wat('(module (memory (export "memory") 1 1 shared) (func (export "_start")))'),
+        /shared memory: threads/,
+      ],
+      [
+        'atomics',
+        wat(
+          '(module (memory (export "memory") 1) (func (export "_start") (drop (i32.atomic.load (i32.const 0)))))',
+        ),
+        /atomic/,
+      ],
+      [
+        'relaxed SIMD',
+        wat(`(module (memory (export "memory") 1) (func (export "_start")
+          (drop (f32x4.relaxed_madd (v128.const i64x2 0 0) (v128.const i64x2 0 0) (v128.const i64x2 0 0)))))`),
+        /relaxed SIMD/,
+      ],
+      [
+        'foreign import',
+        wat('(module (import "env" "f" (func)) (memory (export "memory") 1) (func (export "_start")))'),
+        /only wasi_snapshot_preview1/,
+      ],
+      ['no _start', wat('(module (memory (export "memory") 1))'), /_start/],
+    ]
+    for (const [label, module, message] of cases) {
+      assert.throws(
+        () => instrumentModule(module, { memoryMaxPages: PAGES }),
+        (err: Error & { code?: string; hint?: string }) =>
+          err.name === 'InvalidModuleError' &&
+          err.code === 'E_INVALID_MODULE' &&
+          !!err.hint &&
+          message.test(err.message),
+        label,
+      )
+    }
+  })
+
+  test('an initial memory above the cap is MemoryLimitError', () => {
+    assert.throws(
+      () =>
+        instrumentModule(wat('(module (memory (export "memory") 32) (func (export "_start")))'), {
+          memoryMaxPages: 16,
+        }),
+      { name: 'MemoryLimitError' },
+    )
+  })
+})
+
+describe('createInstrumentCache', () => {
+  test('evicts the least recently used entry', () => {
+    const cache = createInstrumentCache<number>({ maxEntries: 2 })
+    cache.set('a', 1)
+    cache.set('b', 2)
+    assert.equal(cache.get('a'), 1) // a is now the most recent
+    cache.set('c', 3)
+    assert.equal(cache.has('b'), false)
+    assert.equal(cache.get('a'), 1)
+    assert.equal(cache.get('c'), 3)
+    assert.equal(cache.size, 2)
+  })
+})

@@ -1,0 +1,747 @@
+import binaryen from 'binaryen'
+import { InvalidModuleError, MemoryLimitError } from './errors.ts'
+import { WASM_PAGE_BYTES } from './memory-pages.ts'
+import {
+  BULK_BYTES_PER_FUEL,
+  FUEL_EXPORT,
+  FUEL_LIMIT_IMPORT,
+  MEMORY_EXCEEDED_EXPORT,
+  MIN_REGION_COST,
+  WASI_MODULE,
+} from './metering.ts'
+
+/**
+ * Fuel metering and the determinism profile, as a rewrite of the module with binaryen.
+ *
+ * WHAT ONE FUEL UNIT IS (metering version 1; part of the protocol: changing any rule below,
+ * or the binaryen version that reads the module, changes fuel counts, so bump
+ * METER_VERSION):
+ *
+ * The module is read into binaryen IR (no optimization) and each function body is split
+ * into regions, code that runs from one entry point to the next:
+ *   - the function body (entered on every call);
+ *   - every `loop` body (entered on every iteration: a `br` to the loop label re-enters it);
+ *   - every arm (then / else) of an `if` (entered when taken);
+ *   - in a `block`, the children that follow a child containing a branch (`br`, `br_if`,
+ *     `br_table`, `return`, `return_call*`): a "segment", entered only if control gets there.
+ * The static cost of a region is the number of binaryen IR expression nodes in it (about
+ * one per wasm instruction), not counting nodes of nested regions; the `loop` / `if` node
+ * and the if's condition count in the enclosing region. An arm or a segment costing less
+ * than MIN_REGION_COST (8) is merged into its enclosing region (charged with it, taken or
+ * not), which keeps the instrumentation cheap in tight loops; a segment that follows no
+ * branch is merged too (it always runs with its predecessor). Merging is done innermost
+ * and last first. A region's cost is charged each time it is entered; a trap or a branch
+ * that leaves a region early does not refund the rest. In addition, `memory.copy`,
+ * `memory.fill` and `memory.init` cost floor(n / 16) for n bytes (charged before the
+ * operation, so a huge copy cannot run for free). Host calls (WASI) cost only their `call`
+ * node; instructions injected by this rewrite cost nothing.
+ *
+ * The counter is a mutable i64 global, initialized from the imported immutable global
+ * `bazaar.fuel_limit` (so a wasm start function is metered too) and exported as
+ * `__bazaar_fuel`. A charge subtracts the cost and traps with `unreachable` when the
+ * counter goes below zero. After the run, fuel used = limit - counter, or the whole limit
+ * if the counter is negative (out of fuel). A job that needs exactly its limit succeeds.
+ *
+ * DETERMINISM PROFILE (rejected with InvalidModuleError): threads (shared memory, atomics),
+ * relaxed SIMD, GC, exception handling, stringref, memory64, multi-memory, and every
+ * import other than `wasi_snapshot_preview1` functions. NaN canonicalization: binaryen 132
+ * has no such pass (`--denan` turns NaNs into 0, which changes results), so this rewrite
+ * does it: the result of every float operation that can create a NaN (add, sub, mul, div,
+ * min, max, sqrt, ceil, floor, trunc, nearest, promote, demote; scalar and f32x4/f64x2) is
+ * replaced by the canonical quiet NaN (0x7fc00000 / 0x7ff8000000000000) when it is a NaN,
+ * unless it feeds directly into another such operation or a comparison (which would not
+ * let the NaN bits through). Loads, stores, locals and reinterpretations keep bits exactly.
+ *
+ * MEMORY: the memory's maximum is set to min(declared maximum, memoryMaxPages); an initial
+ * size above the cap is a MemoryLimitError. `memory.grow` keeps its standard semantics
+ * (returns -1 past the maximum, deterministically), and a failing grow sets the exported
+ * i32 global `__bazaar_memory_exceeded` so the host can report a later trap (AssemblyScript
+ * and Rust abort when allocation fails) as MemoryLimitError rather than a plain trap.
+ */
+
+export interface InstrumentOptions {
+  /** Memory cap in 64 KiB pages (1 MiB = 16 pages). */
+  memoryMaxPages: number
+}
+
+type ExpressionRef = number
+type Slot = (replacement: ExpressionRef) => void
+type FloatKind = 'f32' | 'f64' | 'f32x4' | 'f64x2'
+
+// binaryen.js has the C function but no typed wrapper for adding a local.
+const addVar = (binaryen as unknown as { _BinaryenFunctionAddVar(func: number, type: number): number })
+  ._BinaryenFunctionAddVar
+
+// binaryen.js 132 takes the features as readBinary's second argument (its typings say
+// readBinaryWithFeatures, which does not exist).
+const readBinary = binaryen.readBinary as (data: Uint8Array, features: binaryen.Features) => binaryen.Module
+
+/** The expression helpers binaryen.js has at runtime but not in its typings. */
+interface ExpressionApi {
+  Function: {
+    getName(func: number): string
+    getBody(func: number): ExpressionRef
+    setBody(func: number, body: ExpressionRef): void
+  }
+  Block: {
+    getNumChildren(expr: ExpressionRef): number
+    getChildAt(expr: ExpressionRef, index: number): ExpressionRef
+    setChildAt(expr: ExpressionRef, index: number, child: ExpressionRef): void
+  }
+  If: {
+    getIfTrue(expr: ExpressionRef): ExpressionRef
+    setIfTrue(expr: ExpressionRef, child: ExpressionRef): void
+    getIfFalse(expr: ExpressionRef): ExpressionRef
+    setIfFalse(expr: ExpressionRef, child: ExpressionRef): void
+  }
+  Loop: {
+    getBody(expr: ExpressionRef): ExpressionRef
+    setBody(expr: ExpressionRef, body: ExpressionRef): void
+  }
+  Call: {
+    isReturn(expr: ExpressionRef): boolean
+    setOperandAt(expr: ExpressionRef, i: number, c: ExpressionRef): void
+  }
+  CallIndirect: { isReturn(expr: ExpressionRef): boolean }
+  Load: { isAtomic(expr: ExpressionRef): boolean }
+  Store: { isAtomic(expr: ExpressionRef): boolean }
+  Unary: { getOp(expr: ExpressionRef): number }
+  Binary: { getOp(expr: ExpressionRef): number }
+  SIMDTernary: { getOp(expr: ExpressionRef): number }
+}
+const api = binaryen as unknown as ExpressionApi
+
+const ALLOWED_FEATURES =
+  binaryen.Features.MVP |
+  binaryen.Features.MutableGlobals |
+  binaryen.Features.NontrappingFPToInt |
+  binaryen.Features.SignExt |
+  binaryen.Features.BulkMemory |
+  binaryen.Features.BulkMemoryOpt |
+  binaryen.Features.SIMD128 |
+  binaryen.Features.Multivalue |
+  binaryen.Features.ReferenceTypes |
+  binaryen.Features.TailCall |
+  binaryen.Features.ExtendedConst |
+  binaryen.Features.CallIndirectOverlong
+
+function op(name: string): number {
+  const value = (binaryen as unknown as Record<string, unknown>)[name]
+  if (typeof value !== 'number') throw new Error(`binaryen has no operation ${name}`)
+  return value
+}
+
+const VECTOR_KIND: Record<string, FloatKind> = {
+  Float32: 'f32',
+  Float64: 'f64',
+  VecF32x4: 'f32x4',
+  VecF64x2: 'f64x2',
+}
+const SUFFIXES = Object.keys(VECTOR_KIND)
+
+/** Unary / binary operations whose result can be a fresh NaN: their results are canonicalized. */
+const UNARY_NAN = new Map<number, FloatKind>()
+const BINARY_NAN = new Map<number, FloatKind>()
+/** Operations that consume a NaN without letting its bits through: no need to canonicalize their operands. */
+const UNARY_BLIND = new Set<number>()
+const BINARY_BLIND = new Set<number>()
+for (const suffix of SUFFIXES) {
+  const kind = VECTOR_KIND[suffix] as FloatKind
+  for (const name of ['Sqrt', 'Ceil', 'Floor', 'Trunc', 'Nearest']) UNARY_NAN.set(op(name + suffix), kind)
+  for (const name of ['Add', 'Sub', 'Mul', 'Div', 'Min', 'Max']) BINARY_NAN.set(op(name + suffix), kind)
+  for (const name of ['Eq', 'Ne', 'Lt', 'Gt', 'Le', 'Ge']) BINARY_BLIND.add(op(name + suffix))
+}
+UNARY_NAN.set(op('PromoteFloat32'), 'f64')
+UNARY_NAN.set(op('DemoteFloat64'), 'f32')
+UNARY_NAN.set(op('PromoteLowVecF32x4ToVecF64x2'), 'f64x2')
+UNARY_NAN.set(op('DemoteZeroVecF64x2ToVecF32x4'), 'f32x4')
+for (const key of UNARY_NAN.keys()) UNARY_BLIND.add(key)
+for (const key of BINARY_NAN.keys()) BINARY_BLIND.add(key)
+
+const allOps = Object.keys(binaryen).filter((name) => /^[A-Z]/.test(name))
+const UNARY_RELAXED = new Set(allOps.filter((name) => /^RelaxedTrunc/.test(name)).map(op))
+const BINARY_RELAXED = new Set(
+  allOps.filter((name) => /^Relaxed(Swizzle|Min|Max|Q15Mulr|DotI8x16I7x16SToVecI16x8)/.test(name)).map(op),
+)
+
+const ID_NAMES = new Map<number, string>(
+  Object.entries(binaryen)
+    .filter(([name, value]) => name.endsWith('Id') && typeof value === 'number')
+    .map(([name, value]) => [value as number, name.slice(0, -2)]),
+)
+
+/** binaryen.js 132 takes one bigint for i64.const (its typings still say a number). */
+function i64Const(m: binaryen.Module, value: bigint): ExpressionRef {
+  return (m.i64.const as unknown as (value: bigint) => ExpressionRef)(value)
+}
+
+function fail(message: string, details: Record<string, unknown> = {}): never {
+  throw new InvalidModuleError(message, { details })
+}
+
+/**
+ * Returns a metered, capped copy of a WASI module (see the header comment for the rules).
+ * Throws InvalidModuleError (not WebAssembly, outside the determinism profile, not a WASI
+ * command) or MemoryLimitError (initial memory above the cap). Synchronous and CPU-bound:
+ * the executor calls it inside a sandbox worker, never on the main thread.
+ */
+export function instrumentModule(wasm: Uint8Array, opts: InstrumentOptions): Uint8Array {
+  const maxPages = opts.memoryMaxPages
+  if (!Number.isInteger(maxPages) || maxPages < 1 || maxPages > 65_536) {
+    throw new RangeError(`memoryMaxPages must be an integer in 1..65536, got ${maxPages}`)
+  }
+  checkInterface(wasm)
+  // The original's memory must fit before we spend time rewriting it.
+  patchMemoryMax(wasm, maxPages)
+
+  let module: binaryen.Module
+  try {
+    module = readBinary(wasm, binaryen.Features.All)
+  } catch (err) {
+    fail(`binaryen could not read the module: ${err instanceof Error ? err.message : String(err)}`)
+  }
+  try {
+    new Instrumenter(module, maxPages).run()
+    module.setFeatures(ALLOWED_FEATURES)
+    return patchMemoryMax(module.emitBinary(), maxPages)
+  } finally {
+    module.dispose()
+  }
+}
+
+/** Validates with V8 and checks imports and exports: a WASI preview1 command and nothing else. */
+function checkInterface(wasm: Uint8Array): void {
+  let compiled: WebAssembly.Module
+  try {
+    compiled = new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>)
+  } catch (err) {
+    fail(`not a valid WebAssembly module: ${err instanceof Error ? err.message : String(err)}`)
+  }
+  for (const imp of WebAssembly.Module.imports(compiled)) {
+    if (imp.module !== WASI_MODULE || imp.kind !== 'function') {
+      fail(
+        `the module imports ${imp.kind} ${imp.module}.${imp.name}; only ${WASI_MODULE} functions are provided`,
+        {
+          import: `${imp.module}.${imp.name}`,
+        },
+      )
+    }
+  }
+  const exports = new Map(WebAssembly.Module.exports(compiled).map((exp) => [exp.name, exp.kind]))
+  if (exports.get('_start') !== 'function')
+    fail('the module does not export a _start function (a WASI command)')
+  if (exports.get('memory') !== 'memory') fail('the module does not export its memory as "memory"')
+  for (const reserved of [FUEL_EXPORT, MEMORY_EXCEEDED_EXPORT]) {
+    if (exports.has(reserved)) fail(`the module already exports ${reserved}, a name reserved for metering`)
+  }
+}
+
+class Instrumenter {
+  readonly module: binaryen.Module
+  readonly maxPages: number
+  readonly fuel: string
+  readonly memoryExceeded: string
+  readonly growCheck: string
+  readonly chargeBytes: string
+
+  constructor(module: binaryen.Module, maxPages: number) {
+    this.module = module
+    this.maxPages = maxPages
+    const limit = this.freshName('global', '__bazaar_fuel_limit')
+    this.fuel = this.freshName('global', '__bazaar_fuel')
+    this.memoryExceeded = this.freshName('global', '__bazaar_memory_exceeded')
+    this.growCheck = this.freshName('function', '__bazaar_grow_check')
+    this.chargeBytes = this.freshName('function', '__bazaar_charge_bytes')
+    module.addGlobalImport(limit, FUEL_LIMIT_IMPORT.module, FUEL_LIMIT_IMPORT.name, binaryen.i64, false)
+    module.addGlobal(this.fuel, binaryen.i64, true, module.global.get(limit, binaryen.i64))
+    module.addGlobalExport(this.fuel, FUEL_EXPORT)
+    module.addGlobal(this.memoryExceeded, binaryen.i32, true, module.i32.const(0))
+    module.addGlobalExport(this.memoryExceeded, MEMORY_EXCEEDED_EXPORT)
+  }
+
+  freshName(kind: 'global' | 'function', base: string): string {
+    const exists = (name: string) =>
+      kind === 'global' ? this.module.getGlobal(name) !== 0 : this.module.getFunction(name) !== 0
+    let name = base
+    for (let i = 1; exists(name); i++) name = `${base}_${i}`
+    return name
+  }
+
+  run(): void {
+    // Collect first: the helper functions added below must not be instrumented.
+    const functions: number[] = []
+    for (let i = 0; i < this.module.getNumFunctions(); i++) {
+      const func = this.module.getFunctionByIndex(i)
+      if (!binaryen.getFunctionInfo(func).module) functions.push(func)
+    }
+    for (const func of functions) this.instrumentFunction(func)
+    this.addHelpers()
+  }
+
+  /** `fuel -= cost; if (fuel < 0) unreachable` as two expressions. */
+  charge(cost: ExpressionRef): ExpressionRef[] {
+    const m = this.module
+    return [
+      m.global.set(this.fuel, m.i64.sub(m.global.get(this.fuel, binaryen.i64), cost)),
+      m.if(m.i64.lt_s(m.global.get(this.fuel, binaryen.i64), i64Const(m, 0n)), m.unreachable()),
+    ]
+  }
+
+  chargeStatic(cost: number): ExpressionRef[] {
+    return this.charge(i64Const(this.module, BigInt(cost)))
+  }
+
+  addHelpers(): void {
+    const m = this.module
+    const i32 = binaryen.i32
+    m.addFunction(
+      this.growCheck,
+      i32,
+      i32,
+      [],
+      m.block(
+        null,
+        [
+          m.if(
+            m.i64.gt_u(
+              m.i64.add(m.i64.extend_u(m.memory.size()), m.i64.extend_u(m.local.get(0, i32))),
+              i64Const(m, BigInt(this.maxPages)),
+            ),
+            m.global.set(this.memoryExceeded, m.i32.const(1)),
+          ),
+          m.local.get(0, i32),
+        ],
+        i32,
+      ),
+    )
+    m.addFunction(
+      this.chargeBytes,
+      i32,
+      i32,
+      [],
+      m.block(
+        null,
+        [
+          ...this.charge(
+            m.i64.extend_u(m.i32.shr_u(m.local.get(0, i32), m.i32.const(Math.log2(BULK_BYTES_PER_FUEL)))),
+          ),
+          m.local.get(0, i32),
+        ],
+        i32,
+      ),
+    )
+  }
+
+  instrumentFunction(func: number): void {
+    const m = this.module
+    const name = api.Function.getName(func)
+
+    // Regions (see the header comment). Each is charged at its entry unless folded into
+    // its parent; `apply` inserts the charge once the walk is done.
+    interface Region {
+      cost: number
+      parent: number
+      kind: 'function' | 'loop' | 'arm' | 'segment'
+      /** For a segment: the code before it may branch away, so it is not always reached. */
+      branched: boolean
+      apply: (charge: ExpressionRef[]) => void
+    }
+    const regions: Region[] = []
+    const addRegion = (region: Region) => regions.push(region) - 1
+    let branches = 0
+
+    const temps = new Map<FloatKind, number>()
+    const temp = (kind: FloatKind) => {
+      let index = temps.get(kind)
+      if (index === undefined) {
+        const type = kind === 'f32' ? binaryen.f32 : kind === 'f64' ? binaryen.f64 : binaryen.v128
+        index = addVar(func, type)
+        temps.set(kind, index)
+      }
+      return index
+    }
+    const canonicalize = (expr: ExpressionRef, kind: FloatKind): ExpressionRef => {
+      const t = temp(kind)
+      if (kind === 'f32') {
+        const get = () => m.local.get(t, binaryen.f32)
+        return m.select(
+          m.f32.ne(get(), get()),
+          m.f32.const_bits(0x7fc00000),
+          m.local.tee(t, expr, binaryen.f32),
+        )
+      }
+      if (kind === 'f64') {
+        const get = () => m.local.get(t, binaryen.f64)
+        return m.select(
+          m.f64.ne(get(), get()),
+          m.f64.const_bits(0x7ff8000000000000n),
+          m.local.tee(t, expr, binaryen.f64),
+        )
+      }
+      const get = () => m.local.get(t, binaryen.v128)
+      const lane = kind === 'f32x4' ? [0, 0, 0xc0, 0x7f] : [0, 0, 0, 0, 0, 0, 0xf8, 0x7f]
+      const canon = m.v128.const(Array.from({ length: 16 }, (_, i) => lane[i % lane.length] as number))
+      const nanMask = kind === 'f32x4' ? m.f32x4.ne(get(), get()) : m.f64x2.ne(get(), get())
+      return m.v128.bitselect(canon, m.local.tee(t, expr, binaryen.v128), nanMask)
+    }
+    const prepend = (charge: ExpressionRef[], body: ExpressionRef) =>
+      m.block(null, [...charge, body], binaryen.auto)
+
+    interface Frame {
+      expr: ExpressionRef
+      region: number
+      slot: Slot
+      /** The parent consumes NaNs without exposing their bits. */
+      blind: boolean
+      /** Decides the region when the frame is reached (block children start segments). */
+      enter?: () => number
+    }
+    const root = addRegion({
+      cost: 0,
+      parent: -1,
+      kind: 'function',
+      branched: true,
+      apply: (charge) => api.Function.setBody(func, prepend(charge, api.Function.getBody(func))),
+    })
+    const stack: Frame[] = [
+      {
+        expr: api.Function.getBody(func),
+        region: root,
+        slot: (e) => api.Function.setBody(func, e),
+        blind: false,
+      },
+    ]
+    // Child accessors are looked up by class: api.Binary.getLeft / setLeft, etc.
+    type Accessors = Record<string, (expr: ExpressionRef, ...rest: number[]) => number>
+    const classes = binaryen as unknown as Record<string, Accessors>
+    const push = (parent: ExpressionRef, cls: string, field: string, region: number, blind = false) => {
+      const accessors = classes[cls] as Accessors
+      const child = (accessors[`get${field}`] as (expr: ExpressionRef) => number)(parent)
+      if (child) {
+        const set = accessors[`set${field}`] as (expr: ExpressionRef, value: number) => void
+        stack.push({ expr: child, region, slot: (e) => set(parent, e), blind })
+      }
+    }
+    const pushOperands = (parent: ExpressionRef, cls: string, region: number) => {
+      const accessors = classes[cls] as Accessors
+      const count = (accessors.getNumOperands as (e: number) => number)(parent)
+      const getAt = accessors.getOperandAt as (e: number, i: number) => number
+      const setAt = accessors.setOperandAt as (e: number, i: number, v: number) => void
+      for (let i = count - 1; i >= 0; i--) {
+        stack.push({ expr: getAt(parent, i), region, slot: (e) => setAt(parent, i, e), blind: false })
+      }
+    }
+    /** Block children after the first may start a segment: known once the previous child is walked. */
+    const pushBlockChildren = (block: ExpressionRef, region: number) => {
+      const count = api.Block.getNumChildren(block)
+      const segment: number[] = []
+      const branchesBefore: number[] = []
+      for (let i = count - 1; i >= 0; i--) {
+        stack.push({
+          expr: api.Block.getChildAt(block, i),
+          region,
+          slot: (e) => api.Block.setChildAt(block, i, e),
+          blind: false,
+          enter: () => {
+            branchesBefore[i] = branches
+            if (i === 0) {
+              segment[0] = region
+              return region
+            }
+            segment[i] = addRegion({
+              cost: 0,
+              parent: segment[i - 1] as number,
+              kind: 'segment',
+              branched: branches > (branchesBefore[i - 1] as number),
+              apply: (charge) =>
+                api.Block.setChildAt(block, i, prepend(charge, api.Block.getChildAt(block, i))),
+            })
+            return segment[i] as number
+          },
+        })
+      }
+    }
+    /** Routes a size or delta operand through a helper call, then walks the original operand. */
+    const wrapOperand = (
+      parent: ExpressionRef,
+      cls: string,
+      field: string,
+      helper: string,
+      region: number,
+    ) => {
+      const accessors = classes[cls] as Accessors
+      const operand = (accessors[`get${field}`] as (e: number) => number)(parent)
+      const call = m.call(helper, [operand], binaryen.i32)
+      ;(accessors[`set${field}`] as (e: number, v: number) => void)(parent, call)
+      stack.push({ expr: operand, region, slot: (e) => api.Call.setOperandAt(call, 0, e), blind: false })
+    }
+
+    while (stack.length > 0) {
+      const frame = stack.pop() as Frame
+      const { expr, slot, blind } = frame
+      const region = frame.enter ? frame.enter() : frame.region
+      ;(regions[region] as Region).cost++
+      const id = binaryen.getExpressionId(expr)
+      switch (id) {
+        case binaryen.BlockId:
+          pushBlockChildren(expr, region)
+          break
+        case binaryen.IfId: {
+          for (const arm of ['IfFalse', 'IfTrue'] as const) {
+            if (!api.If[`get${arm}`](expr)) continue
+            const inner = addRegion({
+              cost: 0,
+              parent: region,
+              kind: 'arm',
+              branched: true,
+              apply: (charge) => api.If[`set${arm}`](expr, prepend(charge, api.If[`get${arm}`](expr))),
+            })
+            push(expr, 'If', arm, inner)
+          }
+          push(expr, 'If', 'Condition', region)
+          break
+        }
+        case binaryen.LoopId: {
+          const inner = addRegion({
+            cost: 0,
+            parent: region,
+            kind: 'loop',
+            branched: true,
+            apply: (charge) => api.Loop.setBody(expr, prepend(charge, api.Loop.getBody(expr))),
+          })
+          push(expr, 'Loop', 'Body', inner)
+          break
+        }
+        case binaryen.BreakId:
+        case binaryen.SwitchId: {
+          branches++
+          const cls = id === binaryen.BreakId ? 'Break' : 'Switch'
+          push(expr, cls, 'Condition', region)
+          push(expr, cls, 'Value', region)
+          break
+        }
+        case binaryen.CallId:
+          if (api.Call.isReturn(expr)) branches++
+          pushOperands(expr, 'Call', region)
+          break
+        case binaryen.CallIndirectId:
+          if (api.CallIndirect.isReturn(expr)) branches++
+          push(expr, 'CallIndirect', 'Target', region)
+          pushOperands(expr, 'CallIndirect', region)
+          break
+        case binaryen.TupleMakeId:
+          pushOperands(expr, 'TupleMake', region)
+          break
+        case binaryen.ReturnId:
+          branches++
+          push(expr, 'Return', 'Value', region)
+          break
+        case binaryen.LocalSetId:
+        case binaryen.GlobalSetId:
+        case binaryen.DropId:
+        case binaryen.RefIsNullId: {
+          const cls = (
+            {
+              [binaryen.LocalSetId]: 'LocalSet',
+              [binaryen.GlobalSetId]: 'GlobalSet',
+              [binaryen.DropId]: 'Drop',
+              [binaryen.RefIsNullId]: 'RefIsNull',
+            } as Record<number, string>
+          )[id] as string
+          push(expr, cls, 'Value', region)
+          break
+        }
+        case binaryen.LoadId:
+          if (api.Load.isAtomic(expr)) fail(`atomic load in function ${name}: threads are not allowed`)
+          push(expr, 'Load', 'Ptr', region)
+          break
+        case binaryen.StoreId:
+          if (api.Store.isAtomic(expr)) fail(`atomic store in function ${name}: threads are not allowed`)
+          push(expr, 'Store', 'Value', region)
+          push(expr, 'Store', 'Ptr', region)
+          break
+        case binaryen.UnaryId: {
+          const code = api.Unary.getOp(expr)
+          if (UNARY_RELAXED.has(code)) fail(`relaxed SIMD in function ${name} is not deterministic`)
+          push(expr, 'Unary', 'Value', region, UNARY_BLIND.has(code))
+          const kind = UNARY_NAN.get(code)
+          if (kind && !blind) slot(canonicalize(expr, kind))
+          break
+        }
+        case binaryen.BinaryId: {
+          const code = api.Binary.getOp(expr)
+          if (BINARY_RELAXED.has(code)) fail(`relaxed SIMD in function ${name} is not deterministic`)
+          const childBlind = BINARY_BLIND.has(code)
+          push(expr, 'Binary', 'Right', region, childBlind)
+          push(expr, 'Binary', 'Left', region, childBlind)
+          const kind = BINARY_NAN.get(code)
+          if (kind && !blind) slot(canonicalize(expr, kind))
+          break
+        }
+        case binaryen.SelectId:
+          push(expr, 'Select', 'Condition', region)
+          push(expr, 'Select', 'IfFalse', region)
+          push(expr, 'Select', 'IfTrue', region)
+          break
+        case binaryen.MemoryGrowId:
+          wrapOperand(expr, 'MemoryGrow', 'Delta', this.growCheck, region)
+          break
+        case binaryen.MemoryCopyId:
+          wrapOperand(expr, 'MemoryCopy', 'Size', this.chargeBytes, region)
+          push(expr, 'MemoryCopy', 'Source', region)
+          push(expr, 'MemoryCopy', 'Dest', region)
+          break
+        case binaryen.MemoryFillId:
+          wrapOperand(expr, 'MemoryFill', 'Size', this.chargeBytes, region)
+          push(expr, 'MemoryFill', 'Value', region)
+          push(expr, 'MemoryFill', 'Dest', region)
+          break
+        case binaryen.MemoryInitId:
+          wrapOperand(expr, 'MemoryInit', 'Size', this.chargeBytes, region)
+          push(expr, 'MemoryInit', 'Offset', region)
+          push(expr, 'MemoryInit', 'Dest', region)
+          break
+        case binaryen.SIMDExtractId:
+          push(expr, 'SIMDExtract', 'Vec', region)
+          break
+        case binaryen.SIMDReplaceId:
+          push(expr, 'SIMDReplace', 'Value', region)
+          push(expr, 'SIMDReplace', 'Vec', region)
+          break
+        case binaryen.SIMDShuffleId:
+          push(expr, 'SIMDShuffle', 'Right', region)
+          push(expr, 'SIMDShuffle', 'Left', region)
+          break
+        case binaryen.SIMDTernaryId:
+          if (api.SIMDTernary.getOp(expr) !== binaryen.BitselectVec128) {
+            fail(`relaxed SIMD in function ${name} is not deterministic`)
+          }
+          push(expr, 'SIMDTernary', 'C', region)
+          push(expr, 'SIMDTernary', 'B', region)
+          push(expr, 'SIMDTernary', 'A', region)
+          break
+        case binaryen.SIMDShiftId:
+          push(expr, 'SIMDShift', 'Shift', region)
+          push(expr, 'SIMDShift', 'Vec', region)
+          break
+        case binaryen.SIMDLoadId:
+          push(expr, 'SIMDLoad', 'Ptr', region)
+          break
+        case binaryen.SIMDLoadStoreLaneId:
+          push(expr, 'SIMDLoadStoreLane', 'Vec', region)
+          push(expr, 'SIMDLoadStoreLane', 'Ptr', region)
+          break
+        case binaryen.TableGetId:
+          push(expr, 'TableGet', 'Index', region)
+          break
+        case binaryen.TableSetId:
+          push(expr, 'TableSet', 'Value', region)
+          push(expr, 'TableSet', 'Index', region)
+          break
+        case binaryen.TableGrowId:
+          push(expr, 'TableGrow', 'Delta', region)
+          push(expr, 'TableGrow', 'Value', region)
+          break
+        case binaryen.TupleExtractId:
+          push(expr, 'TupleExtract', 'Tuple', region)
+          break
+        case binaryen.LocalGetId:
+        case binaryen.GlobalGetId:
+        case binaryen.ConstId:
+        case binaryen.MemorySizeId:
+        case binaryen.NopId:
+        case binaryen.UnreachableId:
+        case binaryen.DataDropId:
+        case binaryen.RefNullId:
+        case binaryen.RefFuncId:
+        case binaryen.TableSizeId:
+          break
+        default: {
+          const what = ID_NAMES.get(id) ?? `expression #${id}`
+          const why = /^Atomic/.test(what)
+            ? 'threads are not allowed'
+            : 'it is outside the determinism profile (MVP, bulk memory, SIMD, multi-value, reference types, tail calls)'
+          fail(`function ${name} uses ${what}: ${why}`, { function: name, instruction: what })
+        }
+      }
+    }
+
+    // Fold, innermost and last first, so a chain of segments folds all the way up.
+    const charged: boolean[] = []
+    for (let r = regions.length - 1; r >= 0; r--) {
+      const region = regions[r] as Region
+      const fold =
+        (region.kind === 'arm' && region.cost < MIN_REGION_COST) ||
+        (region.kind === 'segment' && (!region.branched || region.cost < MIN_REGION_COST))
+      if (fold) (regions[region.parent] as Region).cost += region.cost
+      charged[r] = !fold
+    }
+    regions.forEach((region, r) => {
+      if (charged[r]) region.apply(this.chargeStatic(region.cost))
+    })
+  }
+}
+
+function readU32Leb(bytes: Uint8Array, start: number): [value: number, next: number] {
+  let value = 0
+  let shift = 0
+  let pos = start
+  for (;;) {
+    const byte = bytes[pos++]
+    if (byte === undefined || shift > 28) fail('malformed LEB128 in the module')
+    value += (byte & 0x7f) * 2 ** shift
+    if ((byte & 0x80) === 0) return [value, pos]
+    shift += 7
+  }
+}
+
+function u32Leb(value: number): number[] {
+  const out: number[] = []
+  let rest = value
+  do {
+    const byte = rest & 0x7f
+    rest = Math.floor(rest / 128)
+    out.push(rest === 0 ? byte : byte | 0x80)
+  } while (rest !== 0)
+  return out
+}
+
+/**
+ * Rewrites the memory section so the maximum is min(declared, maxPages). Works on bytes
+ * (binaryen.js cannot change a memory's maximum without rebuilding its data segments).
+ */
+function patchMemoryMax(wasm: Uint8Array, maxPages: number): Uint8Array {
+  let pos = 8
+  while (pos < wasm.length) {
+    const id = wasm[pos] as number
+    const [size, contentStart] = readU32Leb(wasm, pos + 1)
+    const contentEnd = contentStart + size
+    if (id === 5) {
+      const [count, flagsPos] = readU32Leb(wasm, contentStart)
+      if (count !== 1) fail(`the module defines ${count} memories; exactly one is supported`)
+      const flags = wasm[flagsPos] as number
+      if (flags & 0x02) fail('the module uses shared memory: threads are not allowed')
+      if (flags & ~0x01) fail('the module uses memory64 or custom page sizes, which are not supported')
+      const [initial, afterInitial] = readU32Leb(wasm, flagsPos + 1)
+      const declaredMax = flags & 0x01 ? readU32Leb(wasm, afterInitial)[0] : Number.POSITIVE_INFINITY
+      if (initial > maxPages) {
+        throw new MemoryLimitError(
+          `the module's initial memory (${initial} pages, ${(initial * WASM_PAGE_BYTES) / 2 ** 20} MiB) exceeds the cap`,
+          (maxPages * WASM_PAGE_BYTES) / 2 ** 20,
+          undefined,
+          { details: { initialPages: initial, maxPages } },
+        )
+      }
+      const content = [1, 0x01, ...u32Leb(initial), ...u32Leb(Math.min(declaredMax, maxPages))]
+      const out = new Uint8Array(
+        pos + 1 + u32Leb(content.length).length + content.length + wasm.length - contentEnd,
+      )
+      out.set(wasm.subarray(0, pos))
+      out.set([5, ...u32Leb(content.length), ...content], pos)
+      out.set(wasm.subarray(contentEnd), pos + 1 + u32Leb(content.length).length + content.length)
+      return out
+    }
+    pos = contentEnd
+  }
+  return fail('the module defines no memory of its own')
+}

@@ -67,6 +67,9 @@ export async function startEmbeddedChain(init: EmbeddedChainInit = {}): Promise<
           chainType: 'l1',
           chainId,
           mining: { auto: true, interval: 0 },
+          // Automining otherwise forces each block one second past the last, so a busy
+          // market runs the chain clock minutes ahead of the wall clock and deadlines break.
+          allowBlocksWithSameTimestamp: true,
           accounts: accounts.map(({ privateKey }) => ({ privateKey, balance })),
         },
       },

@@ -26,8 +26,14 @@ export interface JobRequirements {
 }
 
 export interface Reservations {
+  /** Cores held by open bids and awarded jobs: a bid never promises more than is free. */
   cores: number
   memoryMb: number
+  /**
+   * Cores of awarded jobs only. Price follows this utilization, not open bids: bids a
+   * provider may still lose should not make it dearer than its idle competitors.
+   */
+  awardedCores: number
 }
 
 export type BidDecision =
@@ -66,7 +72,7 @@ export function decideBid(
       detail: `${reserved.cores}/${capacity.cores} cores and ${reserved.memoryMb}/${capacity.memoryMb} MB already committed`,
     }
   }
-  const utilizationPpm = BigInt(Math.round((reserved.cores / capacity.cores) * 1_000_000))
+  const utilizationPpm = BigInt(Math.round((reserved.awardedCores / capacity.cores) * 1_000_000))
   const markup =
     (pricing.floorPerFuel * BigInt(pricing.utilizationMarkupPercent) * utilizationPpm) / 100_000_000n
   const price = pricing.floorPerFuel + markup

@@ -26,7 +26,13 @@ describe('bazaar demo on a real local market', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'bazaar-demo-'))
-    report = await runDemo({ logger, outputPath: join(dir, 'mandelbrot.png'), columns: 4, rows: 2, keepMarket: true })
+    report = await runDemo({
+      logger,
+      outputPath: join(dir, 'mandelbrot.png'),
+      columns: 4,
+      rows: 2,
+      keepMarket: true,
+    })
     market = report.market!
   })
 
@@ -58,7 +64,11 @@ describe('bazaar demo on a real local market', () => {
           limits: { fuel: 2_000_000_000n, memoryMb: 64, timeoutMs: 60_000, outputBytes: 16 * 1024 * 1024 },
         })
         assert.deepEqual(report.pixels.get(job.tile.index), direct.stdout, `tile ${job.tile.index} differs`)
-        assert.equal(job.fuelUsed, direct.fuelUsed, `tile ${job.tile.index}: billed fuel differs from a direct run`)
+        assert.equal(
+          job.fuelUsed,
+          direct.fuelUsed,
+          `tile ${job.tile.index}: billed fuel differs from a direct run`,
+        )
       }
     } finally {
       await executor.close()
@@ -81,7 +91,10 @@ describe('bazaar demo on a real local market', () => {
     }
     // Providers staked everything they were minted, so their wallet holds exactly what they earned.
     for (const node of market.providers) {
-      assert.equal(await market.admin.balanceOf(node.chain.address), paidTo.get(node.chain.address.toLowerCase()) ?? 0n)
+      assert.equal(
+        await market.admin.balanceOf(node.chain.address),
+        paidTo.get(node.chain.address.toLowerCase()) ?? 0n,
+      )
     }
     const requesterBalance = await market.admin.balanceOf(market.requester.chain.address)
     assert.equal(requesterBalance, parseTokens('1000') - report.totals.paid)

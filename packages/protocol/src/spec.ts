@@ -45,7 +45,10 @@ export const jobSpecSchema = z
           .object({
             name: z
               .string()
-              .regex(/^[a-zA-Z0-9._-]+$/, 'must be a plain file name; it appears as /input/<name> in the sandbox')
+              .regex(
+                /^[a-zA-Z0-9._-]+$/,
+                'must be a plain file name; it appears as /input/<name> in the sandbox',
+              )
               .refine((name) => name !== '.' && name !== '..', 'must be a plain file name'),
             path: z.string().min(1).optional(),
             text: z.string().optional(),

@@ -12,7 +12,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--json', 'print one JSON object instead of the human summary')
     .option('--out <file>', 'where to write the PNG', 'out/mandelbrot.png')
     .option('--tiles <columns>x<rows>', 'how the image is split into jobs', '4x4')
-    .option('--concurrency <n>', 'jobs in flight at once', '4')
+    .option('--concurrency <n>', 'jobs in flight at once', '6')
     .option('--rpc-url <url>', 'use this JSON-RPC EVM chain instead of the embedded one')
     .option('--verbose', 'print node logs to stderr')
     .addHelpText(
@@ -54,7 +54,7 @@ Examples:
           concurrency,
           ...(opts.rpcUrl ? { rpcUrl: opts.rpcUrl } : {}),
           onEvent: (event) => {
-            if (!human) return
+            if (!human || !process.stdout.isTTY) return
             if (event.type === 'finalized' || event.type === 'refunded') {
               done++
               process.stdout.write(`\r  jobs settled: ${done}/${total}`)

@@ -110,7 +110,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       0n,
     )
 
-    const outcomes = await mapConcurrent(tiles, options.concurrency ?? 4, async (tile) => {
+    const outcomes = await mapConcurrent(tiles, options.concurrency ?? 6, async (tile) => {
       const spec = validateJobSpec(
         {
           version: 1,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { decideBid, type ProviderCapacity, type ProviderPricing } from '@bazaar/market'
+import { decideBid, type ProviderCapacity, type ProviderPricing, type Reservations } from '@bazaar/market'
 import {
   type AwardNotice,
   BaseError,
@@ -129,8 +129,9 @@ export class ProviderService {
       this.c.logger.debug({ jobId: key, reason: decision.reason }, 'declined job')
       return
     }
+    // Reserve before any await, so concurrent announcements cannot both take the last core.
     const validity = BigInt(this.init.bidValiditySeconds ?? 120)
-    const expiry = BigInt(Math.ceil(announcement.bidDeadline / 1000)) + validity
+    const windowLeft = BigInt(Math.max(0, Math.ceil((announcement.bidDeadline - Date.now()) / 1000)))
     const reservation: Reservation = {
       cores: job.resources.cores,
       memoryMb: job.resources.memoryMb,
@@ -139,7 +140,7 @@ export class ProviderService {
       // Released if the requester neither awards nor declines before the bid expires.
       releaseTimer: setTimeout(
         () => this.release(key, 'bid expired'),
-        Number(expiry * 1000n) - Date.now() + 5_000,
+        Number((windowLeft + validity) * 1000n) + 5_000,
       ),
     }
     reservation.releaseTimer.unref()
@@ -147,6 +148,8 @@ export class ProviderService {
     this.record(key, { phase: 'bid', pricePerFuel: decision.pricePerFuel })
     try {
       const jobId = BigInt(key)
+      // Expiry is checked on-chain against block time, so it is set from block time.
+      const expiry = (await this.c.chain.nowSeconds()) + windowLeft + validity
       const signature = await this.c.chain.signBid({ jobId, pricePerFuel: decision.pricePerFuel, expiry })
       const reply = await this.c.network.request(
         announcement.requesterPeerId,
@@ -291,20 +294,24 @@ export class ProviderService {
         jobId: key,
         status: 'error',
         errorCode: code,
-        errorMessage: describeError(err).slice(0, 512),
+        // Hints are fixed per error kind; engine messages are not, and receipts must be
+        // identical across honest providers.
+        errorMessage: (err instanceof BaseError ? (err.hint ?? err.name) : 'internal error').slice(0, 512),
         fuelUsed: (fuelUsed > fuelLimit ? fuelLimit : fuelUsed).toString(),
       }
     }
   }
 
-  private reserved(): { cores: number; memoryMb: number } {
+  private reserved(): Reservations {
     let cores = 0
     let memoryMb = 0
-    for (const r of this.reservations.values()) {
+    let awardedCores = 0
+    for (const [key, r] of this.reservations) {
       cores += r.cores
       memoryMb += r.memoryMb
+      if (this.jobs.get(key)?.phase !== 'bid') awardedCores += r.cores
     }
-    return { cores, memoryMb }
+    return { cores, memoryMb, awardedCores }
   }
 
   private release(key: string, reason: string, phase: ProviderJobPhase = 'declined'): void {

@@ -123,7 +123,8 @@ export class RequesterService {
 
     const maxFuel = BigInt(job.descriptor.limits.fuel)
     const maxPricePerFuel = BigInt(job.descriptor.maxPricePerFuel)
-    const nowSeconds = BigInt(Math.floor(Date.now() / 1000))
+    // Deadlines are judged by block time, which need not match this machine's clock.
+    const nowSeconds = await chain.nowSeconds()
     const biddingMs = job.spec.deadlines.biddingMs
     const biddingBudgetSeconds = BigInt(Math.ceil((biddingMs * this.init.maxAnnouncements) / 1000) + 30)
     const created = await chain.createJob({
@@ -183,7 +184,7 @@ export class RequesterService {
         1,
         {
           maxPricePerFuel,
-          nowSeconds: BigInt(Math.floor(Date.now() / 1000)),
+          nowSeconds: await chain.nowSeconds(),
           minValiditySeconds: BigInt(this.init.minBidValiditySeconds),
           isEligible: (provider) => eligibility.get(provider.toLowerCase()) === true,
         },
@@ -243,7 +244,7 @@ export class RequesterService {
     // Wait for the reveal; past the execution deadline the escrow comes back.
     let onChain = await chain.getJob(jobId)
     while (onChain.status === 'Awarded' || onChain.status === 'Committed') {
-      if (BigInt(Math.floor(Date.now() / 1000)) > onChain.executionDeadline) {
+      if ((await chain.nowSeconds()) > onChain.executionDeadline) {
         return {
           ...(await refund(
             'provider missed the execution deadline',

@@ -3,6 +3,8 @@ import { BaseError } from '@bazaar/protocol'
 import { Command, CommanderError } from 'commander'
 import { registerDemoCommand } from './commands/demo.ts'
 import { registerDevnetCommand } from './commands/devnet.ts'
+import { registerJobCommand } from './commands/job.ts'
+import { registerNodeCommand } from './commands/node.ts'
 import { ExitCode } from './exit-codes.ts'
 
 const program = new Command()
@@ -13,6 +15,8 @@ const program = new Command()
 
 registerDemoCommand(program)
 registerDevnetCommand(program)
+registerJobCommand(program)
+registerNodeCommand(program)
 
 try {
   await program.parseAsync(process.argv)
@@ -21,7 +25,13 @@ try {
   if (err instanceof BaseError) {
     console.error(`error: ${err.message}`)
     if (err.hint) console.error(`hint: ${err.hint}`)
-    process.exit(err.code === 'E_INVALID_SPEC' ? ExitCode.Usage : ExitCode.Internal)
+    process.exit(
+      err.code === 'E_INVALID_SPEC' || err.code === 'E_INVALID_MESSAGE'
+        ? ExitCode.Usage
+        : err.code === 'E_NOT_FOUND'
+          ? ExitCode.NotFound
+          : ExitCode.Internal,
+    )
   }
   console.error(err)
   process.exit(ExitCode.Internal)

@@ -5,6 +5,8 @@ export const ExitCode = {
   JobNotCompleted: 1,
   /** Bad usage or invalid input (spec, flags). */
   Usage: 2,
-  /** Infrastructure failure: chain, network, sandbox. */
+  /** Infrastructure failure: chain, network, sandbox, node unreachable. */
   Internal: 3,
+  /** The job or resource asked for does not exist. */
+  NotFound: 4,
 } as const

@@ -30,6 +30,10 @@ export interface PrepareOptions {
   baseDir: string
   /** Blobs the caller already has, e.g. bytes passed in by an SDK user, looked up by CID. */
   known?: ReadonlyMap<string, Uint8Array>
+  /** Further lookup by CID, e.g. the node's content store holding uploaded blobs. */
+  lookup?: (cid: string) => Promise<Uint8Array | undefined>
+  /** Refuse `path` references (specs arriving over the API must not read the node's disk). */
+  allowPaths?: boolean
 }
 
 /** Resolves every file a spec names into bytes and CIDs. */
@@ -39,6 +43,11 @@ export async function prepareJob(spec: JobSpec, options: PrepareOptions): Promis
     let bytes: Uint8Array | undefined
     if ('text' in ref) bytes = new TextEncoder().encode(ref.text)
     else if ('path' in ref) {
+      if (options.allowPaths === false) {
+        throw new SpecFileError(ErrorCode.InvalidSpec, `${field}: file paths are not accepted here`, {
+          hint: 'upload the file (POST /v1/blobs) and refer to it by cid; `bazaar job run` and the SDK do this for you',
+        })
+      }
       const file = resolve(options.baseDir, ref.path)
       try {
         bytes = new Uint8Array(await readFile(file))
@@ -50,7 +59,7 @@ export async function prepareJob(spec: JobSpec, options: PrepareOptions): Promis
       }
     } else {
       parseCid(ref.cid)
-      bytes = options.known?.get(ref.cid)
+      bytes = options.known?.get(ref.cid) ?? (await options.lookup?.(ref.cid))
       if (!bytes) {
         throw new SpecFileError(
           ErrorCode.NotFound,

@@ -1,0 +1,187 @@
+import { writeFile } from 'node:fs/promises'
+import { formatTokens } from '@bazaar/protocol'
+import {
+  type BazaarClient,
+  createBazaarClient,
+  type JobEventView,
+  type JobView,
+  uploadSpecFile,
+} from '@bazaar/sdk'
+import type { Command } from 'commander'
+import { ExitCode } from '../exit-codes.ts'
+
+const DEFAULT_API = 'http://127.0.0.1:8080'
+
+interface ApiOptions {
+  api: string
+  json?: boolean
+}
+
+function client(opts: ApiOptions): BazaarClient {
+  return createBazaarClient({ url: opts.api })
+}
+
+const tokens = (amount: string | undefined) => (amount === undefined ? '-' : formatTokens(BigInt(amount)))
+
+/** One line per event, in words: what happened and what it cost. */
+export function describeEvent(event: JobEventView): string | undefined {
+  const provider = typeof event.provider === 'string' ? `${event.provider.slice(0, 10)}…` : ''
+  switch (event.type) {
+    case 'created':
+      return `escrowed ${tokens(event.escrow as string)} on-chain (job ${event.jobId})`
+    case 'announced':
+      return `announced to providers (round ${event.attempt})`
+    case 'bid':
+      return `bid from ${provider} at ${event.pricePerFuel} per fuel`
+    case 'bid-rejected':
+      return `bid from ${provider} rejected: ${event.reason}`
+    case 'no-bids':
+      return `no qualifying bid in round ${event.attempt}`
+    case 'awarded':
+      return `awarded to ${provider} at ${event.pricePerFuel} per fuel: the cheapest of ${event.bids} bid(s)`
+    case 'revealed':
+      return `result revealed on-chain: ${event.fuelUsed} fuel`
+    case 'verified':
+      return `output verified against its hash (${event.outputBytes} bytes)`
+    case 'finalized':
+      return `paid ${tokens(event.paid as string)}, refunded ${tokens(event.refunded as string)}`
+    case 'refunded':
+      return `refunded: ${event.reason}`
+    default:
+      return undefined
+  }
+}
+
+function printJob(job: JobView): void {
+  console.log(`job ${job.id} (${job.name}): ${job.state}`)
+  if (job.provider)
+    console.log(`  provider     ${job.provider} (chosen from ${job.bidsReceived ?? 0} bid(s): lowest price)`)
+  if (job.pricePerFuel) console.log(`  price        ${job.pricePerFuel} base units per fuel`)
+  if (job.fuelUsed) console.log(`  fuel used    ${BigInt(job.fuelUsed).toLocaleString('en-US')}`)
+  console.log(
+    `  paid         ${tokens(job.paid)} of ${tokens(job.escrow)} escrowed; refunded ${tokens(job.refunded)}`,
+  )
+  if (job.gasUsed) console.log(`  gas (yours)  ${BigInt(job.gasUsed).toLocaleString('en-US')}`)
+  if (job.error)
+    console.log(
+      `  error        ${job.error.code}: ${job.error.message}${job.error.hint ? ` (hint: ${job.error.hint})` : ''}`,
+    )
+}
+
+/** The output as text if it is valid UTF-8 without NUL bytes, else undefined. */
+function asText(bytes: Uint8Array): string | undefined {
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+    return text.includes('\u0000') ? undefined : text
+  } catch {
+    return undefined
+  }
+}
+
+const exitFor = (job: JobView) => (job.state === 'completed' ? ExitCode.Ok : ExitCode.JobNotCompleted)
+
+export function registerJobCommand(program: Command): void {
+  const job = program.command('job').description('Submit and follow jobs on a node')
+  const withApi = (command: Command) =>
+    command
+      .option('--api <url>', 'the node API', process.env.BAZAAR_API ?? DEFAULT_API)
+      .option('--json', 'print JSON')
+
+  withApi(
+    job
+      .command('run <spec>')
+      .description('Submit a job spec (YAML or JSON), follow it to the end and save its output')
+      .option('-o, --out <file>', 'write the output here (default: print it if it is text)')
+      .option('--detach', 'return as soon as the job is escrowed and announced'),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ bazaar job run examples/specs/wordcount.yaml
+  $ bazaar job run my-job.yaml --out result.bin --json`,
+    )
+    .action(async (specPath: string, opts: ApiOptions & { out?: string; detach?: boolean }) => {
+      const api = client(opts)
+      const spec = await uploadSpecFile(api, specPath)
+      const submitted = await api.submit(spec)
+      if (opts.detach) {
+        console.log(
+          opts.json
+            ? JSON.stringify(submitted)
+            : `submitted job ${submitted.id}; follow it with \`bazaar job status ${submitted.id}\``,
+        )
+        process.exit(ExitCode.Ok)
+      }
+      if (!opts.json) console.log(`job ${submitted.id} submitted`)
+      const final = await api.wait(submitted.id, (event) => {
+        const line = opts.json ? undefined : describeEvent(event)
+        if (line) console.log(`  ${line}`)
+      })
+      let output: Uint8Array | undefined
+      if (final.state === 'completed') output = await api.output(final.id)
+      if (output && opts.out) await writeFile(opts.out, output)
+      if (opts.json) {
+        console.log(JSON.stringify({ ...final, ...(opts.out && output ? { output: opts.out } : {}) }))
+      } else {
+        printJob(final)
+        if (output && opts.out) console.log(`  output       ${output.length} bytes written to ${opts.out}`)
+        else if (output) {
+          const text = asText(output)
+          console.log(
+            text === undefined
+              ? `  output       ${output.length} bytes (binary; use --out FILE)`
+              : `  output:\n${text}`,
+          )
+        }
+      }
+      process.exit(exitFor(final))
+    })
+
+  withApi(
+    job.command('status <id>').description('Show a job: state, provider, price, fuel, payment, events'),
+  ).action(async (id: string, opts: ApiOptions) => {
+    const view = await client(opts).getJob(id)
+    if (opts.json) console.log(JSON.stringify(view))
+    else {
+      printJob(view)
+      for (const event of view.events ?? []) {
+        const line = describeEvent(event)
+        if (line) console.log(`  ${new Date(event.at ?? 0).toISOString().slice(11, 23)}  ${line}`)
+      }
+    }
+  })
+
+  withApi(job.command('list').description('List the jobs this node knows')).action(
+    async (opts: ApiOptions) => {
+      const jobs = await client(opts).listJobs()
+      if (opts.json) console.log(JSON.stringify(jobs))
+      else if (jobs.length === 0) console.log('no jobs yet')
+      else
+        console.table(
+          jobs.map((j) => ({
+            id: j.id,
+            name: j.name,
+            state: j.state,
+            paid: tokens(j.paid),
+            fuel: j.fuelUsed ?? '-',
+          })),
+        )
+    },
+  )
+
+  withApi(
+    job
+      .command('result <id>')
+      .description("Save a completed job's output")
+      .requiredOption('-o, --out <file>', 'where to write it'),
+  ).action(async (id: string, opts: ApiOptions & { out: string }) => {
+    const output = await client(opts).output(id)
+    await writeFile(opts.out, output)
+    console.log(
+      opts.json
+        ? JSON.stringify({ id, output: opts.out, bytes: output.length })
+        : `${output.length} bytes written to ${opts.out}`,
+    )
+  })
+}

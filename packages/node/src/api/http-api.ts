@@ -1,0 +1,222 @@
+import {
+  BaseError,
+  ErrorCode,
+  InvalidSpecError,
+  MAX_DATA_BYTES,
+  parseJobSpec,
+  validateJobSpec,
+} from '@bazaar/protocol'
+import { type ServerType, serve } from '@hono/node-server'
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { streamSSE } from 'hono/streaming'
+import type { Logger } from 'pino'
+import type { ContentStore } from '../content-store.ts'
+import type { MarketChain } from '../market-chain.ts'
+import type { NetworkServices } from '../network-services.ts'
+import type { JobTracker, TrackedJob } from '../requester/job-tracker.ts'
+import { prepareJob } from '../requester/prepare-job.ts'
+import { jsonSafe } from './json-safe.ts'
+import { createApiMetrics } from './metrics.ts'
+
+export interface HttpApiComponents {
+  tracker: JobTracker
+  store: ContentStore
+  chain: MarketChain
+  network: NetworkServices
+  logger: Logger
+  /** Token balance of this node's account. */
+  balance: () => Promise<bigint>
+}
+
+export interface HttpApi {
+  url: string
+  close(): Promise<void>
+}
+
+const statusOf = (err: BaseError): 400 | 404 | 500 =>
+  err.code === ErrorCode.InvalidSpec || err.code === ErrorCode.InvalidMessage
+    ? 400
+    : err.code === ErrorCode.NotFound
+      ? 404
+      : 500
+
+function summary(job: TrackedJob) {
+  return jsonSafe({
+    id: job.id,
+    name: job.name,
+    state: job.state,
+    submittedAt: job.submittedAt,
+    provider: job.outcome?.provider,
+    pricePerFuel: job.outcome?.pricePerFuel,
+    fuelUsed: job.outcome?.fuelUsed,
+    paid: job.outcome?.paid,
+    refunded: job.outcome?.refunded,
+    escrow: job.outcome?.escrow,
+    gasUsed: job.outcome?.gasUsed,
+    bidsReceived: job.outcome?.bidsReceived,
+    outputBytes: job.outcome?.output?.length,
+    receipt: job.outcome?.receipt,
+    error: job.error,
+  })
+}
+
+/** The node's HTTP API (documented in docs/openapi.yaml). Listens on 127.0.0.1 by default. */
+export function createHttpApp(c: HttpApiComponents): Hono {
+  const app = new Hono()
+  const metrics = createApiMetrics(c.tracker)
+
+  app.onError((err, ctx) => {
+    if (err instanceof BaseError) {
+      return ctx.json(
+        { error: { ...err.toJSON(), ...(err instanceof InvalidSpecError ? { issues: err.issues } : {}) } },
+        statusOf(err),
+      )
+    }
+    c.logger.error({ err }, 'api request failed')
+    return ctx.json({ error: { code: ErrorCode.Internal, message: 'internal error' } }, 500)
+  })
+  app.notFound((ctx) =>
+    ctx.json(
+      {
+        error: {
+          code: ErrorCode.NotFound,
+          message: `no route ${ctx.req.method} ${ctx.req.path}`,
+          hint: 'see docs/openapi.yaml',
+        },
+      },
+      404,
+    ),
+  )
+
+  app.get('/v1/health', (ctx) => ctx.json({ ok: true }))
+
+  app.get('/v1/node', async (ctx) =>
+    ctx.json(
+      jsonSafe({
+        address: c.chain.address,
+        peerId: c.network.peerId,
+        multiaddrs: c.network.multiaddrs(),
+        chainId: c.chain.chainId,
+        market: c.chain.market,
+        balance: await c.balance(),
+      }) as object,
+    ),
+  )
+
+  app.post(
+    '/v1/blobs',
+    bodyLimit({
+      maxSize: MAX_DATA_BYTES,
+      onError: (ctx) =>
+        ctx.json(
+          { error: { code: ErrorCode.InvalidMessage, message: `blob larger than ${MAX_DATA_BYTES} bytes` } },
+          413,
+        ),
+    }),
+    async (ctx) => {
+      const bytes = new Uint8Array(await ctx.req.arrayBuffer())
+      const cid = await c.store.put(bytes)
+      return ctx.json({ cid, size: bytes.length }, 201)
+    },
+  )
+
+  app.post('/v1/jobs', bodyLimit({ maxSize: 1024 * 1024 }), async (ctx) => {
+    let body: unknown
+    try {
+      body = await ctx.req.json()
+    } catch (cause) {
+      throw new BaseError(ErrorCode.InvalidMessage, 'request body is not JSON', {
+        hint: 'send {"spec": <spec object>} or {"spec": "<YAML text>"}',
+        cause,
+      })
+    }
+    const raw = (body as { spec?: unknown } | null)?.spec
+    if (raw === undefined)
+      throw new BaseError(ErrorCode.InvalidMessage, 'missing "spec"', { hint: 'send {"spec": ...}' })
+    const spec = typeof raw === 'string' ? parseJobSpec(raw, 'spec') : validateJobSpec(raw, 'spec')
+    const prepared = await prepareJob(spec, {
+      baseDir: '/',
+      lookup: (cid) => c.store.get(cid),
+      allowPaths: false,
+    })
+    const job = await c.tracker.submit(prepared)
+    return ctx.json(summary(job) as object, 201)
+  })
+
+  app.get('/v1/jobs', (ctx) => ctx.json({ jobs: c.tracker.list().map(summary) }))
+
+  const find = (id: string): TrackedJob => {
+    const job = c.tracker.get(id)
+    if (!job)
+      throw new BaseError(ErrorCode.NotFound, `no job ${id} on this node`, {
+        hint: 'list jobs with GET /v1/jobs',
+      })
+    return job
+  }
+
+  app.get('/v1/jobs/:id', (ctx) => {
+    const job = find(ctx.req.param('id'))
+    return ctx.json({ ...(summary(job) as object), events: jsonSafe(job.events) })
+  })
+
+  app.get('/v1/jobs/:id/output', (ctx) => {
+    const job = find(ctx.req.param('id'))
+    const output = job.outcome?.output
+    if (!output) {
+      throw new BaseError(ErrorCode.NotFound, `job ${job.id} has no output (state: ${job.state})`, {
+        hint:
+          job.state === 'running' ? 'wait for the job to finish' : 'the job did not complete; see its error',
+      })
+    }
+    return ctx.body(Buffer.from(output), 200, { 'content-type': 'application/octet-stream' })
+  })
+
+  app.get('/v1/jobs/:id/events', (ctx) => {
+    const job = find(ctx.req.param('id'))
+    return streamSSE(ctx, async (stream) => {
+      await new Promise<void>((resolve) => {
+        // Writes are chained so the `end` event is flushed before the stream closes.
+        let written: Promise<unknown> = Promise.resolve()
+        const stop = c.tracker.follow(job.id, (event) => {
+          written = written
+            .then(() => stream.writeSSE({ event: event.type, data: JSON.stringify(jsonSafe(event)) }))
+            .catch(() => undefined)
+          if (event.type === 'end') written.then(() => resolve())
+        })
+        stream.onAbort(() => {
+          stop()
+          resolve()
+        })
+      })
+    })
+  })
+
+  app.get('/metrics', async (ctx) =>
+    ctx.text(await metrics.render(), 200, { 'content-type': metrics.contentType }),
+  )
+  return app
+}
+
+/** Serves the API; `port` 0 picks a free one. */
+export async function startHttpApi(
+  components: HttpApiComponents,
+  options: { port?: number; hostname?: string } = {},
+): Promise<HttpApi> {
+  const app = createHttpApp(components)
+  const hostname = options.hostname ?? '127.0.0.1'
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: options.port ?? 0, hostname }, () => resolve(s))
+    s.once('error', reject)
+  })
+  const address = server.address()
+  const port = typeof address === 'object' && address ? address.port : options.port
+  return {
+    url: `http://${hostname}:${port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve())
+        ;(server as { closeAllConnections?: () => void }).closeAllConnections?.()
+      }),
+  }
+}

@@ -1,0 +1,163 @@
+import { BaseError, ErrorCode } from '@bazaar/protocol'
+import { createParser } from 'eventsource-parser'
+import { ApiError } from './api-error.ts'
+
+/** A job as the node reports it. Amounts are decimal strings of token base units. */
+export interface JobView {
+  id: string
+  name: string
+  state: 'running' | 'completed' | 'failed' | 'refunded' | 'unverified' | 'error'
+  submittedAt: number
+  provider?: string
+  pricePerFuel?: string
+  fuelUsed?: string
+  paid?: string
+  refunded?: string
+  escrow?: string
+  gasUsed?: string
+  bidsReceived?: number
+  outputBytes?: number
+  error?: { code: string; message: string; hint?: string }
+  events?: JobEventView[]
+}
+
+/** One step of a job (see the node's JobEvent); `end` closes a watch. */
+export interface JobEventView {
+  type: string
+  at?: number
+  jobId?: string
+  state?: JobView['state']
+  [field: string]: unknown
+}
+
+export interface NodeInfo {
+  address: string
+  peerId: string
+  multiaddrs: string[]
+  chainId: number
+  market: string
+  balance: string
+}
+
+export interface BazaarClientInit {
+  /** The node's API, e.g. http://127.0.0.1:8080 */
+  url: string
+  /** Per-request timeout in ms for non-streaming calls (default 60 s). */
+  timeoutMs?: number
+}
+
+/** Typed client of a Bazaar node's HTTP API. */
+export class BazaarClient {
+  readonly url: string
+  private readonly timeoutMs: number
+
+  constructor(init: BazaarClientInit) {
+    this.url = init.url.replace(/\/+$/, '')
+    this.timeoutMs = init.timeoutMs ?? 60_000
+  }
+
+  node(): Promise<NodeInfo> {
+    return this.json('GET', '/v1/node')
+  }
+
+  /** Uploads bytes the node will serve to providers; returns their CID. */
+  uploadBlob(bytes: Uint8Array): Promise<{ cid: string; size: number }> {
+    return this.json('POST', '/v1/blobs', bytes)
+  }
+
+  /** Submits a spec (object or YAML text) whose files are referenced by cid or given inline. */
+  submit(spec: object | string): Promise<JobView> {
+    return this.json('POST', '/v1/jobs', { spec })
+  }
+
+  getJob(id: string): Promise<JobView> {
+    return this.json('GET', `/v1/jobs/${encodeURIComponent(id)}`)
+  }
+
+  async listJobs(): Promise<JobView[]> {
+    return (await this.json<{ jobs: JobView[] }>('GET', '/v1/jobs')).jobs
+  }
+
+  async output(id: string): Promise<Uint8Array> {
+    const response = await this.request('GET', `/v1/jobs/${encodeURIComponent(id)}/output`)
+    return new Uint8Array(await response.arrayBuffer())
+  }
+
+  /** Every event of a job, past and live, until it ends. */
+  async *watch(id: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<JobEventView> {
+    const response = await this.request(
+      'GET',
+      `/v1/jobs/${encodeURIComponent(id)}/events`,
+      undefined,
+      options.signal ?? null,
+    )
+    if (!response.body) return
+    const queue: JobEventView[] = []
+    const parser = createParser({
+      onEvent: (message) => {
+        queue.push(JSON.parse(message.data) as JobEventView)
+      },
+    })
+    const decoder = new TextDecoder()
+    const reader = response.body.getReader()
+    try {
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) return
+        parser.feed(decoder.decode(value, { stream: true }))
+        while (queue.length > 0) {
+          const event = queue.shift()!
+          yield event
+          if (event.type === 'end') return
+        }
+      }
+    } finally {
+      await reader.cancel().catch(() => undefined)
+    }
+  }
+
+  /** Watches a job to its end and returns its final view. */
+  async wait(id: string, onEvent?: (event: JobEventView) => void): Promise<JobView> {
+    for await (const event of this.watch(id)) onEvent?.(event)
+    return this.getJob(id)
+  }
+
+  private async json<T>(method: string, path: string, body?: object | Uint8Array): Promise<T> {
+    const response = await this.request(method, path, body, AbortSignal.timeout(this.timeoutMs))
+    return (await response.json()) as T
+  }
+
+  private async request(
+    method: string,
+    path: string,
+    body?: object | Uint8Array,
+    signal?: AbortSignal | null,
+  ): Promise<Response> {
+    let response: Response
+    try {
+      response = await fetch(`${this.url}${path}`, {
+        method,
+        signal: signal ?? null,
+        ...(body instanceof Uint8Array
+          ? { body: body as Uint8Array<ArrayBuffer>, headers: { 'content-type': 'application/octet-stream' } }
+          : body
+            ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }
+            : {}),
+      })
+    } catch (cause) {
+      throw new BaseError(ErrorCode.Internal, `cannot reach the Bazaar node at ${this.url}`, {
+        hint: 'start one with `npm run bazaar -- node start --local`, or pass --api URL',
+        cause,
+      })
+    }
+    if (!response.ok) {
+      const payload = (await response.json().catch(() => ({}))) as { error?: Record<string, unknown> }
+      throw new ApiError(response.status, (payload.error ?? {}) as ConstructorParameters<typeof ApiError>[1])
+    }
+    return response
+  }
+}
+
+export function createBazaarClient(init: BazaarClientInit): BazaarClient {
+  return new BazaarClient(init)
+}

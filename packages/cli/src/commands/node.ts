@@ -60,10 +60,11 @@ Stop with Ctrl-C: jobs in flight finish settling first.`,
           network: requester.network,
           logger,
           balance: () => market.admin.balanceOf(requester.chain.address),
+          stakeOf: (provider) => market.admin.stakeOf(provider),
         },
         { port },
       )
-      console.log(`Node API: ${api.url}  (metrics at ${api.url}/metrics)`)
+      console.log(`Node API: ${api.url}  (dashboard at ${api.url}/, metrics at ${api.url}/metrics)`)
       console.log(`Requester account ${requester.chain.address}, chain id ${requester.chain.chainId}`)
       for (const p of market.providers) console.log(`  provider ${p.name}: ${p.chain.address}`)
       console.log('Ready. Submit jobs with `npm run bazaar -- job run <spec.yaml>`; stop with Ctrl-C.')

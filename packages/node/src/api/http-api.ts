@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import {
   BaseError,
   ErrorCode,
@@ -11,6 +12,7 @@ import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { streamSSE } from 'hono/streaming'
 import type { Logger } from 'pino'
+import type { Address } from 'viem'
 import type { ContentStore } from '../content-store.ts'
 import type { MarketChain } from '../market-chain.ts'
 import type { NetworkServices } from '../network-services.ts'
@@ -18,6 +20,7 @@ import type { JobTracker, TrackedJob } from '../requester/job-tracker.ts'
 import { prepareJob } from '../requester/prepare-job.ts'
 import { jsonSafe } from './json-safe.ts'
 import { createApiMetrics } from './metrics.ts'
+import { providerStats } from './provider-stats.ts'
 
 export interface HttpApiComponents {
   tracker: JobTracker
@@ -27,6 +30,8 @@ export interface HttpApiComponents {
   logger: Logger
   /** Token balance of this node's account. */
   balance: () => Promise<bigint>
+  /** A provider's stake in the registry. */
+  stakeOf: (provider: Address) => Promise<bigint>
 }
 
 export interface HttpApi {
@@ -90,6 +95,14 @@ export function createHttpApp(c: HttpApiComponents): Hono {
   )
 
   app.get('/v1/health', (ctx) => ctx.json({ ok: true }))
+
+  app.get('/', (ctx) => ctx.html(dashboardHtml()))
+
+  app.get('/v1/providers', async (ctx) => {
+    const stats = providerStats(c.tracker.list())
+    const withStake = await Promise.all(stats.map(async (p) => ({ ...p, stake: await c.stakeOf(p.address) })))
+    return ctx.json({ providers: jsonSafe(withStake) })
+  })
 
   app.get('/v1/node', async (ctx) =>
     ctx.json(
@@ -196,6 +209,13 @@ export function createHttpApp(c: HttpApiComponents): Hono {
     ctx.text(await metrics.render(), 200, { 'content-type': metrics.contentType }),
   )
   return app
+}
+
+let dashboard: string | undefined
+/** The dashboard page: one static file, read once. */
+function dashboardHtml(): string {
+  dashboard ??= readFileSync(new URL('./dashboard.html', import.meta.url), 'utf8')
+  return dashboard
 }
 
 /** Serves the API; `port` 0 picks a free one. */

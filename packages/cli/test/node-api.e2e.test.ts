@@ -127,6 +127,33 @@ describe('node API, CLI and SDK', () => {
     assert.equal(output.length, final.outputBytes)
   })
 
+  it('SDK example: maps a module over many inputs with progress (examples/sdk/batch-wordcount.ts)', async () => {
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (done, fail) => {
+        const child = spawn(process.execPath, [resolve(root, 'examples/sdk/batch-wordcount.ts'), api], {
+          cwd: root,
+        })
+        let stdout = ''
+        let stderr = ''
+        child.stdout.on('data', (d) => (stdout += d))
+        child.stderr.on('data', (d) => (stderr += d))
+        child.on('error', fail)
+        child.on('close', (code) => done({ code, stdout, stderr }))
+      },
+    )
+    assert.equal(result.code, 0, result.stderr)
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+    assert.equal(lines.length, 5)
+    for (const line of lines) {
+      assert.equal(line.state, 'completed')
+      assert.equal(line.words, line.text.split(' ').length)
+    }
+    assert.match(result.stderr, /done 5\/5, failed 0/)
+  })
+
   it('SDK: API errors are typed, spec paths are refused over the API', async () => {
     const client = createBazaarClient({ url: api })
     await assert.rejects(

@@ -7,4 +7,5 @@ export {
   type JobView,
   type NodeInfo,
 } from './bazaar-client.ts'
+export { type MapJobsOptions, type MapJobsProgress, type MapJobsResult, mapJobs } from './map-jobs.ts'
 export { uploadSpecFile } from './spec-files.ts'

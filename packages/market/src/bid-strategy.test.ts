@@ -39,3 +39,80 @@ describe('decideBid', () => {
     assert.deepEqual(reasons, ['runtime', 'cores', 'memory', 'busy'])
   })
 })
+
+describe('decideBid with GPUs and spot pricing', () => {
+  const gpuBox = {
+    cores: 8,
+    memoryMb: 8192,
+    runtimes: ['wasm'],
+    gpus: [
+      { model: 'Tesla T4', memoryMb: 16_000 },
+      { model: 'NVIDIA A100', memoryMb: 40_000 },
+      { model: 'NVIDIA A100', memoryMb: 40_000 },
+    ],
+  }
+  const gpuJob = { ...job, gpu: { count: 2, model: 'a100' } }
+
+  it('assigns free matching GPUs and reports busy when they are taken', () => {
+    assert.deepEqual(decideBid(gpuJob, gpuBox, idle, pricing), {
+      bid: true,
+      pricePerFuel: 1_000n,
+      gpus: [1, 2],
+    })
+    const taken = decideBid(gpuJob, gpuBox, { ...idle, gpus: [2] }, pricing)
+    assert.equal(taken.bid === false && taken.reason, 'busy')
+    const none = decideBid({ ...job, gpu: { count: 1, model: 'h100' } }, gpuBox, idle, pricing)
+    assert.equal(none.bid === false && none.reason, 'gpu')
+  })
+
+  it('counts awarded memory and GPUs toward utilization', () => {
+    const busyGpus = decideBid(job, gpuBox, { ...idle, gpus: [0, 1], awardedGpus: 2 }, pricing)
+    // 2 of 3 GPUs awarded: utilization 666_666 ppm → 1000 + 1000 × 0.666666 = 1666
+    assert.deepEqual(busyGpus, { bid: true, pricePerFuel: 1_666n })
+    const busyMemory = decideBid(job, capacity, { ...idle, memoryMb: 768, awardedMemoryMb: 768 }, pricing)
+    assert.deepEqual(busyMemory, { bid: true, pricePerFuel: 1_750n })
+  })
+
+  it('follows the market median when it is above the floor, capped at the job maximum', () => {
+    const stats = (median: bigint, count: number) => ({
+      'wasm/c1/m64m': {
+        resourceClass: 'wasm/c1/m64m',
+        count,
+        recent: median,
+        recentAtSeconds: 0n,
+        median,
+        min: median,
+        max: median,
+        fromSeconds: 0n,
+        toSeconds: 1n,
+      },
+    })
+    const spot = { ...pricing, spot: { percentOfMedian: 90, minSamples: 3 } }
+    assert.deepEqual(decideBid(job, capacity, idle, spot, { prices: stats(5_000n, 3) }), {
+      bid: true,
+      pricePerFuel: 4_500n,
+    })
+    // Too few samples, or a median under the floor: the floor rules.
+    assert.deepEqual(decideBid(job, capacity, idle, spot, { prices: stats(5_000n, 2) }), {
+      bid: true,
+      pricePerFuel: 1_000n,
+    })
+    assert.deepEqual(decideBid(job, capacity, idle, spot, { prices: stats(500n, 9) }), {
+      bid: true,
+      pricePerFuel: 1_000n,
+    })
+    assert.deepEqual(
+      decideBid({ ...job, maxPricePerFuel: 3_000n }, capacity, idle, spot, { prices: stats(5_000n, 3) }),
+      {
+        bid: true,
+        pricePerFuel: 3_000n,
+      },
+    )
+  })
+
+  it('rejects a negative markup instead of pricing under the floor', () => {
+    assert.throws(() => decideBid(job, capacity, idle, { ...pricing, utilizationMarkupPercent: -10 }), {
+      name: 'MarketConfigError',
+    })
+  })
+})

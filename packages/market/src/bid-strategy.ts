@@ -1,8 +1,19 @@
 /**
  * Provider side of the reverse auction: decide whether to bid on a job and at what price.
- * Pure: the caller passes its capacity and current reservations.
+ * Pure: the caller passes its capacity, current reservations and (optionally) the market's
+ * price index. `CapacityLedger` keeps the reservations for a caller that wants it to.
  */
-export interface ProviderCapacity {
+import { askPrice, type SpotPricing, spotAnchor, validatePricing } from './ask-price.ts'
+import { minBig } from './bigint-math.ts'
+import type { PriceIndexSnapshot } from './price-index.ts'
+import type { MarketReason } from './reasons.ts'
+import { type Capability, checkCapability, gpuMatches, type JobRequirements } from './requirements.ts'
+import { resourceClass } from './resource-class.ts'
+
+export type { JobRequirements } from './requirements.ts'
+
+/** The provider's own machine: a `Capability` with required cores, memory and runtimes. */
+export interface ProviderCapacity extends Capability {
   cores: number
   memoryMb: number
   runtimes: readonly string[]
@@ -12,17 +23,12 @@ export interface ProviderPricing {
   /** The lowest price per fuel unit this provider accepts. */
   floorPerFuel: bigint
   /**
-   * How much the price rises at full utilization, in percent of the floor: a busy provider
-   * asks more, which spreads work across the market. 100 = twice the floor when full.
+   * How much the price rises at full utilization, in percent of the base price: a busy
+   * provider asks more, which spreads work across the market. 100 = twice the base when full.
    */
   utilizationMarkupPercent: number
-}
-
-export interface JobRequirements {
-  runtime: string
-  cores: number
-  memoryMb: number
-  maxPricePerFuel: bigint
+  /** Price off the market's recent clearing price (needs `market.prices` in `decideBid`). */
+  spot?: SpotPricing
 }
 
 export interface Reservations {
@@ -34,54 +40,113 @@ export interface Reservations {
    * provider may still lose should not make it dearer than its idle competitors.
    */
   awardedCores: number
+  /** Memory of awarded jobs; when given, utilization is the larger of the core and memory share. */
+  awardedMemoryMb?: number
+  /** Indices into `capacity.gpus` held by open bids and awarded jobs. */
+  gpus?: readonly number[]
+  /** How many of those GPUs belong to awarded jobs; counts toward utilization. */
+  awardedGpus?: number
 }
 
+/** What the provider knows of the market when it decides. */
+export interface MarketSignal {
+  prices?: PriceIndexSnapshot
+}
+
+export type DeclineReason = Extract<
+  MarketReason,
+  | 'runtime'
+  | 'cores'
+  | 'memory'
+  | 'gpu'
+  | 'region'
+  | 'attribute'
+  | 'busy'
+  | 'price-floor-above-max'
+  | 'duplicate'
+>
+
 export type BidDecision =
-  | { bid: true; pricePerFuel: bigint }
+  | {
+      bid: true
+      pricePerFuel: bigint
+      /** Indices into `capacity.gpus` to reserve; present only for jobs that need GPUs. */
+      gpus?: number[]
+    }
   | { bid: false; reason: DeclineReason; detail: string }
 
-export type DeclineReason = 'runtime' | 'cores' | 'memory' | 'busy' | 'price-floor-above-max'
+const PPM = 1_000_000n
+
+function share(used: number | undefined, total: number): bigint {
+  if (used === undefined || total <= 0) return 0n
+  return (BigInt(Math.max(0, Math.trunc(used))) * PPM) / BigInt(Math.trunc(total))
+}
+
+/** Utilization in ppm: the largest awarded share of cores, memory (if given) and GPUs (if given). */
+export function utilizationPpm(capacity: ProviderCapacity, reserved: Reservations): bigint {
+  const shares = [
+    share(reserved.awardedCores, capacity.cores),
+    share(reserved.awardedMemoryMb, capacity.memoryMb),
+    share(reserved.awardedGpus, capacity.gpus?.length ?? 0),
+  ]
+  const max = shares.reduce((a, b) => (b > a ? b : a), 0n)
+  return max > PPM ? PPM : max
+}
+
+/** Free GPU indices matching the job's requirement, lowest first. */
+function freeMatchingGpus(
+  job: JobRequirements,
+  capacity: ProviderCapacity,
+  reserved: Reservations,
+): number[] {
+  const need = job.gpu
+  if (need === undefined) return []
+  const taken = new Set(reserved.gpus ?? [])
+  const out: number[] = []
+  for (const [i, gpu] of (capacity.gpus ?? []).entries())
+    if (!taken.has(i) && gpuMatches(gpu, need)) out.push(i)
+  return out
+}
 
 export function decideBid(
   job: JobRequirements,
   capacity: ProviderCapacity,
   reserved: Reservations,
   pricing: ProviderPricing,
+  market: MarketSignal = {},
 ): BidDecision {
-  if (!capacity.runtimes.includes(job.runtime)) {
-    return {
-      bid: false,
-      reason: 'runtime',
-      detail: `runtime ${job.runtime} not offered (${capacity.runtimes.join(', ')})`,
-    }
-  }
-  if (job.cores > capacity.cores) {
-    return { bid: false, reason: 'cores', detail: `needs ${job.cores} cores, provider has ${capacity.cores}` }
-  }
-  if (job.memoryMb > capacity.memoryMb) {
-    return {
-      bid: false,
-      reason: 'memory',
-      detail: `needs ${job.memoryMb} MB, provider has ${capacity.memoryMb} MB`,
-    }
-  }
-  if (reserved.cores + job.cores > capacity.cores || reserved.memoryMb + job.memoryMb > capacity.memoryMb) {
+  validatePricing(pricing)
+  const unable = checkCapability(job, capacity)[0]
+  if (unable !== undefined)
+    return { bid: false, reason: unable.reason as DeclineReason, detail: unable.detail }
+  const needGpus = job.gpu?.count ?? 0
+  const freeGpus = needGpus > 0 ? freeMatchingGpus(job, capacity, reserved) : []
+  if (
+    reserved.cores + job.cores > capacity.cores ||
+    reserved.memoryMb + job.memoryMb > capacity.memoryMb ||
+    freeGpus.length < needGpus
+  ) {
+    const gpuNote = needGpus > 0 ? `, ${freeGpus.length} matching GPU(s) free of ${needGpus} needed` : ''
     return {
       bid: false,
       reason: 'busy',
-      detail: `${reserved.cores}/${capacity.cores} cores and ${reserved.memoryMb}/${capacity.memoryMb} MB already committed`,
+      detail: `${reserved.cores}/${capacity.cores} cores and ${reserved.memoryMb}/${capacity.memoryMb} MB already committed${gpuNote}`,
     }
   }
-  const utilizationPpm = BigInt(Math.round((reserved.awardedCores / capacity.cores) * 1_000_000))
-  const markup =
-    (pricing.floorPerFuel * BigInt(pricing.utilizationMarkupPercent) * utilizationPpm) / 100_000_000n
-  const price = pricing.floorPerFuel + markup
-  if (price > job.maxPricePerFuel) {
+  const utilization = utilizationPpm(capacity, reserved)
+  // The floor-based ask decides whether the job is worth taking at all; spot only raises it.
+  const floorAsk = askPrice(pricing.floorPerFuel, pricing.utilizationMarkupPercent, utilization, 0n)
+  if (floorAsk > job.maxPricePerFuel) {
     return {
       bid: false,
       reason: 'price-floor-above-max',
-      detail: `would ask ${price} per fuel, job pays at most ${job.maxPricePerFuel}`,
+      detail: `would ask ${floorAsk} per fuel, job pays at most ${job.maxPricePerFuel}`,
     }
   }
-  return { bid: true, pricePerFuel: price }
+  const anchor = spotAnchor(pricing.spot, market.prices?.[resourceClass(job)])
+  const ask = askPrice(pricing.floorPerFuel, pricing.utilizationMarkupPercent, utilization, anchor)
+  const pricePerFuel = minBig(ask, job.maxPricePerFuel)
+  return needGpus > 0
+    ? { bid: true, pricePerFuel, gpus: freeGpus.slice(0, needGpus) }
+    : { bid: true, pricePerFuel }
 }

@@ -41,6 +41,19 @@ export {
   jobAnnouncementSchema,
 } from './messages.ts'
 export {
+  MAX_OFFER_BYTES,
+  type OfferAttribute,
+  type OfferGpu,
+  type OfferMessage,
+  type OfferWire,
+  offerFromWire,
+  offerToWire,
+  offerTypedMessage,
+  offerTypes,
+  offerWireSchema,
+  type SignedOffer,
+} from './offers.ts'
+export {
   MAX_CONTROL_MESSAGE_BYTES,
   MAX_DATA_BYTES,
   PROTOCOL_AWARD,

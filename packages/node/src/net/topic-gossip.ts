@@ -1,0 +1,168 @@
+import {
+  decodeMessage,
+  encodeMessage,
+  InvalidMessageError,
+  MAX_CONTROL_MESSAGE_BYTES,
+} from '@bazaar/protocol'
+import { type Message, TopicValidatorResult } from '@libp2p/gossipsub'
+import type { PeerId } from '@libp2p/interface'
+import type { Logger } from 'pino'
+import type { z } from 'zod'
+import type { BazaarHost } from './create-host.ts'
+import { deadline } from './deadline.ts'
+import { toAbortError } from './errors.ts'
+
+export const DEFAULT_SUBSCRIBER_WAIT_MS = 10_000
+
+export interface TopicGossipInit<T> {
+  topic: string
+  schema: z.ZodType<T>
+  /** Names the message kind in errors and logs, e.g. "job announcement". */
+  what: string
+  /** The peer id the message claims as its origin; it must be the signed sender. */
+  originOf: (message: T) => string
+  /** Called once per valid message; `fromPeer` is the signed origin of the gossip message. */
+  onMessage: (message: T, fromPeer: PeerId) => void | Promise<void>
+  logger?: Logger
+}
+
+export interface TopicGossipStats {
+  /** Valid messages delivered to onMessage. */
+  received: number
+  /** Messages rejected by validation (the sender's gossipsub score is penalized). */
+  invalid: number
+}
+
+export interface TopicGossip<T> {
+  /** Validates and publishes; returns how many peers it was sent to directly. */
+  publish(message: T): Promise<{ recipients: number }>
+  /** Resolves once at least `min` connected peers subscribe to the topic. */
+  waitForSubscribers(min: number, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<void>
+  /** Connected peers subscribed to the topic. */
+  subscribers(): PeerId[]
+  readonly stats: Readonly<TopicGossipStats>
+  /** Unsubscribes and removes the validator. */
+  stop(): void
+}
+
+/**
+ * One gossipsub topic of validated messages. Every inbound message is size-capped and
+ * validated with the topic's schema inside gossipsub's topic validator, and the origin it
+ * claims must be its signed sender (so nobody can speak for, or point traffic at, a third
+ * peer). Invalid messages are rejected (not delivered, not forwarded, and the propagating
+ * peer is penalized by gossipsub scoring), counted and logged at debug.
+ */
+export function createTopicGossip<T>(host: BazaarHost, init: TopicGossipInit<T>): TopicGossip<T> {
+  const { topic, schema, what } = init
+  const pubsub = host.services.pubsub
+  const log = (init.logger ?? host.logger).child({ topic })
+  const stats: TopicGossipStats = { received: 0, invalid: 0 }
+  const validated = new WeakMap<Message, T>()
+
+  const validate = (message: Message): T => {
+    if (message.type !== 'signed') throw new InvalidMessageError(`${what}: unsigned message`)
+    if (message.data.byteLength > MAX_CONTROL_MESSAGE_BYTES) {
+      throw new InvalidMessageError(`${what}: ${message.data.byteLength} bytes exceeds the cap`)
+    }
+    const decoded = decodeMessage(schema, message.data, what)
+    if (init.originOf(decoded) !== message.from.toString()) {
+      throw new InvalidMessageError(`${what}: claimed origin is not the publishing peer`)
+    }
+    return decoded
+  }
+
+  pubsub.topicValidators.set(topic, (propagationSource, message) => {
+    try {
+      validated.set(message, validate(message))
+      return TopicValidatorResult.Accept
+    } catch (err) {
+      stats.invalid++
+      log.debug(
+        { from: propagationSource.toString(), err: err instanceof Error ? err.message : String(err) },
+        `rejected invalid ${what}`,
+      )
+      return TopicValidatorResult.Reject
+    }
+  })
+
+  const onMessage = (evt: CustomEvent<Message>): void => {
+    const message = evt.detail
+    if (message.topic !== topic || message.type !== 'signed') return
+    let decoded = validated.get(message)
+    if (decoded === undefined) {
+      try {
+        decoded = validate(message)
+      } catch {
+        return // the validator already rejected it; gossipsub should not deliver it
+      }
+    }
+    validated.delete(message)
+    stats.received++
+    const from = message.from
+    Promise.resolve()
+      .then(() => init.onMessage(decoded, from))
+      .catch((err: unknown) => {
+        log.error({ err: String(err) }, `${what} handler failed`)
+      })
+  }
+  pubsub.addEventListener('message', onMessage)
+  pubsub.subscribe(topic)
+
+  return {
+    async publish(message) {
+      const parsed = schema.safeParse(message)
+      if (!parsed.success) {
+        throw new InvalidMessageError(`${what}: ${parsed.error.issues[0]?.message ?? 'invalid'}`)
+      }
+      if (init.originOf(message) !== host.peerId.toString()) {
+        throw new InvalidMessageError(`${what}: its origin must be this node`, {
+          details: { origin: init.originOf(message), self: host.peerId.toString() },
+        })
+      }
+      const data = encodeMessage(parsed.data as object)
+      if (data.byteLength > MAX_CONTROL_MESSAGE_BYTES) {
+        throw new InvalidMessageError(`${what}: ${data.byteLength} bytes exceeds the cap`)
+      }
+      const result = await pubsub.publish(topic, data)
+      log.debug({ recipients: result.recipients.length }, `published ${what}`)
+      return { recipients: result.recipients.length }
+    },
+
+    async waitForSubscribers(min, options = {}) {
+      const signal = deadline(options.signal, options.timeoutMs ?? DEFAULT_SUBSCRIBER_WAIT_MS)
+      const enough = () => pubsub.getSubscribers(topic).length >= min
+      if (enough()) return
+      await new Promise<void>((resolve, reject) => {
+        const cleanup = () => {
+          pubsub.removeEventListener('subscription-change', check)
+          signal.removeEventListener('abort', onAbort)
+        }
+        const check = () => {
+          if (!enough()) return
+          cleanup()
+          resolve()
+        }
+        const onAbort = () => {
+          cleanup()
+          reject(toAbortError(signal.reason, `waiting for ${min} subscribers to ${topic}`))
+        }
+        pubsub.addEventListener('subscription-change', check)
+        signal.addEventListener('abort', onAbort, { once: true })
+        check()
+      })
+    },
+
+    subscribers: () => pubsub.getSubscribers(topic),
+    stats,
+
+    stop() {
+      pubsub.removeEventListener('message', onMessage)
+      pubsub.topicValidators.delete(topic)
+      try {
+        pubsub.unsubscribe(topic)
+      } catch (err) {
+        log.debug({ err: String(err) }, 'unsubscribe failed (host stopped?)')
+      }
+    },
+  }
+}

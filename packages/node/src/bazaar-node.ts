@@ -1,6 +1,14 @@
 import type { BazaarContracts } from '@bazaar/chain'
 import type { ProviderCapacity, ProviderPricing } from '@bazaar/market'
-import { awardNoticeSchema, bidMessageSchema, PROTOCOL_AWARD, PROTOCOL_BID } from '@bazaar/protocol'
+import {
+  awardNoticeSchema,
+  bidStreamMessageSchema,
+  marketDomain,
+  offerTypedMessage,
+  offerTypes,
+  PROTOCOL_AWARD,
+  PROTOCOL_BID,
+} from '@bazaar/protocol'
 import type { Logger } from 'pino'
 import { type ContentStore, createMemoryContentStore } from './content-store.ts'
 import type { MarketChain } from './market-chain.ts'
@@ -46,13 +54,16 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
     ...(init.bootstrap ? { bootstrap: init.bootstrap } : {}),
     logger,
     lookupContent: (cid) => store.get(cid),
+    onOffer: (offer) => {
+      requester?.onOffer(offer).catch((err: unknown) => logger.debug({ err }, 'offer handling failed'))
+    },
     onJobAnnouncement: (announcement) => {
       provider?.onAnnouncement(announcement).catch((err: unknown) => logger.error({ err }, 'bidding failed'))
     },
     handlers: [
       {
         protocol: PROTOCOL_BID,
-        schema: bidMessageSchema,
+        schema: bidStreamMessageSchema,
         handle: async (bid) =>
           requester
             ? requester.onBid(bid)
@@ -71,13 +82,35 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
     ],
   })
   const components = { chain, network, store, logger }
+  const { contracts } = init
   if (init.provider) {
     provider = new ProviderService(
       { capacity: init.provider.capacity, pricing: init.provider.pricing },
-      { ...components, runner: init.provider.runner },
+      {
+        ...components,
+        runner: init.provider.runner,
+        signOffer: (offer) =>
+          contracts.clients.account.signTypedData({
+            domain: marketDomain(chain.chainId, chain.market),
+            types: offerTypes,
+            primaryType: 'Offer',
+            message: offerTypedMessage(offer),
+          }),
+        readStake: () => contracts.stakeOf(chain.address),
+      },
     )
+    provider.startOffers()
   }
-  if (init.requester) requester = new RequesterService(init.requester, components)
+  if (init.requester) {
+    requester = new RequesterService(init.requester, {
+      ...components,
+      standingOf: async (address) => ({
+        stake: await contracts.stakeOf(address),
+        // Until the registry exposes jailing to this facade, an ineligible provider counts as jailed.
+        jailed: !(await chain.isEligible(address)),
+      }),
+    })
+  }
 
   return {
     name: init.name,

@@ -1,4 +1,4 @@
-import type { JobAnnouncement } from '@bazaar/protocol'
+import { type JobAnnouncement, type OfferWire, offerWireSchema, TOPIC_OFFERS } from '@bazaar/protocol'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from 'pino'
 import type { z } from 'zod'
@@ -6,6 +6,7 @@ import { fetchContent, serveContent } from './net/content-transfer.ts'
 import { createBazaarHost } from './net/create-host.ts'
 import { createJobGossip } from './net/job-gossip.ts'
 import { handleRequests, sendRequest } from './net/request-response.ts'
+import { createTopicGossip } from './net/topic-gossip.ts'
 import type { NetworkServices } from './network-services.ts'
 
 export interface RequestHandler<Req> {
@@ -20,6 +21,8 @@ export interface NetworkServicesInit {
   logger: Logger
   lookupContent: (cid: string) => Promise<Uint8Array | undefined>
   onJobAnnouncement: (announcement: JobAnnouncement) => void
+  /** Offers whose claimed peer is their signed sender; the signature over the offer is the caller's to check. */
+  onOffer: (offer: OfferWire) => void
   // biome-ignore lint/suspicious/noExplicitAny: handlers of different request types live in one list
   handlers: RequestHandler<any>[]
 }
@@ -49,6 +52,14 @@ export async function createNetworkServices(init: NetworkServicesInit): Promise<
     onAnnouncement: (announcement) => init.onJobAnnouncement(announcement),
     logger: init.logger,
   })
+  const offers = createTopicGossip(host, {
+    topic: TOPIC_OFFERS,
+    schema: offerWireSchema,
+    what: 'offer',
+    originOf: (offer) => offer.peerId,
+    onMessage: (offer) => init.onOffer(offer),
+    logger: init.logger,
+  })
   return {
     peerId: host.peerId.toString(),
     multiaddrs: () => host.multiaddrs().map((addr) => addr.toString()),
@@ -58,9 +69,13 @@ export async function createNetworkServices(init: NetworkServicesInit): Promise<
     async publishJob(announcement) {
       await gossip.publish(announcement)
     },
+    async publishOffer(offer) {
+      await offers.publish(offer)
+    },
     waitForJobSubscribers: (min, options) => gossip.waitForSubscribers(min, options),
     async stop() {
       gossip.stop()
+      offers.stop()
       for (const off of unregister) await off().catch(() => undefined)
       await host.stop()
     },

@@ -1,4 +1,4 @@
-import type { JobAnnouncement } from '@bazaar/protocol'
+import type { JobAnnouncement, OfferWire } from '@bazaar/protocol'
 import type { z } from 'zod'
 
 /**
@@ -18,6 +18,7 @@ export interface NetworkServices {
   /** Fetches content by CID from a peer and verifies it; throws CidMismatchError on bad bytes. */
   fetch(peer: string, cid: string, options?: { signal?: AbortSignal; maxBytes?: number }): Promise<Uint8Array>
   publishJob(announcement: JobAnnouncement): Promise<void>
+  publishOffer(offer: OfferWire): Promise<void>
   /** Resolves once at least `min` peers subscribe to job gossip. */
   waitForJobSubscribers(min: number, options?: { signal?: AbortSignal }): Promise<void>
   stop(): Promise<void>

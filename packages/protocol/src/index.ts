@@ -27,10 +27,14 @@ export {
   type AwardReply,
   awardNoticeSchema,
   awardReplySchema,
+  type BidDecline,
   type BidMessageWire,
   type BidReply,
+  type BidStreamMessage,
+  bidDeclineSchema,
   bidMessageSchema,
   bidReplySchema,
+  bidStreamMessageSchema,
   type DataRequest,
   type DataResponse,
   dataRequestSchema,
@@ -60,6 +64,7 @@ export {
   PROTOCOL_BID,
   PROTOCOL_DATA,
   TOPIC_JOBS,
+  TOPIC_OFFERS,
 } from './protocol-ids.ts'
 export { encodeReceipt, type ResultReceipt, resultReceiptSchema } from './receipt.ts'
 export {

@@ -45,6 +45,26 @@ export const bidMessageSchema = z
   .strict()
 export type BidMessageWire = z.output<typeof bidMessageSchema>
 
+/**
+ * A provider saying why it will not bid, so a job with no bids can tell its requester why
+ * instead of waiting silently. Advisory only: it moves no money and commits nobody.
+ */
+export const bidDeclineSchema = z
+  .object({
+    type: z.literal('bid-decline'),
+    jobId: uintString,
+    provider: address,
+    providerPeerId: z.string().min(1).max(128),
+    reason: z.string().regex(/^[a-z-]{1,40}$/, 'must be a reason code such as "memory"'),
+    detail: z.string().max(512),
+  })
+  .strict()
+export type BidDecline = z.output<typeof bidDeclineSchema>
+
+/** Everything a provider may send on the bid stream. */
+export const bidStreamMessageSchema = z.discriminatedUnion('type', [bidMessageSchema, bidDeclineSchema])
+export type BidStreamMessage = z.output<typeof bidStreamMessageSchema>
+
 export const bidReplySchema = z
   .object({ type: z.literal('bid-reply'), accepted: z.boolean(), reason: z.string().max(512).optional() })
   .strict()

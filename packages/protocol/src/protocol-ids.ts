@@ -3,6 +3,8 @@ export const PROTOCOL_BID = '/bazaar/bid/1.0.0'
 export const PROTOCOL_AWARD = '/bazaar/award/1.0.0'
 export const PROTOCOL_DATA = '/bazaar/data/1.0.0'
 export const TOPIC_JOBS = 'bazaar/jobs/1'
+/** Providers' signed capacity offers, republished before they expire. */
+export const TOPIC_OFFERS = 'bazaar/offers/1'
 
 /** Caps on what a peer may send us; anything larger is refused before it is buffered. */
 export const MAX_CONTROL_MESSAGE_BYTES = 64 * 1024

@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import { decideBid, type ProviderCapacity, type ProviderPricing, type Reservations } from '@bazaar/market'
+import {
+  CapacityLedger,
+  type PriceIndexSnapshot,
+  type ProviderCapacity,
+  type ProviderPricing,
+} from '@bazaar/market'
 import {
   type AwardNotice,
   BaseError,
@@ -9,6 +14,8 @@ import {
   encodeReceipt,
   hashJobDescriptor,
   type JobAnnouncement,
+  type OfferMessage,
+  offerToWire,
   PROTOCOL_BID,
   type ResultReceipt,
 } from '@bazaar/protocol'
@@ -39,6 +46,9 @@ export interface ProviderInit {
   pricing: ProviderPricing
   /** How long a bid stays awardable after the bidding window closes. */
   bidValiditySeconds?: number
+  /** How long a published offer stays valid; it is republished at half that (default 60 s). */
+  offerLifetimeSeconds?: number
+  region?: string
 }
 
 export interface ProviderComponents {
@@ -47,6 +57,12 @@ export interface ProviderComponents {
   store: ContentStore
   runner: WasmRunner
   logger: Logger
+  /** Signs an offer (EIP-712, market domain) with the provider's key. */
+  signOffer: (offer: OfferMessage) => Promise<Hex>
+  /** This provider's current stake, advertised in offers (requesters check it on-chain). */
+  readStake: () => Promise<bigint>
+  /** Recent clearing prices, for spot pricing (optional). */
+  prices?: () => PriceIndexSnapshot | undefined
 }
 
 export type ProviderJobPhase =
@@ -67,9 +83,7 @@ export interface ProviderJobRecord {
   fuelUsed?: bigint
 }
 
-interface Reservation {
-  cores: number
-  memoryMb: number
+interface OpenBid {
   announcement: JobAnnouncement
   pricePerFuel: bigint
   releaseTimer: NodeJS.Timeout
@@ -77,12 +91,17 @@ interface Reservation {
 
 /**
  * The provider role: bid on announced jobs it can run, run what it is awarded, commit and
- * reveal the result, and serve the output. Capacity is reserved from the moment a bid is
- * sent until the job ends or the bid is declined or expires, so it never over-commits.
+ * reveal the result, and serve the output. Capacity is held in a CapacityLedger from the
+ * moment a bid is sent until the job ends or the bid is declined or expires, so it never
+ * over-commits. Jobs it will not bid on get a decline with the reason, and it keeps a
+ * signed offer of its capacity on gossip.
  */
 export class ProviderService {
   readonly jobs = new Map<string, ProviderJobRecord>()
-  private readonly reservations = new Map<string, Reservation>()
+  readonly ledger: CapacityLedger
+  private readonly bids = new Map<string, OpenBid>()
+  private offerTimer: NodeJS.Timeout | undefined
+  private offerSequence = BigInt(Date.now())
   private readonly running = new Set<Promise<void>>()
   private readonly abort = new AbortController()
   private readonly init: ProviderInit
@@ -91,6 +110,48 @@ export class ProviderService {
   constructor(init: ProviderInit, components: ProviderComponents) {
     this.init = init
     this.c = components
+    this.ledger = new CapacityLedger(init.capacity)
+  }
+
+  /** Starts publishing offers (now, then at half their lifetime). */
+  startOffers(): void {
+    const lifetime = this.init.offerLifetimeSeconds ?? 60
+    const publish = () =>
+      this.publishOffer(lifetime).catch((err: unknown) =>
+        this.c.logger.warn({ err: describeError(err) }, 'could not publish offer'),
+      )
+    void publish()
+    this.offerTimer = setInterval(publish, (lifetime * 1000) / 2)
+    this.offerTimer.unref()
+  }
+
+  /** The offer this provider stands behind now, signed. */
+  async currentOffer(
+    lifetimeSeconds = this.init.offerLifetimeSeconds ?? 60,
+  ): Promise<OfferMessage & { signature: Hex }> {
+    const now = BigInt(Math.floor(Date.now() / 1000))
+    const { capacity, pricing } = this.init
+    const offer: OfferMessage = {
+      provider: this.address,
+      peerId: this.c.network.peerId,
+      cores: capacity.cores,
+      memoryMb: capacity.memoryMb,
+      gpus: capacity.gpus ?? [],
+      runtimes: capacity.runtimes,
+      floorPricePerFuel: pricing.floorPerFuel,
+      stake: await this.c.readStake(),
+      region: this.init.region ?? '',
+      attributes: [],
+      issuedAt: now,
+      expiry: now + BigInt(lifetimeSeconds),
+      sequence: this.offerSequence++,
+    }
+    return { ...offer, signature: await this.c.signOffer(offer) }
+  }
+
+  private async publishOffer(lifetimeSeconds: number): Promise<void> {
+    const offer = await this.currentOffer(lifetimeSeconds)
+    await this.c.network.publishOffer(offerToWire(offer, this.c.chain.chainId, this.c.chain.market))
   }
 
   get address(): Address {
@@ -106,35 +167,35 @@ export class ProviderService {
     ) {
       return // another market; not ours to judge
     }
-    if (this.reservations.has(key) || this.jobs.get(key)?.phase === 'awarded') return // re-announcement of a job we hold
+    if (this.ledger.get(key)) return // re-announcement of a job we already bid on or hold
     if (Date.now() > announcement.bidDeadline) return
     if (hashJobDescriptor(announcement.job) !== announcement.specHash) {
       this.record(key, { phase: 'declined', reason: 'announced spec does not match its hash' })
       return
     }
     const job = announcement.job
-    const decision = decideBid(
+    // Decides and reserves in one synchronous step: no await in between for a concurrent
+    // announcement to take the same core.
+    const decision = this.ledger.bid(
+      key,
       {
         runtime: job.runtime,
         cores: job.resources.cores,
         memoryMb: job.resources.memoryMb,
         maxPricePerFuel: BigInt(job.maxPricePerFuel),
       },
-      this.init.capacity,
-      this.reserved(),
       this.init.pricing,
+      { prices: this.c.prices?.() },
     )
     if (!decision.bid) {
       this.record(key, { phase: 'declined', reason: `${decision.reason}: ${decision.detail}` })
       this.c.logger.debug({ jobId: key, reason: decision.reason }, 'declined job')
+      this.sendDecline(announcement, decision.reason, decision.detail)
       return
     }
-    // Reserve before any await, so concurrent announcements cannot both take the last core.
     const validity = BigInt(this.init.bidValiditySeconds ?? 120)
     const windowLeft = BigInt(Math.max(0, Math.ceil((announcement.bidDeadline - Date.now()) / 1000)))
-    const reservation: Reservation = {
-      cores: job.resources.cores,
-      memoryMb: job.resources.memoryMb,
+    const openBid: OpenBid = {
       announcement,
       pricePerFuel: decision.pricePerFuel,
       // Released if the requester neither awards nor declines before the bid expires.
@@ -143,8 +204,8 @@ export class ProviderService {
         Number((windowLeft + validity) * 1000n) + 5_000,
       ),
     }
-    reservation.releaseTimer.unref()
-    this.reservations.set(key, reservation)
+    openBid.releaseTimer.unref()
+    this.bids.set(key, openBid)
     this.record(key, { phase: 'bid', pricePerFuel: decision.pricePerFuel })
     try {
       const jobId = BigInt(key)
@@ -175,33 +236,35 @@ export class ProviderService {
   /** Handles the requester's notice that we won (or lost) a job. Returns quickly; work runs after. */
   async onAwardNotice(notice: AwardNotice): Promise<{ accepted: boolean; reason?: string }> {
     const key = notice.jobId
-    const reservation = this.reservations.get(key)
+    const openBid = this.bids.get(key)
     if (notice.type === 'bid-declined') {
-      if (reservation && this.jobs.get(key)?.phase === 'bid') this.release(key, 'another bid won', 'lost')
+      if (openBid && this.jobs.get(key)?.phase === 'bid') this.release(key, 'another bid won', 'lost')
       return { accepted: true }
     }
-    if (!reservation) return { accepted: false, reason: 'no open bid for this job' }
+    if (!openBid || this.jobs.get(key)?.phase !== 'bid')
+      return { accepted: false, reason: 'no open bid for this job' }
     const jobId = BigInt(key)
     const onChain = await this.c.chain.getJob(jobId)
     if (onChain.status !== 'Awarded' || onChain.provider.toLowerCase() !== this.address.toLowerCase()) {
       return { accepted: false, reason: 'the chain does not show this job awarded to us' }
     }
-    if (onChain.specHash !== reservation.announcement.specHash) {
+    if (onChain.specHash !== openBid.announcement.specHash) {
       return { accepted: false, reason: 'on-chain spec hash differs from the announced job' }
     }
-    clearTimeout(reservation.releaseTimer)
+    clearTimeout(openBid.releaseTimer)
+    this.ledger.award(key)
     this.record(key, { phase: 'awarded', pricePerFuel: onChain.pricePerFuel })
-    const work = this.execute(jobId, reservation).finally(() => {
+    const work = this.execute(jobId, openBid.announcement).finally(() => {
       this.running.delete(work)
-      this.reservations.delete(key)
+      this.bids.delete(key)
+      this.ledger.release(key)
     })
     this.running.add(work)
     return { accepted: true }
   }
 
-  private async execute(jobId: bigint, reservation: Reservation): Promise<void> {
+  private async execute(jobId: bigint, announcement: JobAnnouncement): Promise<void> {
     const key = jobId.toString()
-    const { announcement } = reservation
     const job = announcement.job
     const fuelLimit = BigInt(job.limits.fuel)
     let receipt: ResultReceipt
@@ -302,25 +365,34 @@ export class ProviderService {
     }
   }
 
-  private reserved(): Reservations {
-    let cores = 0
-    let memoryMb = 0
-    let awardedCores = 0
-    for (const [key, r] of this.reservations) {
-      cores += r.cores
-      memoryMb += r.memoryMb
-      if (this.jobs.get(key)?.phase !== 'bid') awardedCores += r.cores
-    }
-    return { cores, memoryMb, awardedCores }
+  /** Tells the requester why we will not bid (advisory; a lost message only costs an explanation). */
+  private sendDecline(announcement: JobAnnouncement, reason: string, detail: string): void {
+    this.c.network
+      .request(
+        announcement.requesterPeerId,
+        PROTOCOL_BID,
+        {
+          type: 'bid-decline',
+          jobId: announcement.jobId,
+          provider: this.address,
+          providerPeerId: this.c.network.peerId,
+          reason,
+          detail: detail.slice(0, 512),
+        },
+        bidReplySchema,
+        { signal: this.abort.signal, timeoutMs: 5_000 },
+      )
+      .catch((err: unknown) => this.c.logger.debug({ err: describeError(err) }, 'decline not delivered'))
   }
 
   private release(key: string, reason: string, phase: ProviderJobPhase = 'declined'): void {
-    const reservation = this.reservations.get(key)
-    if (!reservation) return
+    const openBid = this.bids.get(key)
+    if (!openBid) return
     const current = this.jobs.get(key)?.phase
-    if (current !== 'bid') return // awarded work keeps its reservation until it ends
-    clearTimeout(reservation.releaseTimer)
-    this.reservations.delete(key)
+    if (current !== 'bid') return // awarded work keeps its capacity until it ends
+    clearTimeout(openBid.releaseTimer)
+    this.bids.delete(key)
+    this.ledger.release(key)
     this.record(key, { phase, reason })
   }
 
@@ -332,7 +404,8 @@ export class ProviderService {
   /** Stops bidding and waits for jobs in flight to settle. */
   async stop(): Promise<void> {
     this.abort.abort()
-    for (const r of this.reservations.values()) clearTimeout(r.releaseTimer)
+    clearInterval(this.offerTimer)
+    for (const bid of this.bids.values()) clearTimeout(bid.releaseTimer)
     await Promise.allSettled([...this.running])
   }
 }

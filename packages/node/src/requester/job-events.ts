@@ -6,6 +6,7 @@ export type JobEvent =
   | { type: 'announced'; jobId: bigint; attempt: number; bidDeadline: number }
   | { type: 'bid'; jobId: bigint; provider: Address; pricePerFuel: bigint }
   | { type: 'bid-rejected'; jobId: bigint; provider: Address; reason: string }
+  | { type: 'declined'; jobId: bigint; provider: Address; reason: string; detail: string }
   | { type: 'no-bids'; jobId: bigint; attempt: number }
   | { type: 'awarded'; jobId: bigint; provider: Address; pricePerFuel: bigint; bids: number }
   | { type: 'revealed'; jobId: bigint; fuelUsed: bigint }

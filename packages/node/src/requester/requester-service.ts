@@ -1,20 +1,38 @@
-import { selectBids } from '@bazaar/market'
+import {
+  type Exclusion,
+  type Explanation,
+  explainJob,
+  type JobRequirements,
+  OfferBook,
+  PriceIndex,
+  type ProviderStanding,
+  resourceClass,
+  type SelectionPolicy,
+  selectBestBids,
+} from '@bazaar/market'
 import {
   awardReplySchema,
   BaseError,
   type BidMessageWire,
   type BidReply,
+  type BidStreamMessage,
   bytes32ToCid,
   decodeMessage,
   describeError,
   ErrorCode,
   type JobAnnouncement,
+  type JobDescriptor,
+  marketDomain,
+  type OfferWire,
+  offerFromWire,
+  offerTypedMessage,
+  offerTypes,
   PROTOCOL_AWARD,
   type ResultReceipt,
   resultReceiptSchema,
 } from '@bazaar/protocol'
 import type { Logger } from 'pino'
-import type { Address, Hex } from 'viem'
+import { type Address, type Hex, verifyTypedData } from 'viem'
 import type { ContentStore } from '../content-store.ts'
 import type { MarketChain } from '../market-chain.ts'
 import type { NetworkServices } from '../network-services.ts'
@@ -28,6 +46,8 @@ export interface RequesterInit {
   pollIntervalMs?: number
   /** Bids must stay valid this long after selection, so the award lands in time. */
   minBidValiditySeconds?: number
+  /** Selection policy (k is 1 until replicated verification). */
+  policy?: Partial<Omit<SelectionPolicy, 'k'>>
 }
 
 export interface RequesterComponents {
@@ -35,6 +55,15 @@ export interface RequesterComponents {
   network: NetworkServices
   store: ContentStore
   logger: Logger
+  /** On-chain standing of a provider (stake, jailed, reputation) for selection and explain. */
+  standingOf: (provider: Address) => Promise<ProviderStanding>
+}
+
+/** Why one provider is not working on a job: from its bid, its decline, or its offer. */
+export interface ProviderReason {
+  provider: string
+  source: 'bid' | 'decline' | 'offer'
+  reasons: Exclusion[]
 }
 
 export type JobOutcomeStatus = 'completed' | 'failed' | 'refunded' | 'unverified'
@@ -63,7 +92,18 @@ export class NoBidsError extends BaseError {
 interface Auction {
   announcement: JobAnnouncement
   bids: BidMessageWire[]
+  declines: Map<string, Exclusion>
   onEvent: (event: JobEvent) => void
+}
+
+/** What the market engine needs to know about a job. */
+export function requirementsOf(job: JobDescriptor): JobRequirements {
+  return {
+    runtime: job.runtime,
+    cores: job.resources.cores,
+    memoryMb: job.resources.memoryMb,
+    maxPricePerFuel: BigInt(job.maxPricePerFuel),
+  }
 }
 
 /**
@@ -72,7 +112,11 @@ interface Auction {
  */
 export class RequesterService {
   private readonly auctions = new Map<string, Auction>()
-  private readonly init: Required<RequesterInit>
+  /** Providers' signed offers heard on gossip. */
+  readonly offers = new OfferBook()
+  /** Clearing prices of the awards this node made, per resource class. */
+  readonly prices = new PriceIndex({ windowSeconds: 24n * 3600n })
+  private readonly init: Required<Omit<RequesterInit, 'policy'>> & Pick<RequesterInit, 'policy'>
   private readonly c: RequesterComponents
 
   constructor(init: RequesterInit, components: RequesterComponents) {
@@ -80,10 +124,64 @@ export class RequesterService {
     this.c = components
   }
 
-  /** Handles a sealed bid arriving on the bid stream. */
-  async onBid(bid: BidMessageWire): Promise<BidReply> {
-    const auction = this.auctions.get(bid.jobId)
+  /** Handles a provider's signed offer from gossip: kept only if its signature is the provider's. */
+  async onOffer(wire: OfferWire): Promise<void> {
+    const { chain } = this.c
+    if (wire.chainId !== chain.chainId || wire.market.toLowerCase() !== chain.market.toLowerCase()) return
+    const offer = offerFromWire(wire)
+    const valid = await verifyTypedData({
+      address: offer.provider,
+      domain: marketDomain(chain.chainId, chain.market),
+      types: offerTypes,
+      primaryType: 'Offer',
+      message: offerTypedMessage(offer),
+      signature: offer.signature,
+    }).catch(() => false)
+    if (!valid) {
+      this.c.logger.debug({ provider: offer.provider }, 'dropped offer with a bad signature')
+      return
+    }
+    this.offers.add(offer, BigInt(Math.floor(Date.now() / 1000)))
+  }
+
+  /** A dry run: which providers could take this job at what price, and why the others could not. */
+  async explain(job: JobDescriptor): Promise<Explanation> {
+    const nowSeconds = BigInt(Math.floor(Date.now() / 1000))
+    const offers = this.offers.offers()
+    const standing = await this.standings(offers.map((o) => o.provider))
+    return explainJob(requirementsOf(job), offers, {
+      nowSeconds,
+      standing: (p) => standing.get(p.toLowerCase()),
+      prices: this.prices.snapshot(nowSeconds),
+      ...(this.init.policy ? { policy: this.init.policy } : {}),
+    })
+  }
+
+  private async standings(providers: Iterable<string>): Promise<Map<string, ProviderStanding>> {
+    const out = new Map<string, ProviderStanding>()
+    for (const provider of new Set([...providers].map((p) => p.toLowerCase()))) {
+      out.set(provider, await this.c.standingOf(provider as Address))
+    }
+    return out
+  }
+
+  /** Handles a sealed bid, or a provider's decline with its reason, arriving on the bid stream. */
+  async onBid(message: BidStreamMessage): Promise<BidReply> {
+    const auction = this.auctions.get(message.jobId)
     if (!auction) return { type: 'bid-reply', accepted: false, reason: 'no open auction for this job' }
+    if (message.type === 'bid-decline') {
+      const reason = message.reason as Exclusion['reason']
+      auction.declines.set(message.provider.toLowerCase(), { reason, detail: message.detail })
+      auction.onEvent({
+        type: 'declined',
+        jobId: BigInt(message.jobId),
+        provider: message.provider,
+        reason,
+        detail: message.detail,
+      })
+      return { type: 'bid-reply', accepted: true }
+    }
+    const bid = message
     const reject = (reason: string): BidReply => {
       auction.onEvent({ type: 'bid-rejected', jobId: BigInt(bid.jobId), provider: bid.provider, reason })
       return { type: 'bid-reply', accepted: false, reason }
@@ -152,6 +250,7 @@ export class RequesterService {
     // Auction: announce, collect sealed bids until the window closes, pick the best.
     let winner: BidMessageWire | undefined
     let bidsReceived = 0
+    let lastRound: { auction: Auction; excluded: { provider: string; reasons: Exclusion[] }[] } | undefined
     const losers: BidMessageWire[] = []
     for (let attempt = 1; attempt <= this.init.maxAnnouncements && !winner; attempt++) {
       const announcement: JobAnnouncement = {
@@ -165,32 +264,44 @@ export class RequesterService {
         job: job.descriptor,
         bidDeadline: Date.now() + biddingMs,
       }
-      const auction: Auction = { announcement, bids: [], onEvent: emit }
+      const auction: Auction = { announcement, bids: [], declines: new Map(), onEvent: emit }
       this.auctions.set(key, auction)
       await network.publishJob(announcement)
       emit({ type: 'announced', jobId, attempt, bidDeadline: announcement.bidDeadline })
       await sleep(announcement.bidDeadline - Date.now(), options.signal)
       this.auctions.delete(key)
       bidsReceived += auction.bids.length
-      const eligibility = new Map<string, boolean>()
-      for (const bid of auction.bids)
-        eligibility.set(bid.provider.toLowerCase(), await chain.isEligible(bid.provider))
-      const selection = selectBids(
+      const standing = await this.standings(auction.bids.map((b) => b.provider))
+      const selection = selectBestBids(
         auction.bids.map((bid) => ({
           ...bid,
           pricePerFuel: BigInt(bid.pricePerFuel),
           expiry: BigInt(bid.expiry),
+          signatureValid: true, // checked on arrival; forged bids never enter the auction
         })),
-        1,
         {
-          maxPricePerFuel,
+          job: requirementsOf(job.descriptor),
           nowSeconds: await chain.nowSeconds(),
+          standing: (provider) => standing.get(provider.toLowerCase()),
+        },
+        {
+          ...this.init.policy,
+          k: 1,
           minValiditySeconds: BigInt(this.init.minBidValiditySeconds),
-          isEligible: (provider) => eligibility.get(provider.toLowerCase()) === true,
         },
       )
-      for (const { bid, reason } of selection.rejected)
-        emit({ type: 'bid-rejected', jobId, provider: bid.provider, reason })
+      for (const { bid, reasons } of selection.excluded) {
+        emit({
+          type: 'bid-rejected',
+          jobId,
+          provider: bid.provider,
+          reason: reasons.map((r) => r.detail).join('; '),
+        })
+      }
+      lastRound = {
+        auction,
+        excluded: selection.excluded.map((e) => ({ provider: e.bid.provider, reasons: e.reasons })),
+      }
       const best = selection.winners[0]?.bid
       if (best) {
         winner = auction.bids.find((b) => b.provider === best.provider)
@@ -204,12 +315,18 @@ export class RequesterService {
     }
     for (const loser of losers) this.notify(loser.providerPeerId, { type: 'bid-declined', jobId: key })
     if (!winner) {
+      const reasons = await this.noBidReasons(job.descriptor, lastRound)
+      const summary = [...new Set(reasons.flatMap((r) => r.reasons.map((x) => x.reason)))].join(', ')
       return refund(
         'no qualifying bid',
-        new NoBidsError(ErrorCode.NoBids, `job ${key} received no qualifying bid`, {
-          hint: 'raise price.maxPerFuel, lower resources, or check `bazaar market offers`',
-          details: { announcements: this.init.maxAnnouncements, bidsReceived },
-        }),
+        new NoBidsError(
+          ErrorCode.NoBids,
+          `job ${key} received no qualifying bid${summary ? ` (providers: ${summary})` : ' (no provider answered)'}`,
+          {
+            hint: 'see details.reasons per provider; raise price.maxPerFuel, lower resources, or try `bazaar market explain`',
+            details: { announcements: this.init.maxAnnouncements, bidsReceived, reasons },
+          },
+        ),
       )
     }
 
@@ -222,6 +339,13 @@ export class RequesterService {
       signature: winner.signature as Hex,
     })
     gasUsed += award.gasUsed
+    this.prices.record({
+      jobId,
+      provider: winner.provider,
+      resourceClass: resourceClass(requirementsOf(job.descriptor)),
+      pricePerFuel,
+      timeSeconds: BigInt(Math.floor(Date.now() / 1000)),
+    })
     emit({ type: 'awarded', jobId, provider: winner.provider, pricePerFuel, bids: bidsReceived })
     const ack = await network
       .request(
@@ -319,6 +443,24 @@ export class RequesterService {
         ? { error: { code: receipt.errorCode, message: receipt.errorMessage } }
         : {}),
     }
+  }
+
+  /** Every provider we know of and why it is not on this job: bid excluded, declined, or by its offer. */
+  private async noBidReasons(
+    job: JobDescriptor,
+    round: { auction: Auction; excluded: { provider: string; reasons: Exclusion[] }[] } | undefined,
+  ): Promise<ProviderReason[]> {
+    const out = new Map<string, ProviderReason>()
+    for (const e of round?.excluded ?? []) out.set(e.provider.toLowerCase(), { ...e, source: 'bid' })
+    for (const [provider, reason] of round?.auction.declines ?? []) {
+      if (!out.has(provider)) out.set(provider, { provider, source: 'decline', reasons: [reason] })
+    }
+    const explanation = await this.explain(job)
+    for (const e of explanation.excluded) {
+      if (!out.has(e.provider.toLowerCase()))
+        out.set(e.provider.toLowerCase(), { provider: e.provider, source: 'offer', reasons: e.reasons })
+    }
+    return [...out.values()]
   }
 
   private notify(peer: string, message: { type: 'bid-declined'; jobId: string }): void {

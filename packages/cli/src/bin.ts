@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander'
 import { registerDemoCommand } from './commands/demo.ts'
 import { registerDevnetCommand } from './commands/devnet.ts'
 import { registerJobCommand } from './commands/job.ts'
+import { registerMarketCommand } from './commands/market.ts'
 import { registerNodeCommand } from './commands/node.ts'
 import { ExitCode } from './exit-codes.ts'
 
@@ -16,6 +17,7 @@ const program = new Command()
 registerDemoCommand(program)
 registerDevnetCommand(program)
 registerJobCommand(program)
+registerMarketCommand(program)
 registerNodeCommand(program)
 
 try {

@@ -39,6 +39,7 @@ describe('dashboard', () => {
     const tracker = new JobTracker(market.requester.requester!)
     const api = await startHttpApi({
       tracker,
+      requester: market.requester.requester!,
       store: market.requester.store,
       chain: market.requester.chain,
       network: market.requester.network,

@@ -17,7 +17,7 @@ export interface JobView {
   gasUsed?: string
   bidsReceived?: number
   outputBytes?: number
-  error?: { code: string; message: string; hint?: string }
+  error?: { code: string; message: string; hint?: string; details?: Record<string, unknown> }
   events?: JobEventView[]
 }
 
@@ -37,6 +37,40 @@ export interface NodeInfo {
   chainId: number
   market: string
   balance: string
+}
+
+export interface OfferView {
+  provider: string
+  peerId: string
+  cores: number
+  memoryMb: number
+  runtimes: string[]
+  floorPricePerFuel: string
+  stake: string
+  expiry: string
+  [field: string]: unknown
+}
+
+export interface PriceStatsView {
+  resourceClass: string
+  count: number
+  recent: string
+  median: string
+  min: string
+  max: string
+}
+
+export interface ReasonView {
+  reason: string
+  detail: string
+}
+
+export interface ExplanationView {
+  resourceClass: string
+  candidates: { provider: string; expectedPrice: { low: string; high: string }; floorPricePerFuel: string }[]
+  excluded: { provider: string; reason: string; reasons: ReasonView[] }[]
+  expectedPrice?: { low: string; high: string }
+  reasonCounts: Record<string, number>
 }
 
 export interface BazaarClientInit {
@@ -68,6 +102,21 @@ export class BazaarClient {
   /** Submits a spec (object or YAML text) whose files are referenced by cid or given inline. */
   submit(spec: object | string): Promise<JobView> {
     return this.json('POST', '/v1/jobs', { spec })
+  }
+
+  /** Providers' current signed offers and the market depth they add up to. */
+  offers(): Promise<{ offers: OfferView[]; depth: Record<string, unknown> }> {
+    return this.json('GET', '/v1/market/offers')
+  }
+
+  /** Clearing prices per resource class from recent awards. */
+  prices(): Promise<{ atSeconds: string; classes: Record<string, PriceStatsView> }> {
+    return this.json('GET', '/v1/market/prices')
+  }
+
+  /** Dry run: who could take this job at what price, and why each other provider could not. */
+  explain(spec: object | string): Promise<ExplanationView> {
+    return this.json('POST', '/v1/market/explain', { spec })
   }
 
   getJob(id: string): Promise<JobView> {

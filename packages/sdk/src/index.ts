@@ -3,9 +3,13 @@ export {
   BazaarClient,
   type BazaarClientInit,
   createBazaarClient,
+  type ExplanationView,
   type JobEventView,
   type JobView,
   type NodeInfo,
+  type OfferView,
+  type PriceStatsView,
+  type ReasonView,
 } from './bazaar-client.ts'
 export { type MapJobsOptions, type MapJobsProgress, type MapJobsResult, mapJobs } from './map-jobs.ts'
 export { uploadSpecFile } from './spec-files.ts'

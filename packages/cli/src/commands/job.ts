@@ -35,6 +35,8 @@ export function describeEvent(event: JobEventView): string | undefined {
       return `bid from ${provider} at ${event.pricePerFuel} per fuel`
     case 'bid-rejected':
       return `bid from ${provider} rejected: ${event.reason}`
+    case 'declined':
+      return `${provider} declined: ${event.detail}`
     case 'no-bids':
       return `no qualifying bid in round ${event.attempt}`
     case 'awarded':
@@ -66,6 +68,16 @@ function printJob(job: JobView): void {
     console.log(
       `  error        ${job.error.code}: ${job.error.message}${job.error.hint ? ` (hint: ${job.error.hint})` : ''}`,
     )
+  const reasons = (job.error?.details?.reasons ?? []) as {
+    provider: string
+    source: string
+    reasons: { detail: string }[]
+  }[]
+  for (const r of reasons) {
+    console.log(
+      `  why not      ${r.provider.slice(0, 10)}… (${r.source}): ${r.reasons.map((x) => x.detail).join('; ')}`,
+    )
+  }
 }
 
 /** The output as text if it is valid UTF-8 without NUL bytes, else undefined. */

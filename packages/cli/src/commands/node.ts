@@ -55,6 +55,7 @@ Stop with Ctrl-C: jobs in flight finish settling first.`,
       const api = await startHttpApi(
         {
           tracker,
+          requester: requester.requester!,
           store: requester.store,
           chain: requester.chain,
           network: requester.network,

@@ -18,12 +18,14 @@ import type { MarketChain } from '../market-chain.ts'
 import type { NetworkServices } from '../network-services.ts'
 import type { JobTracker, TrackedJob } from '../requester/job-tracker.ts'
 import { prepareJob } from '../requester/prepare-job.ts'
+import type { RequesterService } from '../requester/requester-service.ts'
 import { jsonSafe } from './json-safe.ts'
 import { createApiMetrics } from './metrics.ts'
 import { providerStats } from './provider-stats.ts'
 
 export interface HttpApiComponents {
   tracker: JobTracker
+  requester: RequesterService
   store: ContentStore
   chain: MarketChain
   network: NetworkServices
@@ -117,6 +119,27 @@ export function createHttpApp(c: HttpApiComponents): Hono {
     ),
   )
 
+  app.get('/v1/market/offers', (ctx) => {
+    const now = BigInt(Math.floor(Date.now() / 1000))
+    const book = c.requester.offers
+    return ctx.json(jsonSafe({ offers: book.active(now), depth: book.depth(now) }) as object)
+  })
+
+  app.get('/v1/market/prices', (ctx) => {
+    const now = BigInt(Math.floor(Date.now() / 1000))
+    return ctx.json(jsonSafe({ atSeconds: now, classes: c.requester.prices.snapshot(now) }) as object)
+  })
+
+  app.post('/v1/market/explain', bodyLimit({ maxSize: 1024 * 1024 }), async (ctx) => {
+    const spec = await specFromBody(ctx.req.json())
+    const prepared = await prepareJob(spec, {
+      baseDir: '/',
+      lookup: (cid) => c.store.get(cid),
+      allowPaths: false,
+    })
+    return ctx.json(jsonSafe(await c.requester.explain(prepared.descriptor)) as object)
+  })
+
   app.post(
     '/v1/blobs',
     bodyLimit({
@@ -135,19 +158,7 @@ export function createHttpApp(c: HttpApiComponents): Hono {
   )
 
   app.post('/v1/jobs', bodyLimit({ maxSize: 1024 * 1024 }), async (ctx) => {
-    let body: unknown
-    try {
-      body = await ctx.req.json()
-    } catch (cause) {
-      throw new BaseError(ErrorCode.InvalidMessage, 'request body is not JSON', {
-        hint: 'send {"spec": <spec object>} or {"spec": "<YAML text>"}',
-        cause,
-      })
-    }
-    const raw = (body as { spec?: unknown } | null)?.spec
-    if (raw === undefined)
-      throw new BaseError(ErrorCode.InvalidMessage, 'missing "spec"', { hint: 'send {"spec": ...}' })
-    const spec = typeof raw === 'string' ? parseJobSpec(raw, 'spec') : validateJobSpec(raw, 'spec')
+    const spec = await specFromBody(ctx.req.json())
     const prepared = await prepareJob(spec, {
       baseDir: '/',
       lookup: (cid) => c.store.get(cid),
@@ -209,6 +220,23 @@ export function createHttpApp(c: HttpApiComponents): Hono {
     ctx.text(await metrics.render(), 200, { 'content-type': metrics.contentType }),
   )
   return app
+}
+
+/** The job spec in a request body: `{ "spec": <object or YAML text> }`, validated. */
+async function specFromBody(json: Promise<unknown>) {
+  let body: unknown
+  try {
+    body = await json
+  } catch (cause) {
+    throw new BaseError(ErrorCode.InvalidMessage, 'request body is not JSON', {
+      hint: 'send {"spec": <spec object>} or {"spec": "<YAML text>"}',
+      cause,
+    })
+  }
+  const raw = (body as { spec?: unknown } | null)?.spec
+  if (raw === undefined)
+    throw new BaseError(ErrorCode.InvalidMessage, 'missing "spec"', { hint: 'send {"spec": ...}' })
+  return typeof raw === 'string' ? parseJobSpec(raw, 'spec') : validateJobSpec(raw, 'spec')
 }
 
 let dashboard: string | undefined

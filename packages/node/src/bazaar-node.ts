@@ -54,6 +54,7 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
     ...(init.bootstrap ? { bootstrap: init.bootstrap } : {}),
     logger,
     lookupContent: (cid) => store.get(cid),
+    onOfferSubscriber: () => provider?.republishOfferSoon(),
     onOffer: (offer) => {
       requester?.onOffer(offer).catch((err: unknown) => logger.debug({ err }, 'offer handling failed'))
     },

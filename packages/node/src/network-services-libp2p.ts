@@ -23,6 +23,8 @@ export interface NetworkServicesInit {
   onJobAnnouncement: (announcement: JobAnnouncement) => void
   /** Offers whose claimed peer is their signed sender; the signature over the offer is the caller's to check. */
   onOffer: (offer: OfferWire) => void
+  /** A peer started listening for offers: a provider republishes so it need not wait. */
+  onOfferSubscriber?: () => void
   // biome-ignore lint/suspicious/noExplicitAny: handlers of different request types live in one list
   handlers: RequestHandler<any>[]
 }
@@ -58,6 +60,7 @@ export async function createNetworkServices(init: NetworkServicesInit): Promise<
     what: 'offer',
     originOf: (offer) => offer.peerId,
     onMessage: (offer) => init.onOffer(offer),
+    onSubscriber: () => init.onOfferSubscriber?.(),
     logger: init.logger,
   })
   return {

@@ -4,7 +4,7 @@ import {
   InvalidMessageError,
   MAX_CONTROL_MESSAGE_BYTES,
 } from '@bazaar/protocol'
-import { type Message, TopicValidatorResult } from '@libp2p/gossipsub'
+import { type Message, type SubscriptionChangeData, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import type { z } from 'zod'
@@ -23,6 +23,8 @@ export interface TopicGossipInit<T> {
   originOf: (message: T) => string
   /** Called once per valid message; `fromPeer` is the signed origin of the gossip message. */
   onMessage: (message: T, fromPeer: PeerId) => void | Promise<void>
+  /** Called when a peer starts subscribing to the topic (e.g. to send it current state). */
+  onSubscriber?: (peer: PeerId) => void
   logger?: Logger
 }
 
@@ -106,6 +108,13 @@ export function createTopicGossip<T>(host: BazaarHost, init: TopicGossipInit<T>)
       })
   }
   pubsub.addEventListener('message', onMessage)
+  const onSubscriptionChange = (evt: CustomEvent<SubscriptionChangeData>): void => {
+    if (!init.onSubscriber) return
+    for (const subscription of evt.detail.subscriptions) {
+      if (subscription.topic === topic && subscription.subscribe) init.onSubscriber(evt.detail.peerId)
+    }
+  }
+  pubsub.addEventListener('subscription-change', onSubscriptionChange)
   pubsub.subscribe(topic)
 
   return {
@@ -157,6 +166,7 @@ export function createTopicGossip<T>(host: BazaarHost, init: TopicGossipInit<T>)
 
     stop() {
       pubsub.removeEventListener('message', onMessage)
+      pubsub.removeEventListener('subscription-change', onSubscriptionChange)
       pubsub.topicValidators.delete(topic)
       try {
         pubsub.unsubscribe(topic)

@@ -101,6 +101,7 @@ export class ProviderService {
   readonly ledger: CapacityLedger
   private readonly bids = new Map<string, OpenBid>()
   private offerTimer: NodeJS.Timeout | undefined
+  private republishTimer: NodeJS.Timeout | undefined
   private offerSequence = BigInt(Date.now())
   private readonly running = new Set<Promise<void>>()
   private readonly abort = new AbortController()
@@ -116,13 +117,25 @@ export class ProviderService {
   /** Starts publishing offers (now, then at half their lifetime). */
   startOffers(): void {
     const lifetime = this.init.offerLifetimeSeconds ?? 60
-    const publish = () =>
-      this.publishOffer(lifetime).catch((err: unknown) =>
-        this.c.logger.warn({ err: describeError(err) }, 'could not publish offer'),
-      )
-    void publish()
-    this.offerTimer = setInterval(publish, (lifetime * 1000) / 2)
+    void this.publishOfferLogged()
+    this.offerTimer = setInterval(() => this.publishOfferLogged(), (lifetime * 1000) / 2)
     this.offerTimer.unref()
+  }
+
+  /** A new peer listens for offers: republish shortly (debounced, so a crowd costs one message). */
+  republishOfferSoon(): void {
+    if (this.offerTimer === undefined || this.republishTimer !== undefined) return
+    this.republishTimer = setTimeout(() => {
+      this.republishTimer = undefined
+      void this.publishOfferLogged()
+    }, 500)
+    this.republishTimer.unref()
+  }
+
+  private publishOfferLogged(): Promise<void> {
+    return this.publishOffer(this.init.offerLifetimeSeconds ?? 60).catch((err: unknown) =>
+      this.c.logger.warn({ err: describeError(err) }, 'could not publish offer'),
+    )
   }
 
   /** The offer this provider stands behind now, signed. */
@@ -405,6 +418,7 @@ export class ProviderService {
   async stop(): Promise<void> {
     this.abort.abort()
     clearInterval(this.offerTimer)
+    clearTimeout(this.republishTimer)
     for (const bid of this.bids.values()) clearTimeout(bid.releaseTimer)
     await Promise.allSettled([...this.running])
   }

@@ -107,7 +107,16 @@ export async function startLocalMarket(init: LocalMarketInit): Promise<LocalMark
       requester: {},
     })
     stoppables.unshift(requester)
-    await requester.network.waitForJobSubscribers(providers.length, { signal: AbortSignal.timeout(20_000) })
+    // Ready when job gossip has a mesh and every provider's offer has reached the requester:
+    // gossip then flows both ways, and bids come back over direct streams.
+    await requester.network.waitForJobSubscribers(Math.min(providers.length, 3), {
+      signal: AbortSignal.timeout(20_000),
+    })
+    await waitUntil(
+      () => (requester.requester?.offers.size ?? 0) >= providers.length,
+      30_000,
+      'offers from every provider',
+    )
     return {
       chain,
       deployment,
@@ -123,5 +132,14 @@ export async function startLocalMarket(init: LocalMarketInit): Promise<LocalMark
     for (const s of stoppables) await s.stop().catch(() => undefined)
     await chain?.close()
     throw err
+  }
+}
+
+async function waitUntil(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (!done()) {
+    if (Date.now() > until)
+      throw new Error(`local market not ready after ${timeoutMs} ms: waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }

@@ -1,5 +1,6 @@
 import { type JobAnnouncement, type OfferWire, offerWireSchema, TOPIC_OFFERS } from '@bazaar/protocol'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import type { z } from 'zod'
 import { fetchContent, serveContent } from './net/content-transfer.ts'
@@ -68,6 +69,18 @@ export async function createNetworkServices(init: NetworkServicesInit): Promise<
     multiaddrs: () => host.multiaddrs().map((addr) => addr.toString()),
     request: (peer, protocol, message, schema, options) =>
       sendRequest(host, peerIdFromString(peer), protocol, message, schema, options),
+    async rememberPeer(peer, addrs) {
+      const id = peerIdFromString(peer)
+      if (id.equals(host.peerId) || addrs.length === 0) return
+      const parsed = addrs.flatMap((text) => {
+        try {
+          return [multiaddr(text)]
+        } catch {
+          return []
+        }
+      })
+      await host.peerStore.merge(id, { multiaddrs: parsed })
+    },
     fetch: (peer, cid, options) => fetchContent(host, peerIdFromString(peer), cid, options),
     async publishJob(announcement) {
       await gossip.publish(announcement)

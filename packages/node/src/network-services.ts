@@ -17,6 +17,8 @@ export interface NetworkServices {
   ): Promise<T>
   /** Fetches content by CID from a peer and verifies it; throws CidMismatchError on bad bytes. */
   fetch(peer: string, cid: string, options?: { signal?: AbortSignal; maxBytes?: number }): Promise<Uint8Array>
+  /** Records where a peer can be dialed (e.g. the addresses a requester announces). */
+  rememberPeer(peer: string, multiaddrs: string[]): Promise<void>
   publishJob(announcement: JobAnnouncement): Promise<void>
   publishOffer(offer: OfferWire): Promise<void>
   /** Resolves once at least `min` peers subscribe to job gossip. */

@@ -28,6 +28,8 @@ export const jobAnnouncementSchema = z
     job: jobDescriptorSchema,
     /** Unix ms; bids arriving later are ignored. */
     bidDeadline: z.int().positive(),
+    /** Where to reach the requester directly (bids go there), so no lookup is needed. */
+    requesterAddrs: z.array(z.string().min(1).max(256)).max(8).default([]),
   })
   .strict()
 export type JobAnnouncement = z.output<typeof jobAnnouncementSchema>

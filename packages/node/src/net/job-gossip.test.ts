@@ -27,6 +27,7 @@ function announcement(requesterPeerId: string, jobId: string): JobAnnouncement {
       verification: { mode: 'none' },
     },
     bidDeadline: Date.now() + 60_000,
+    requesterAddrs: [],
   }
 }
 

@@ -222,6 +222,7 @@ export class ProviderService {
     this.record(key, { phase: 'bid', pricePerFuel: decision.pricePerFuel })
     try {
       const jobId = BigInt(key)
+      await this.c.network.rememberPeer(announcement.requesterPeerId, announcement.requesterAddrs)
       // Expiry is checked on-chain against block time, so it is set from block time.
       const expiry = (await this.c.chain.nowSeconds()) + windowLeft + validity
       const signature = await this.c.chain.signBid({ jobId, pricePerFuel: decision.pricePerFuel, expiry })
@@ -380,20 +381,24 @@ export class ProviderService {
 
   /** Tells the requester why we will not bid (advisory; a lost message only costs an explanation). */
   private sendDecline(announcement: JobAnnouncement, reason: string, detail: string): void {
-    this.c.network
-      .request(
-        announcement.requesterPeerId,
-        PROTOCOL_BID,
-        {
-          type: 'bid-decline',
-          jobId: announcement.jobId,
-          provider: this.address,
-          providerPeerId: this.c.network.peerId,
-          reason,
-          detail: detail.slice(0, 512),
-        },
-        bidReplySchema,
-        { signal: this.abort.signal, timeoutMs: 5_000 },
+    const { network } = this.c
+    network
+      .rememberPeer(announcement.requesterPeerId, announcement.requesterAddrs)
+      .then(() =>
+        network.request(
+          announcement.requesterPeerId,
+          PROTOCOL_BID,
+          {
+            type: 'bid-decline',
+            jobId: announcement.jobId,
+            provider: this.address,
+            providerPeerId: this.c.network.peerId,
+            reason,
+            detail: detail.slice(0, 512),
+          },
+          bidReplySchema,
+          { signal: this.abort.signal, timeoutMs: 5_000 },
+        ),
       )
       .catch((err: unknown) => this.c.logger.debug({ err: describeError(err) }, 'decline not delivered'))
   }

@@ -263,6 +263,7 @@ export class RequesterService {
         specHash: job.specHash,
         job: job.descriptor,
         bidDeadline: Date.now() + biddingMs,
+        requesterAddrs: network.multiaddrs().slice(0, 8),
       }
       const auction: Auction = { announcement, bids: [], declines: new Map(), onEvent: emit }
       this.auctions.set(key, auction)

@@ -141,14 +141,14 @@ describe('reverse auction with 20 providers and 50 jobs', () => {
     }
   })
 
-  it('hears a bid or a reason from every provider on every announcement', () => {
+  it('hears a bid or a reason from every provider on every announcement (late answers included)', () => {
     for (const { events } of results) {
       const rounds = events.filter((e) => e.type === 'announced').length
       const lastAnnounce = events.findLastIndex((e) => e.type === 'announced')
       const answered = new Set(
         events
           .slice(lastAnnounce)
-          .filter((e) => e.type === 'bid' || e.type === 'declined')
+          .filter((e) => e.type === 'bid' || e.type === 'declined' || e.type === 'bid-rejected')
           .map((e) => (e as { provider: string }).provider.toLowerCase()),
       )
       assert.equal(answered.size, PROVIDERS, `round ${rounds}: ${answered.size} of ${PROVIDERS} answered`)

@@ -270,7 +270,11 @@ export class RequesterService {
       await network.publishJob(announcement)
       emit({ type: 'announced', jobId, attempt, bidDeadline: announcement.bidDeadline })
       await sleep(announcement.bidDeadline - Date.now(), options.signal)
-      this.auctions.delete(key)
+      // Kept a while after the window closes, so late bids and declines are still recorded
+      // (as rejected: too late) rather than vanishing.
+      setTimeout(() => {
+        if (this.auctions.get(key) === auction) this.auctions.delete(key)
+      }, 30_000).unref()
       bidsReceived += auction.bids.length
       const standing = await this.standings(auction.bids.map((b) => b.provider))
       const selection = selectBestBids(

@@ -8,6 +8,7 @@ import {
 import {
   type AwardNotice,
   BaseError,
+  type BidMessageWire,
   bidReplySchema,
   cidToBytes32,
   describeError,
@@ -87,6 +88,8 @@ interface OpenBid {
   announcement: JobAnnouncement
   pricePerFuel: bigint
   releaseTimer: NodeJS.Timeout
+  /** The signed bid as sent, kept to answer a re-announcement with the same promise. */
+  message?: BidMessageWire
 }
 
 /**
@@ -180,7 +183,16 @@ export class ProviderService {
     ) {
       return // another market; not ours to judge
     }
-    if (this.ledger.get(key)) return // re-announcement of a job we already bid on or hold
+    const held = this.bids.get(key)
+    if (held?.message && this.jobs.get(key)?.phase === 'bid') {
+      // Re-announced while our bid is still open: the requester did not take it in time, or
+      // lost it. Stand by the same signed bid rather than staying silent.
+      this.sendBid(announcement, held.message).catch((err: unknown) =>
+        this.c.logger.debug({ err: describeError(err) }, 'bid resend failed'),
+      )
+      return
+    }
+    if (this.ledger.get(key)) return // a job we hold: awarded and running
     if (Date.now() > announcement.bidDeadline) return
     if (hashJobDescriptor(announcement.job) !== announcement.specHash) {
       this.record(key, { phase: 'declined', reason: 'announced spec does not match its hash' })
@@ -226,21 +238,17 @@ export class ProviderService {
       // Expiry is checked on-chain against block time, so it is set from block time.
       const expiry = (await this.c.chain.nowSeconds()) + windowLeft + validity
       const signature = await this.c.chain.signBid({ jobId, pricePerFuel: decision.pricePerFuel, expiry })
-      const reply = await this.c.network.request(
-        announcement.requesterPeerId,
-        PROTOCOL_BID,
-        {
-          type: 'bid',
-          jobId: key,
-          provider: this.address,
-          providerPeerId: this.c.network.peerId,
-          pricePerFuel: decision.pricePerFuel.toString(),
-          expiry: expiry.toString(),
-          signature,
-        },
-        bidReplySchema,
-        { signal: this.abort.signal },
-      )
+      const message: BidMessageWire = {
+        type: 'bid',
+        jobId: key,
+        provider: this.address,
+        providerPeerId: this.c.network.peerId,
+        pricePerFuel: decision.pricePerFuel.toString(),
+        expiry: expiry.toString(),
+        signature,
+      }
+      openBid.message = message
+      const reply = await this.sendBid(announcement, message)
       if (!reply.accepted) this.release(key, `bid refused: ${reply.reason ?? 'no reason given'}`)
     } catch (err) {
       this.release(key, `bid not delivered: ${describeError(err)}`)
@@ -377,6 +385,12 @@ export class ProviderService {
         fuelUsed: (fuelUsed > fuelLimit ? fuelLimit : fuelUsed).toString(),
       }
     }
+  }
+
+  private sendBid(announcement: JobAnnouncement, message: BidMessageWire) {
+    return this.c.network.request(announcement.requesterPeerId, PROTOCOL_BID, message, bidReplySchema, {
+      signal: this.abort.signal,
+    })
   }
 
   /** Tells the requester why we will not bid (advisory; a lost message only costs an explanation). */

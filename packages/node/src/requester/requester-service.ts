@@ -312,7 +312,8 @@ export class RequesterService {
         winner = auction.bids.find((b) => b.provider === best.provider)
         losers.push(...auction.bids.filter((b) => b !== winner))
       } else {
-        losers.push(...auction.bids)
+        // Release the excluded bidders now, so they can bid afresh in the next round.
+        for (const bid of auction.bids) this.notify(bid.providerPeerId, { type: 'bid-declined', jobId: key })
         emit({ type: 'no-bids', jobId, attempt })
         // Let busy providers free capacity before the job is offered again.
         await sleep(Math.min(250 * attempt, 1_000), options.signal)

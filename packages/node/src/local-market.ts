@@ -97,13 +97,15 @@ export async function startLocalMarket(init: LocalMarketInit): Promise<LocalMark
       })
       stoppables.unshift(node)
       providers.push(node)
-      if (bootstrap.length === 0) bootstrap = node.network.multiaddrs()
+      // The first three providers are everyone's bootstrap peers; kad-dht finds the rest.
+      if (index < 3) bootstrap = [...bootstrap, ...node.network.multiaddrs()]
     }
     const requester = await createBazaarNode({
       name: 'requester',
       contracts: requesterContracts,
       logger: init.logger,
-      bootstrap,
+      // The requester also dials up to eight providers directly, so its gossip mesh forms fast.
+      bootstrap: [...bootstrap, ...providers.slice(3, 8).flatMap((p) => p.network.multiaddrs())],
       requester: {},
     })
     stoppables.unshift(requester)

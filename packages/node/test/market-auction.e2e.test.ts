@@ -56,7 +56,7 @@ describe('reverse auction with 20 providers and 50 jobs', () => {
         resources: { cores: 1, memoryMb: job.memoryMb },
         limits: { fuel: '50000000' },
         price: { maxPerFuel: job.maxPrice.toString() },
-        deadlines: { biddingMs: 500, executionSeconds: 120 },
+        deadlines: { biddingMs: 800, executionSeconds: 120 },
       })
       const events: Timed[] = []
       const prepared = await prepareJob(spec, { baseDir: '/', known: new Map([[moduleCid, module]]) })

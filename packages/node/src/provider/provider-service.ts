@@ -193,7 +193,15 @@ export class ProviderService {
       return
     }
     if (this.ledger.get(key)) return // a job we hold: awarded and running
-    if (Date.now() > announcement.bidDeadline) return
+    if (Date.now() > announcement.bidDeadline) {
+      this.record(key, { phase: 'declined', reason: 'announcement arrived after its bidding window' })
+      this.sendDecline(
+        announcement,
+        'window-closed',
+        'the announcement reached this provider after its bidding window',
+      )
+      return
+    }
     if (hashJobDescriptor(announcement.job) !== announcement.specHash) {
       this.record(key, { phase: 'declined', reason: 'announced spec does not match its hash' })
       return

@@ -7,10 +7,11 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { BenchSuite } from './bench-suite.ts'
+import { gossipSuite } from './suites/gossip.ts'
 import { marketEngineSuite } from './suites/market-engine.ts'
 import { marketLatencySuite } from './suites/market-latency.ts'
 
-const suites: BenchSuite[] = [marketLatencySuite, marketEngineSuite]
+const suites: BenchSuite[] = [marketLatencySuite, marketEngineSuite, gossipSuite]
 
 const wanted = process.argv.slice(2)
 const unknown = wanted.filter((name) => !suites.some((s) => s.name === name))

@@ -124,10 +124,20 @@ export class RequesterService {
     this.c = components
   }
 
+  /** Offers and bid-stream messages dropped, by reason: bad input is counted, never fatal. */
+  readonly dropped = { offers: new Map<string, number>(), bids: new Map<string, number>() }
+
   /** Handles a provider's signed offer from gossip: kept only if its signature is the provider's. */
-  async onOffer(wire: OfferWire): Promise<void> {
+  async onOffer(wire: OfferWire): Promise<'added' | 'replaced' | string> {
     const { chain } = this.c
-    if (wire.chainId !== chain.chainId || wire.market.toLowerCase() !== chain.market.toLowerCase()) return
+    const drop = (reason: string) => {
+      this.dropped.offers.set(reason, (this.dropped.offers.get(reason) ?? 0) + 1)
+      this.c.logger.debug({ provider: wire.provider, reason }, 'dropped offer')
+      return reason
+    }
+    if (wire.chainId !== chain.chainId || wire.market.toLowerCase() !== chain.market.toLowerCase()) {
+      return drop('other-market')
+    }
     const offer = offerFromWire(wire)
     const valid = await verifyTypedData({
       address: offer.provider,
@@ -137,11 +147,9 @@ export class RequesterService {
       message: offerTypedMessage(offer),
       signature: offer.signature,
     }).catch(() => false)
-    if (!valid) {
-      this.c.logger.debug({ provider: offer.provider }, 'dropped offer with a bad signature')
-      return
-    }
-    this.offers.add(offer, BigInt(Math.floor(Date.now() / 1000)))
+    if (!valid) return drop('signature-invalid')
+    const result = this.offers.add(offer, BigInt(Math.floor(Date.now() / 1000)))
+    return result.status === 'rejected' ? drop(result.reason) : result.status
   }
 
   /** A dry run: which providers could take this job at what price, and why the others could not. */
@@ -183,6 +191,7 @@ export class RequesterService {
     }
     const bid = message
     const reject = (reason: string): BidReply => {
+      this.dropped.bids.set(reason, (this.dropped.bids.get(reason) ?? 0) + 1)
       auction.onEvent({ type: 'bid-rejected', jobId: BigInt(bid.jobId), provider: bid.provider, reason })
       return { type: 'bid-reply', accepted: false, reason }
     }

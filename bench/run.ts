@@ -7,11 +7,12 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { BenchSuite } from './bench-suite.ts'
+import { executionSuite } from './suites/execution.ts'
 import { gossipSuite } from './suites/gossip.ts'
 import { marketEngineSuite } from './suites/market-engine.ts'
 import { marketLatencySuite } from './suites/market-latency.ts'
 
-const suites: BenchSuite[] = [marketLatencySuite, marketEngineSuite, gossipSuite]
+const suites: BenchSuite[] = [marketLatencySuite, marketEngineSuite, executionSuite, gossipSuite]
 
 const wanted = process.argv.slice(2)
 const unknown = wanted.filter((name) => !suites.some((s) => s.name === name))

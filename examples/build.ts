@@ -10,7 +10,7 @@ import { createRequire } from 'node:module'
 import { relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const EXAMPLE_NAMES = ['mandelbrot', 'wordcount', 'spin'] as const
+export const EXAMPLE_NAMES = ['mandelbrot', 'wordcount', 'spin', 'sha256'] as const
 export type ExampleName = (typeof EXAMPLE_NAMES)[number]
 
 /** Where `buildExamples` writes by default: examples/build/. */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -38,6 +39,31 @@ test('the example specs are valid and run within their limits', async () => {
     assert.equal(words.exitCode, 0)
     const sample = readFileSync(new URL('../../../examples/data/sample.txt', import.meta.url), 'utf8')
     assert.equal(new TextDecoder().decode(words.stdout), referenceWordcount([sample]))
+  } finally {
+    await executor.close()
+  }
+})
+
+test('the sha256 example matches node:crypto on the data it documents', async () => {
+  const sha256 = await exampleModule('sha256')
+  const executor = createExecutor({ workers: 1 })
+  try {
+    for (const kib of [0, 1, 64, 65, 200]) {
+      const data = Buffer.alloc(kib * 1024)
+      for (let i = 0; i < data.length; i++) data[i] = ((i % 65536) * 31 + ((i % 65536) >> 8)) & 0xff
+      const result = await executor.run({
+        module: sha256,
+        moduleKey: 'sha256',
+        args: [String(kib)],
+        env: {},
+        inputs: [],
+        limits: { fuel: 10_000_000_000n, memoryMb: 16, timeoutMs: 20_000, outputBytes: 100 },
+      })
+      assert.equal(
+        new TextDecoder().decode(result.stdout),
+        `${createHash('sha256').update(data).digest('hex')}\n`,
+      )
+    }
   } finally {
     await executor.close()
   }

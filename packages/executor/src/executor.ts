@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,8 +14,11 @@ import {
   TimeoutError,
   TrapError,
 } from './errors.ts'
+import { closeDescriptorsUnder } from './fd-reaper.ts'
 import { createInstrumentCache } from './instrument-cache.ts'
 import { memoryMbToPages } from './memory-pages.ts'
+import { precheckModule } from './module-check.ts'
+import { detectResources } from './resources.ts'
 import type { SandboxMessage, SandboxRequest } from './sandbox-worker.ts'
 
 /** A WASI job as the executor runs it: everything already fetched and checked. */
@@ -56,8 +59,11 @@ export interface ExecutorLogger {
 }
 
 export interface ExecutorInit {
-  /** Jobs run in parallel, one per worker thread. */
-  workers: number
+  /**
+   * Jobs run in parallel, one per worker thread: the cores the provider advertises.
+   * Default: the cores this process may use (`detectResources().cores`).
+   */
+  workers?: number
   logger?: ExecutorLogger
   /** Compiled instrumented modules kept (LRU). Default 32. */
   cacheEntries?: number
@@ -76,6 +82,8 @@ export interface Executor {
   run(job: WasmJob, opts?: RunOptions): Promise<RunResult>
   /** Stops every worker; queued and running jobs reject with AbortedError. */
   close(): Promise<void>
+  /** The pool size: at most this many jobs run at once. */
+  readonly workers: number
   /** Jobs waiting for a worker. */
   readonly queued: number
   /** Jobs running now. */
@@ -123,9 +131,10 @@ interface Deferred<T> {
  * Instrumented, compiled modules are cached by `moduleKey` and the memory cap, and shared
  * with every worker.
  */
-export function createExecutor(init: ExecutorInit): Executor {
-  if (!Number.isInteger(init.workers) || init.workers < 1) {
-    throw new RangeError(`workers must be a positive integer, got ${init.workers}`)
+export function createExecutor(init: ExecutorInit = {}): Executor {
+  const workers = init.workers ?? detectResources().cores
+  if (!Number.isInteger(workers) || workers < 1) {
+    throw new RangeError(`workers must be a positive integer, got ${workers}`)
   }
   const log = init.logger
   const heapMb = init.workerHeapMb ?? 256
@@ -136,8 +145,13 @@ export function createExecutor(init: ExecutorInit): Executor {
   const queue: Task[] = []
   let nextId = 1
   let closed = false
+  // The sandbox's stdin and stdout/stderr host descriptors (/dev/null; the module's writes
+  // are intercepted), shared by every job: the sandbox refuses to close, renumber or
+  // re-flag descriptors 0-2, so no job can change what another sees.
+  let devNull: { read: number; write: number } | undefined
 
   function spawn(): Slot {
+    devNull ??= { read: openSync('/dev/null', 'r'), write: openSync('/dev/null', 'w') }
     const worker = new Worker(new URL('./sandbox-worker.ts', import.meta.url), {
       env: {},
       stdout: true,
@@ -177,17 +191,24 @@ export function createExecutor(init: ExecutorInit): Executor {
   function retire(slot: Slot): void {
     if (slot.dead) return
     slot.dead = true
+    const jobDir = slot.task?.jobDir
     slot.task = undefined
     slots.splice(slots.indexOf(slot), 1)
-    void slot.worker.terminate()
+    void stop(slot.worker, jobDir)
     dispatch()
+  }
+
+  /** Terminates a worker, then closes the job's descriptors it could not close itself. */
+  async function stop(worker: Worker, jobDir: string | undefined): Promise<void> {
+    await worker.terminate().catch(() => {})
+    if (jobDir) closeDescriptorsUnder(jobDir)
   }
 
   function dispatch(): void {
     while (!closed && queue.length > 0) {
       let slot = slots.find((s) => !s.task && !s.dead)
       if (!slot) {
-        if (slots.length >= init.workers) return
+        if (slots.length >= workers) return
         slot = spawn()
       }
       start(slot, queue.shift() as Task)
@@ -211,6 +232,7 @@ export function createExecutor(init: ExecutorInit): Executor {
       fuel: job.limits.fuel,
       outputBytes: job.limits.outputBytes,
       seed: job.seed ?? '',
+      stdio: devNull as { read: number; write: number },
     }
     task.timer = setTimeout(() => {
       retire(slot)
@@ -305,6 +327,11 @@ export function createExecutor(init: ExecutorInit): Executor {
       throw new AbortedError('the job was aborted before it started', { cause: signal.reason })
     const cacheKey = job.moduleKey === undefined ? undefined : `${job.moduleKey}@${job.limits.memoryMb}`
     const module = await resolveModule(job, cacheKey)
+    // A module not yet instrumented is checked here first (V8 validates it off the event
+    // loop): most broken or foreign modules are refused without occupying a worker.
+    if (!(module instanceof WebAssembly.Module)) {
+      await precheckModule(module, memoryMbToPages(job.limits.memoryMb))
+    }
     if (closed) throw new AbortedError('the executor is closed')
     if (signal?.aborted)
       throw new AbortedError('the job was aborted before it started', { cause: signal.reason })
@@ -347,15 +374,22 @@ export function createExecutor(init: ExecutorInit): Executor {
       slot.dead = true
       const task = slot.task
       slot.task = undefined
+      const jobDir = task?.jobDir
       if (task) finish(task, new AbortedError('the executor is closed'))
-      return slot.worker.terminate()
+      return stop(slot.worker, jobDir)
     })
     await Promise.allSettled(stopping)
+    if (devNull) {
+      closeSync(devNull.read)
+      closeSync(devNull.write)
+      devNull = undefined
+    }
   }
 
   return {
     run,
     close,
+    workers,
     get queued() {
       return queue.length
     },

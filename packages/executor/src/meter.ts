@@ -1,14 +1,14 @@
 import binaryen from 'binaryen'
-import { InvalidModuleError, MemoryLimitError } from './errors.ts'
-import { WASM_PAGE_BYTES } from './memory-pages.ts'
+import { InvalidModuleError } from './errors.ts'
 import {
   BULK_BYTES_PER_FUEL,
   FUEL_EXPORT,
   FUEL_LIMIT_IMPORT,
   MEMORY_EXCEEDED_EXPORT,
   MIN_REGION_COST,
-  WASI_MODULE,
+  START_EXPORT,
 } from './metering.ts'
+import { checkMemoryCap, checkModuleSync, readMemorySection, u32Leb } from './module-check.ts'
 
 /**
  * Fuel metering and the determinism profile, as a rewrite of the module with binaryen.
@@ -52,6 +52,9 @@ import {
  * unless it feeds directly into another such operation or a comparison (which would not
  * let the NaN bits through). Loads, stores, locals and reinterpretations keep bits exactly.
  *
+ * START FUNCTION: exported as START_EXPORT and removed from the start section; the sandbox
+ * calls it right before `_start`, so it is metered and timed like the rest.
+ *
  * MEMORY: the memory's maximum is set to min(declared maximum, memoryMaxPages); an initial
  * size above the cap is a MemoryLimitError. `memory.grow` keeps its standard semantics
  * (returns -1 past the maximum, deterministically), and a failing grow sets the exported
@@ -62,6 +65,11 @@ import {
 export interface InstrumentOptions {
   /** Memory cap in 64 KiB pages (1 MiB = 16 pages). */
   memoryMaxPages: number
+  /**
+   * Default true. false leaves NaN bits as the hardware makes them: only for measuring what
+   * canonicalization costs (bench/suites/execution.ts); such a module is not deterministic.
+   */
+  canonicalizeNaNs?: boolean
 }
 
 type ExpressionRef = number
@@ -190,9 +198,9 @@ export function instrumentModule(wasm: Uint8Array, opts: InstrumentOptions): Uin
   if (!Number.isInteger(maxPages) || maxPages < 1 || maxPages > 65_536) {
     throw new RangeError(`memoryMaxPages must be an integer in 1..65536, got ${maxPages}`)
   }
-  checkInterface(wasm)
+  checkModuleSync(wasm)
   // The original's memory must fit before we spend time rewriting it.
-  patchMemoryMax(wasm, maxPages)
+  checkMemoryCap(readMemorySection(wasm), maxPages)
 
   let module: binaryen.Module
   try {
@@ -201,38 +209,11 @@ export function instrumentModule(wasm: Uint8Array, opts: InstrumentOptions): Uin
     fail(`binaryen could not read the module: ${err instanceof Error ? err.message : String(err)}`)
   }
   try {
-    new Instrumenter(module, maxPages).run()
+    new Instrumenter(module, maxPages, opts.canonicalizeNaNs ?? true).run()
     module.setFeatures(ALLOWED_FEATURES)
     return patchMemoryMax(module.emitBinary(), maxPages)
   } finally {
     module.dispose()
-  }
-}
-
-/** Validates with V8 and checks imports and exports: a WASI preview1 command and nothing else. */
-function checkInterface(wasm: Uint8Array): void {
-  let compiled: WebAssembly.Module
-  try {
-    compiled = new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>)
-  } catch (err) {
-    fail(`not a valid WebAssembly module: ${err instanceof Error ? err.message : String(err)}`)
-  }
-  for (const imp of WebAssembly.Module.imports(compiled)) {
-    if (imp.module !== WASI_MODULE || imp.kind !== 'function') {
-      fail(
-        `the module imports ${imp.kind} ${imp.module}.${imp.name}; only ${WASI_MODULE} functions are provided`,
-        {
-          import: `${imp.module}.${imp.name}`,
-        },
-      )
-    }
-  }
-  const exports = new Map(WebAssembly.Module.exports(compiled).map((exp) => [exp.name, exp.kind]))
-  if (exports.get('_start') !== 'function')
-    fail('the module does not export a _start function (a WASI command)')
-  if (exports.get('memory') !== 'memory') fail('the module does not export its memory as "memory"')
-  for (const reserved of [FUEL_EXPORT, MEMORY_EXCEEDED_EXPORT]) {
-    if (exports.has(reserved)) fail(`the module already exports ${reserved}, a name reserved for metering`)
   }
 }
 
@@ -243,10 +224,12 @@ class Instrumenter {
   readonly memoryExceeded: string
   readonly growCheck: string
   readonly chargeBytes: string
+  readonly canonicalizeNaNs: boolean
 
-  constructor(module: binaryen.Module, maxPages: number) {
+  constructor(module: binaryen.Module, maxPages: number, canonicalizeNaNs: boolean) {
     this.module = module
     this.maxPages = maxPages
+    this.canonicalizeNaNs = canonicalizeNaNs
     const limit = this.freshName('global', '__bazaar_fuel_limit')
     this.fuel = this.freshName('global', '__bazaar_fuel')
     this.memoryExceeded = this.freshName('global', '__bazaar_memory_exceeded')
@@ -257,6 +240,13 @@ class Instrumenter {
     module.addGlobalExport(this.fuel, FUEL_EXPORT)
     module.addGlobal(this.memoryExceeded, binaryen.i32, true, module.i32.const(0))
     module.addGlobalExport(this.memoryExceeded, MEMORY_EXCEEDED_EXPORT)
+    // V8 would run a start function inside `new WebAssembly.Instance`, before the host can
+    // read the fuel counter or start the clock: hand it to the sandbox to call instead.
+    const start = module.getStart()
+    if (start) {
+      module.addFunctionExport(binaryen.getFunctionInfo(start).name, START_EXPORT)
+      module.setStart(0 as binaryen.FunctionRef)
+    }
   }
 
   freshName(kind: 'global' | 'function', base: string): string {
@@ -278,17 +268,23 @@ class Instrumenter {
     this.addHelpers()
   }
 
-  /** `fuel -= cost; if (fuel < 0) unreachable` as two expressions. */
-  charge(cost: ExpressionRef): ExpressionRef[] {
+  /**
+   * `fuel -= cost; if (fuel < 0) unreachable` as two expressions. The new value is kept in
+   * the i64 local `scratch` for the test, so the global is read once per charge, not twice.
+   */
+  charge(cost: ExpressionRef, scratch: number): ExpressionRef[] {
     const m = this.module
     return [
-      m.global.set(this.fuel, m.i64.sub(m.global.get(this.fuel, binaryen.i64), cost)),
-      m.if(m.i64.lt_s(m.global.get(this.fuel, binaryen.i64), i64Const(m, 0n)), m.unreachable()),
+      m.global.set(
+        this.fuel,
+        m.local.tee(scratch, m.i64.sub(m.global.get(this.fuel, binaryen.i64), cost), binaryen.i64),
+      ),
+      m.if(m.i64.lt_s(m.local.get(scratch, binaryen.i64), i64Const(m, 0n)), m.unreachable()),
     ]
   }
 
-  chargeStatic(cost: number): ExpressionRef[] {
-    return this.charge(i64Const(this.module, BigInt(cost)))
+  chargeStatic(cost: number, scratch: number): ExpressionRef[] {
+    return this.charge(i64Const(this.module, BigInt(cost)), scratch)
   }
 
   addHelpers(): void {
@@ -318,12 +314,13 @@ class Instrumenter {
       this.chargeBytes,
       i32,
       i32,
-      [],
+      [binaryen.i64],
       m.block(
         null,
         [
           ...this.charge(
             m.i64.extend_u(m.i32.shr_u(m.local.get(0, i32), m.i32.const(Math.log2(BULK_BYTES_PER_FUEL)))),
+            1,
           ),
           m.local.get(0, i32),
         ],
@@ -565,7 +562,7 @@ class Instrumenter {
           if (UNARY_RELAXED.has(code)) fail(`relaxed SIMD in function ${name} is not deterministic`)
           push(expr, 'Unary', 'Value', region, UNARY_BLIND.has(code))
           const kind = UNARY_NAN.get(code)
-          if (kind && !blind) slot(canonicalize(expr, kind))
+          if (kind && !blind && this.canonicalizeNaNs) slot(canonicalize(expr, kind))
           break
         }
         case binaryen.BinaryId: {
@@ -575,7 +572,7 @@ class Instrumenter {
           push(expr, 'Binary', 'Right', region, childBlind)
           push(expr, 'Binary', 'Left', region, childBlind)
           const kind = BINARY_NAN.get(code)
-          if (kind && !blind) slot(canonicalize(expr, kind))
+          if (kind && !blind && this.canonicalizeNaNs) slot(canonicalize(expr, kind))
           break
         }
         case binaryen.SelectId:
@@ -668,6 +665,7 @@ class Instrumenter {
 
     // Fold, innermost and last first, so a chain of segments folds all the way up.
     const charged: boolean[] = []
+    let scratch: number | undefined
     for (let r = regions.length - 1; r >= 0; r--) {
       const region = regions[r] as Region
       const fold =
@@ -677,33 +675,12 @@ class Instrumenter {
       charged[r] = !fold
     }
     regions.forEach((region, r) => {
-      if (charged[r]) region.apply(this.chargeStatic(region.cost))
+      if (charged[r]) {
+        scratch ??= addVar(func, binaryen.i64)
+        region.apply(this.chargeStatic(region.cost, scratch))
+      }
     })
   }
-}
-
-function readU32Leb(bytes: Uint8Array, start: number): [value: number, next: number] {
-  let value = 0
-  let shift = 0
-  let pos = start
-  for (;;) {
-    const byte = bytes[pos++]
-    if (byte === undefined || shift > 28) fail('malformed LEB128 in the module')
-    value += (byte & 0x7f) * 2 ** shift
-    if ((byte & 0x80) === 0) return [value, pos]
-    shift += 7
-  }
-}
-
-function u32Leb(value: number): number[] {
-  const out: number[] = []
-  let rest = value
-  do {
-    const byte = rest & 0x7f
-    rest = Math.floor(rest / 128)
-    out.push(rest === 0 ? byte : byte | 0x80)
-  } while (rest !== 0)
-  return out
 }
 
 /**
@@ -711,37 +688,12 @@ function u32Leb(value: number): number[] {
  * (binaryen.js cannot change a memory's maximum without rebuilding its data segments).
  */
 function patchMemoryMax(wasm: Uint8Array, maxPages: number): Uint8Array {
-  let pos = 8
-  while (pos < wasm.length) {
-    const id = wasm[pos] as number
-    const [size, contentStart] = readU32Leb(wasm, pos + 1)
-    const contentEnd = contentStart + size
-    if (id === 5) {
-      const [count, flagsPos] = readU32Leb(wasm, contentStart)
-      if (count !== 1) fail(`the module defines ${count} memories; exactly one is supported`)
-      const flags = wasm[flagsPos] as number
-      if (flags & 0x02) fail('the module uses shared memory: threads are not allowed')
-      if (flags & ~0x01) fail('the module uses memory64 or custom page sizes, which are not supported')
-      const [initial, afterInitial] = readU32Leb(wasm, flagsPos + 1)
-      const declaredMax = flags & 0x01 ? readU32Leb(wasm, afterInitial)[0] : Number.POSITIVE_INFINITY
-      if (initial > maxPages) {
-        throw new MemoryLimitError(
-          `the module's initial memory (${initial} pages, ${(initial * WASM_PAGE_BYTES) / 2 ** 20} MiB) exceeds the cap`,
-          (maxPages * WASM_PAGE_BYTES) / 2 ** 20,
-          undefined,
-          { details: { initialPages: initial, maxPages } },
-        )
-      }
-      const content = [1, 0x01, ...u32Leb(initial), ...u32Leb(Math.min(declaredMax, maxPages))]
-      const out = new Uint8Array(
-        pos + 1 + u32Leb(content.length).length + content.length + wasm.length - contentEnd,
-      )
-      out.set(wasm.subarray(0, pos))
-      out.set([5, ...u32Leb(content.length), ...content], pos)
-      out.set(wasm.subarray(contentEnd), pos + 1 + u32Leb(content.length).length + content.length)
-      return out
-    }
-    pos = contentEnd
-  }
-  return fail('the module defines no memory of its own')
+  const memory = readMemorySection(wasm)
+  const content = [1, 0x01, ...u32Leb(memory.initial), ...u32Leb(Math.min(memory.declaredMax, maxPages))]
+  const header = [5, ...u32Leb(content.length)]
+  const out = new Uint8Array(memory.start + header.length + content.length + wasm.length - memory.end)
+  out.set(wasm.subarray(0, memory.start))
+  out.set([...header, ...content], memory.start)
+  out.set(wasm.subarray(memory.end), memory.start + header.length + content.length)
+  return out
 }

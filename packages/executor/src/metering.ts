@@ -10,3 +10,9 @@ export const MIN_REGION_COST = 8
 /** Bulk memory operations cost one fuel unit per this many bytes. */
 export const BULK_BYTES_PER_FUEL = 16
 export const WASI_MODULE = 'wasi_snapshot_preview1'
+/**
+ * A wasm start function is exported under this name and removed from the start section,
+ * so the sandbox calls it (metered, under the wall-clock limit, with WASI ready) right
+ * before `_start` instead of V8 running it during instantiation.
+ */
+export const START_EXPORT = '__bazaar_start'

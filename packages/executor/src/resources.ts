@@ -5,11 +5,14 @@ export interface Resources {
   cores: number
   /** Memory in MiB: the machine's, or the cgroup limit when one is lower. */
   memoryMb: number
-  /** Runtimes this machine can run jobs for (GPUs and containers come later). */
+  /** Runtimes known without probing: wasm. `probeResources` also asks Docker. */
   runtimes: 'wasm'[]
 }
 
-/** What this machine can offer to the market. */
+/**
+ * The synchronous, always-available part of what this machine can offer. `probeResources`
+ * (probe-resources.ts) adds disk, GPUs and Docker, which need I/O.
+ */
 export function detectResources(): Resources {
   const total = totalmem()
   const constrained = process.constrainedMemory()

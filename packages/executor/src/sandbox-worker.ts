@@ -1,9 +1,15 @@
 import { createHash } from 'node:crypto'
-import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { WASI } from 'node:wasi'
 import { isMainThread, parentPort } from 'node:worker_threads'
-import { FUEL_EXPORT, FUEL_LIMIT_IMPORT, MEMORY_EXCEEDED_EXPORT, WASI_MODULE } from './metering.ts'
+import {
+  FUEL_EXPORT,
+  FUEL_LIMIT_IMPORT,
+  MEMORY_EXCEEDED_EXPORT,
+  START_EXPORT,
+  WASI_MODULE,
+} from './metering.ts'
 import { ARGV0, RANDOM_DOMAIN, STDERR_KEEP_BYTES, VIRTUAL_EPOCH_NS } from './sandbox-profile.ts'
 
 /**
@@ -25,6 +31,8 @@ export interface SandboxRequest {
   fuel: bigint
   outputBytes: number
   seed: string
+  /** Host descriptors for the module's stdin and stdout/stderr (/dev/null), owned by the executor. */
+  stdio: { read: number; write: number }
 }
 
 export type SandboxFailureKind = 'fuel' | 'memory' | 'output' | 'trap' | 'invalid' | 'internal'
@@ -62,6 +70,7 @@ const ERRNO_SUCCESS = 0
 const ERRNO_BADF = 8
 const ERRNO_FAULT = 21
 const ERRNO_INVAL = 28
+const ERRNO_NAMETOOLONG = 37
 const ERRNO_NOSYS = 52
 const ERRNO_NOTSUP = 58
 const ERRNO_ROFS = 69
@@ -69,6 +78,8 @@ const OFLAGS_CREAT = 1
 const OFLAGS_EXCL = 4
 const OFLAGS_TRUNC = 8
 const FILETYPE_DIRECTORY = 3
+/** The WASI descriptor of the first preopen (/input). */
+const PREOPEN_FD = 3
 const FILETYPE_REGULAR_FILE = 4
 /** Every right that could change the file system (WASI preview1 rights bits). */
 const WRITE_RIGHTS =
@@ -171,24 +182,22 @@ export async function runSandboxJob(
   }
 
   // 2. The sandbox's files.
-  const fds: number[] = []
+  // node:wasi never closes the host descriptors behind its own table (the /input preopen,
+  // files the module opened): closed by hand after the run, or each job would leak them.
+  let closeGuestFds = () => {}
   try {
     const inputDir = join(request.jobDir, 'input')
     mkdirInput(inputDir, request.inputs)
     const inputNames = request.inputs.map((input) => Buffer.from(input.path, 'utf8')).sort(Buffer.compare)
-    const nullIn = openSync('/dev/null', 'r')
-    fds.push(nullIn)
-    const nullOut = openSync('/dev/null', 'w')
-    fds.push(nullOut)
 
     const wasi = new WASI({
       version: 'preview1',
       args: [ARGV0, ...request.args],
       env: request.env,
       preopens: { '/input': inputDir },
-      stdin: nullIn,
-      stdout: nullOut,
-      stderr: nullOut,
+      stdin: request.stdio.read,
+      stdout: request.stdio.write,
+      stderr: request.stdio.write,
       returnOnExit: true,
     })
 
@@ -209,35 +218,74 @@ export async function runSandboxJob(
     const real = wasi.wasiImport as Record<string, (...args: never[]) => number>
     const call = (name: string, ...args: unknown[]) => (real[name] as (...a: unknown[]) => number)(...args)
     const denied = () => ERRNO_ROFS
+    /**
+     * node:wasi (uvwasi 0.0.23) reads a path past its length, up to a NUL byte: a path
+     * with no NUL after it before the end of memory makes it read off the end and crash the
+     * process (SIGSEGV). So the byte after the path is set to 0 for the call and restored
+     * after, unless the call wrote its result over it. A path ending exactly at the end of
+     * memory is refused (ENAMETOOLONG).
+     */
+    const terminated = (ptr: number, len: number, outputs: [number, number][], fn: () => number): number => {
+      const view = memory()
+      const end = (ptr >>> 0) + (len >>> 0)
+      if (end > view.byteLength) return ERRNO_FAULT
+      if (end === view.byteLength) return ERRNO_NAMETOOLONG
+      const bytes = new Uint8Array(view.buffer)
+      const saved = bytes[end] as number
+      bytes[end] = 0
+      const errno = fn()
+      const overwritten =
+        errno === ERRNO_SUCCESS && outputs.some(([at, size]) => end >= at >>> 0 && end < (at >>> 0) + size)
+      if (!overwritten) bytes[end] = saved
+      return errno
+    }
+    const guestFds = new Set<number>([PREOPEN_FD])
+    let wasiStarted = false
+    closeGuestFds = () => {
+      // node:wasi refuses every call before start(): a job that failed to instantiate
+      // still holds the preopen, so start it on an empty command first.
+      if (!wasiStarted) {
+        wasiStarted = true
+        wasi.start({ exports: { memory: new WebAssembly.Memory({ initial: 0 }), _start: () => {} } })
+      }
+      for (const fd of guestFds) call('fd_close', fd)
+      guestFds.clear()
+    }
 
     const overrides: Record<string, (...args: never[]) => number> = {
       clock_time_get(id: number, _precision: bigint, timePtr: number): number {
-        if (id > 3) return ERRNO_INVAL
+        if (id >>> 0 > 3) return ERRNO_INVAL
+        const view = memory()
+        if (!inBounds(view, timePtr, 8)) return ERRNO_FAULT
         clockReads++
         const t = fuelUsedNow() + clockReads
-        memory().setBigUint64(timePtr, id === 0 ? VIRTUAL_EPOCH_NS + t : t, true)
+        view.setBigUint64(timePtr >>> 0, id === 0 ? VIRTUAL_EPOCH_NS + t : t, true)
         return ERRNO_SUCCESS
       },
       clock_res_get(id: number, resPtr: number): number {
-        if (id > 3) return ERRNO_INVAL
-        memory().setBigUint64(resPtr, 1n, true)
+        if (id >>> 0 > 3) return ERRNO_INVAL
+        const view = memory()
+        if (!inBounds(view, resPtr, 8)) return ERRNO_FAULT
+        view.setBigUint64(resPtr >>> 0, 1n, true)
         return ERRNO_SUCCESS
       },
       random_get(bufPtr: number, bufLen: number): number {
         const view = memory()
-        if (bufPtr + bufLen > view.byteLength) return ERRNO_FAULT
-        random.fill(new Uint8Array(view.buffer, bufPtr, bufLen))
+        if (!inBounds(view, bufPtr, bufLen >>> 0)) return ERRNO_FAULT
+        random.fill(new Uint8Array(view.buffer, bufPtr >>> 0, bufLen >>> 0))
         return ERRNO_SUCCESS
       },
       fd_write(fd: number, iovs: number, iovsLen: number, nwrittenPtr: number): number {
         if (fd !== 1 && fd !== 2) return call('fd_write', fd, iovs, iovsLen, nwrittenPtr)
         const view = memory()
-        if (iovs + iovsLen * 8 > view.byteLength) return ERRNO_FAULT
+        const base = iovs >>> 0
+        const count = iovsLen >>> 0
+        if (!inBounds(view, base, count * 8) || !inBounds(view, nwrittenPtr, 4)) return ERRNO_FAULT
         let written = 0
-        for (let i = 0; i < iovsLen; i++) {
-          const ptr = view.getUint32(iovs + i * 8, true)
-          const len = view.getUint32(iovs + i * 8 + 4, true)
-          if (ptr + len > view.byteLength) return ERRNO_FAULT
+        for (let i = 0; i < count; i++) {
+          const ptr = view.getUint32(base + i * 8, true)
+          const len = view.getUint32(base + i * 8 + 4, true)
+          if (!inBounds(view, ptr, len)) return ERRNO_FAULT
           if (fd === 1) {
             if (stdoutLength + len > request.outputBytes) throw new OutputLimitSignal()
             stdoutChunks.push(new Uint8Array(view.buffer, ptr, len).slice())
@@ -249,7 +297,7 @@ export async function runSandboxJob(
           }
           written += len
         }
-        view.setUint32(nwrittenPtr, written, true)
+        view.setUint32(nwrittenPtr >>> 0, written >>> 0, true)
         return ERRNO_SUCCESS
       },
       path_open(
@@ -266,7 +314,11 @@ export async function runSandboxJob(
         if (oflags & (OFLAGS_CREAT | OFLAGS_EXCL | OFLAGS_TRUNC)) return ERRNO_ROFS
         const base = rightsBase & ~WRITE_RIGHTS
         const inheriting = rightsInheriting & ~WRITE_RIGHTS
-        return call('path_open', dirfd, dirflags, path, pathLen, oflags, base, inheriting, fdflags, fdPtr)
+        const errno = terminated(path, pathLen, [[fdPtr, 4]], () =>
+          call('path_open', dirfd, dirflags, path, pathLen, oflags, base, inheriting, fdflags, fdPtr),
+        )
+        if (errno === ERRNO_SUCCESS) guestFds.add(memory().getUint32(fdPtr >>> 0, true))
+        return errno
       },
       fd_filestat_get(fd: number, bufPtr: number): number {
         const errno = call('fd_filestat_get', fd, bufPtr)
@@ -274,22 +326,54 @@ export async function runSandboxJob(
         return errno
       },
       path_filestat_get(fd: number, flags: number, path: number, pathLen: number, bufPtr: number): number {
-        const errno = call('path_filestat_get', fd, flags, path, pathLen, bufPtr)
+        const errno = terminated(path, pathLen, [[bufPtr, 64]], () =>
+          call('path_filestat_get', fd, flags, path, pathLen, bufPtr),
+        )
         if (errno === ERRNO_SUCCESS) scrubFilestat(memory(), bufPtr)
         return errno
+      },
+      path_readlink(fd: number, path: number, pathLen: number, buf: number, bufLen: number, usedPtr: number) {
+        return terminated(
+          path,
+          pathLen,
+          [
+            [buf, bufLen >>> 0],
+            [usedPtr, 4],
+          ],
+          () => call('path_readlink', fd, path, pathLen, buf, bufLen, usedPtr),
+        )
       },
       fd_readdir(fd: number, buf: number, bufLen: number, cookie: bigint, bufUsedPtr: number): number {
         // Let node:wasi check the descriptor (a readable directory), then list /input ourselves.
         const errno = call('fd_readdir', fd, buf, 0, cookie, bufUsedPtr)
         if (errno !== ERRNO_SUCCESS) return errno
         const view = memory()
-        if (buf + bufLen > view.byteLength) return ERRNO_FAULT
-        const used = writeDirents(new Uint8Array(view.buffer, buf, bufLen), inputNames, cookie)
-        view.setUint32(bufUsedPtr, used, true)
+        if (!inBounds(view, buf, bufLen >>> 0) || !inBounds(view, bufUsedPtr, 4)) return ERRNO_FAULT
+        const used = writeDirents(new Uint8Array(view.buffer, buf >>> 0, bufLen >>> 0), inputNames, cookie)
+        view.setUint32(bufUsedPtr >>> 0, used, true)
         return ERRNO_SUCCESS
       },
       fd_pwrite: (fd: number, ...rest: never[]) =>
-        fd <= 2 ? ERRNO_BADF : (real.fd_pwrite as (...a: unknown[]) => number)(fd, ...rest),
+        fd >>> 0 <= 2 ? ERRNO_BADF : (real.fd_pwrite as (...a: unknown[]) => number)(fd, ...rest),
+      // Descriptors 0-2 are host descriptors shared by every job: closing, renumbering over
+      // or re-flagging them would reach other jobs (or whoever reuses the number): refused.
+      fd_close(fd: number): number {
+        if (fd >>> 0 <= 2) return ERRNO_NOTSUP
+        const errno = call('fd_close', fd)
+        if (errno === ERRNO_SUCCESS) guestFds.delete(fd)
+        return errno
+      },
+      fd_fdstat_set_flags: (fd: number, flags: number) =>
+        fd >>> 0 <= 2 ? ERRNO_NOTSUP : call('fd_fdstat_set_flags', fd, flags),
+      fd_renumber(from: number, to: number): number {
+        if (from >>> 0 <= 2 || to >>> 0 <= 2) return ERRNO_NOTSUP
+        const errno = call('fd_renumber', from, to)
+        if (errno === ERRNO_SUCCESS) {
+          guestFds.delete(from)
+          guestFds.add(to)
+        }
+        return errno
+      },
       path_create_directory: denied,
       path_link: denied,
       path_remove_directory: denied,
@@ -301,6 +385,12 @@ export async function runSandboxJob(
       fd_filestat_set_times: denied,
       fd_allocate: denied,
       poll_oneoff: () => ERRNO_NOTSUP,
+      // There are no sockets in the sandbox; and node:wasi's sock_accept on a descriptor
+      // that is not a socket crashes the whole process (SIGSEGV; Node 24.21, uvwasi 0.0.23).
+      sock_accept: () => ERRNO_NOTSUP,
+      sock_recv: () => ERRNO_NOTSUP,
+      sock_send: () => ERRNO_NOTSUP,
+      sock_shutdown: () => ERRNO_NOTSUP,
       proc_raise: () => ERRNO_NOSYS,
       sched_yield: () => ERRNO_SUCCESS,
     }
@@ -308,7 +398,7 @@ export async function runSandboxJob(
     // 4. Run.
     try {
       instance = new WebAssembly.Instance(compiled, {
-        [WASI_MODULE]: { ...real, ...overrides },
+        [WASI_MODULE]: { ...real, ...guard(overrides) },
         [FUEL_LIMIT_IMPORT.module]: {
           [FUEL_LIMIT_IMPORT.name]: new WebAssembly.Global({ value: 'i64', mutable: false }, request.fuel),
         },
@@ -331,7 +421,22 @@ export async function runSandboxJob(
     const started = performance.now()
     let exitCode: number
     try {
-      exitCode = wasi.start(instance) ?? 0
+      // The module's own start function (moved out of instantiation by the rewrite) runs
+      // first, as it would have, but metered and with WASI's memory set.
+      const { exports } = instance
+      const startFn = exports[START_EXPORT] as (() => void) | undefined
+      const main = exports._start as () => void
+      const command = {
+        exports: {
+          memory: exports.memory,
+          _start: () => {
+            startFn?.()
+            main()
+          },
+        },
+      }
+      wasiStarted = true
+      exitCode = wasi.start(command) ?? 0
     } catch (err) {
       post(classify(err, instance))
       return
@@ -353,7 +458,12 @@ export async function runSandboxJob(
   } catch (err) {
     post(failed('internal', `the sandbox failed: ${describe(err)}`, { recycle: true }))
   } finally {
-    for (const fd of fds) closeSync(fd)
+    try {
+      closeGuestFds()
+    } catch (err) {
+      // Not the job's fault, and the job's outcome is already posted: replace the worker.
+      post(failed('internal', `closing the job's descriptors failed: ${describe(err)}`, { recycle: true }))
+    }
   }
 
   function classify(err: unknown, inst: WebAssembly.Instance | undefined): RunOutcome {
@@ -379,6 +489,33 @@ export async function runSandboxJob(
       recycle: true,
     })
   }
+}
+
+/**
+ * A host function that throws (other than to unwind the module on purpose) would surface as
+ * a sandbox failure; a bad pointer the checks above missed becomes EFAULT instead.
+ */
+function guard(
+  imports: Record<string, (...args: never[]) => number>,
+): Record<string, (...args: never[]) => number> {
+  return Object.fromEntries(
+    Object.entries(imports).map(([name, fn]) => [
+      name,
+      (...args: never[]) => {
+        try {
+          return fn(...args)
+        } catch (err) {
+          if (err instanceof RangeError) return ERRNO_FAULT
+          throw err
+        }
+      },
+    ]),
+  )
+}
+
+/** [ptr, ptr + len) lies inside the memory; pointers and lengths arrive as signed i32. */
+function inBounds(view: DataView, ptr: number, len: number): boolean {
+  return (ptr >>> 0) + len <= view.byteLength
 }
 
 function withFuel(fuelUsed: bigint | undefined): { fuelUsed?: bigint } {
@@ -412,7 +549,8 @@ function scrubFilestat(view: DataView, ptr: number): void {
  */
 function writeDirents(target: Uint8Array, names: Buffer[], cookie: bigint): number {
   let used = 0
-  for (let i = Number(cookie); i < names.length && used < target.length; i++) {
+  const from = cookie < 0n || cookie > BigInt(names.length) ? names.length : Number(cookie)
+  for (let i = from; i < names.length && used < target.length; i++) {
     const name = names[i] as Buffer
     const entry = Buffer.alloc(24 + name.length)
     entry.writeBigUInt64LE(BigInt(i + 1), 0)
@@ -444,6 +582,20 @@ function describe(err: unknown): string {
 if (!isMainThread && parentPort) {
   const port = parentPort
   port.on('message', (request: SandboxRequest) => {
-    void runSandboxJob(request, (message, transfer) => port.postMessage(message, transfer ?? []))
+    const post = (message: SandboxMessage, transfer?: ArrayBuffer[]) =>
+      port.postMessage(message, transfer ?? [])
+    runSandboxJob(request, post).catch((err: unknown) => {
+      // runSandboxJob posts its own failures; reaching here is a bug in it. Report it as the
+      // executor's fault and let the executor replace this worker.
+      post({
+        type: 'failed',
+        id: request.id,
+        kind: 'internal',
+        message: `the sandbox failed: ${describe(err)}`,
+        details: {},
+        stderr: new Uint8Array(),
+        recycle: true,
+      })
+    })
   })
 }

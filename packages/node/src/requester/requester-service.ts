@@ -94,6 +94,12 @@ interface Auction {
   bids: BidMessageWire[]
   declines: Map<string, Exclusion>
   onEvent: (event: JobEvent) => void
+  /** Providers with a current offer when the round opened: once all have answered, it closes early. */
+  expected: Set<string>
+  /** Called whenever a provider answers (bid or decline). */
+  onAnswer: () => void
+  /** Set once the bids have been evaluated: later bids are refused (so their capacity is freed). */
+  closed: boolean
 }
 
 /** What the market engine needs to know about a job. */
@@ -180,6 +186,7 @@ export class RequesterService {
     if (message.type === 'bid-decline') {
       const reason = message.reason as Exclusion['reason']
       auction.declines.set(message.provider.toLowerCase(), { reason, detail: message.detail })
+      auction.onAnswer()
       auction.onEvent({
         type: 'declined',
         jobId: BigInt(message.jobId),
@@ -195,7 +202,8 @@ export class RequesterService {
       auction.onEvent({ type: 'bid-rejected', jobId: BigInt(bid.jobId), provider: bid.provider, reason })
       return { type: 'bid-reply', accepted: false, reason }
     }
-    if (Date.now() > auction.announcement.bidDeadline) return reject('bidding window closed')
+    if (auction.closed || Date.now() > auction.announcement.bidDeadline)
+      return reject('bidding window closed')
     if (BigInt(bid.pricePerFuel) > BigInt(auction.announcement.job.maxPricePerFuel))
       return reject('price above max')
     const valid = await this.c.chain.verifyBid({
@@ -209,6 +217,7 @@ export class RequesterService {
     const index = auction.bids.findIndex((b) => b.provider.toLowerCase() === bid.provider.toLowerCase())
     if (index >= 0) auction.bids[index] = bid
     else auction.bids.push(bid)
+    auction.onAnswer()
     auction.onEvent({
       type: 'bid',
       jobId: BigInt(bid.jobId),
@@ -274,11 +283,31 @@ export class RequesterService {
         bidDeadline: Date.now() + biddingMs,
         requesterAddrs: network.multiaddrs().slice(0, 8),
       }
-      const auction: Auction = { announcement, bids: [], declines: new Map(), onEvent: emit }
+      const nowSec = BigInt(Math.floor(Date.now() / 1000))
+      const expected = new Set(this.offers.active(nowSec).map((o) => o.provider.toLowerCase()))
+      const allAnswered = Promise.withResolvers<void>()
+      const auction: Auction = {
+        announcement,
+        bids: [],
+        declines: new Map(),
+        onEvent: emit,
+        expected,
+        closed: false,
+        onAnswer: () => {
+          const answered = new Set([
+            ...auction.bids.map((b) => b.provider.toLowerCase()),
+            ...auction.declines.keys(),
+          ])
+          if (expected.size > 0 && [...expected].every((p) => answered.has(p))) allAnswered.resolve()
+        },
+      }
       this.auctions.set(key, auction)
       await network.publishJob(announcement)
       emit({ type: 'announced', jobId, attempt, bidDeadline: announcement.bidDeadline })
-      await sleep(announcement.bidDeadline - Date.now(), options.signal)
+      // The window closes at its deadline, or as soon as every provider we know of has answered:
+      // nobody else is expected, so waiting longer only adds latency.
+      await Promise.race([sleep(announcement.bidDeadline - Date.now(), options.signal), allAnswered.promise])
+      auction.closed = true
       // Kept a while after the window closes, so late bids and declines are still recorded
       // (as rejected: too late) rather than vanishing.
       setTimeout(() => {

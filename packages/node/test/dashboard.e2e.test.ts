@@ -110,6 +110,15 @@ describe('dashboard', () => {
         )
       }
       assert.match((await page.locator('#balance').textContent()) ?? '', /BZR$/)
+      // Every provider's signed offer is listed, cheapest floor first, with the depth summary.
+      assert.equal(await page.locator('tr[data-offer]').count(), market.providers.length)
+      const firstOffer = await page.locator('tr[data-offer]').first().getAttribute('data-offer')
+      assert.equal(
+        firstOffer?.toLowerCase(),
+        market.providers[0]!.chain.address.toLowerCase(),
+        'provider-a has the lowest floor',
+      )
+      assert.match((await page.locator('#depth').textContent()) ?? '', /^3 providers, 6 cores/)
       await mkdir(outputDir, { recursive: true })
       await page.screenshot({ path: resolve(outputDir, 'dashboard.png'), fullPage: true })
     } finally {

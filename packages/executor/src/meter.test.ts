@@ -79,6 +79,57 @@ describe('instrumentModule', () => {
     assert.equal(view.getBigUint64(16, true), 0xfff4000000000001n)
   })
 
+  test('NaNs kept in float locals are canonical wherever their bits can be seen', () => {
+    const { instance } = runMetered(
+      program(
+        `(local $x f64) (local $y f64) (local $z f32)
+         (local.set $x (f64.div (global.get $zero) (global.get $zero)))
+         (local.set $z (f32.sqrt (f32.const -1)))
+         (i64.store (i32.const 0) (i64.reinterpret_f64 (local.get $x)))
+         (i64.store (i32.const 8) (i64.reinterpret_f64 (f64.neg (local.get $x))))
+         (f64.store (i32.const 16) (f64.copysign (f64.const 1) (local.get $x)))
+         (local.set $y (f64.load (i32.const 64)))
+         (if (global.get $never) (then (local.set $y (f64.mul (local.get $x) (f64.const 2)))))
+         (f64.store (i32.const 24) (local.get $y))
+         (call $put (f64.add (local.get $x) (f64.const 1)))
+         (f32.store (i32.const 40) (local.get $z))`,
+        `(global $zero (mut f64) (f64.const 0)) (global $never (mut i32) (i32.const 0))
+         (func $put (param f64) (f64.store (i32.const 32) (local.get 0)))
+         (data (i32.const 64) "\\01\\00\\00\\00\\00\\00\\f4\\ff")`,
+      ),
+    )
+    const view = new DataView((instance.exports.memory as WebAssembly.Memory).buffer)
+    assert.equal(view.getBigUint64(0, true), 0x7ff8000000000000n)
+    assert.equal(view.getBigUint64(8, true), 0xfff8000000000000n) // neg of the canonical NaN
+    assert.equal(view.getFloat64(16, true), 1)
+    // $y is also set from memory, so its loaded payload is kept.
+    assert.equal(view.getBigUint64(24, true), 0xfff4000000000001n)
+    assert.equal(view.getBigUint64(32, true), 0x7ff8000000000000n)
+    assert.equal(view.getUint32(40, true), 0x7fc00000)
+  })
+
+  test('a loop that starts with a test is charged exactly as its regions say', () => {
+    // Loop region: if, lt_u, get, const (4) per test; the arm (14) per iteration.
+    const loop = (n: number) =>
+      program(`(loop $l (if (i32.lt_u (local.get $i) (i32.const ${n})) (then
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (drop (i32.add (i32.add (i32.const 1) (i32.const 2)) (i32.add (i32.const 3) (i32.const 4))))
+        (br $l))))`)
+    const cost = (n: number) => 1n + 4n * BigInt(n + 1) + 14n * BigInt(n)
+    for (const n of [0, 1, 50]) assert.equal(runMetered(loop(n)).fuelUsed, cost(n))
+    const exact = runMetered(loop(50), cost(50))
+    assert.equal(exact.trap, undefined)
+    assert.equal(exact.left, 0n)
+    // One short: out of fuel at the final (exiting) test; the arm's share is refunded first.
+    const exitShort = runMetered(loop(50), cost(50) - 1n)
+    assert.ok(exitShort.trap instanceof WebAssembly.RuntimeError)
+    assert.equal(exitShort.left, -1n)
+    // Short inside the last iteration's arm.
+    const armShort = runMetered(loop(50), cost(50) - 5n)
+    assert.ok(armShort.trap instanceof WebAssembly.RuntimeError)
+    assert.equal(armShort.left, -1n)
+  })
+
   test('a failed memory.grow is flagged, and the maximum is capped', () => {
     const { instance } = runMetered(
       program(`(drop (memory.grow (i32.const ${PAGES - 1}))) (drop (memory.grow (i32.const 1)))`),

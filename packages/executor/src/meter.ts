@@ -42,15 +42,39 @@ import { checkMemoryCap, checkModuleSync, readMemorySection, u32Leb } from './mo
  * counter goes below zero. After the run, fuel used = limit - counter, or the whole limit
  * if the counter is negative (out of fuel). A job that needs exactly its limit succeeds.
  *
+ * LOOP HEAD MERGING (how charges are emitted; it changes no fuel count and no outcome):
+ * when a loop body is `if (c) then-arm` with no else (AssemblyScript's `for` / `while`),
+ * optionally after `local.set`s of pure values, and the arm is charged on its own, the
+ * loop head subtracts both costs without checking, the arm checks, and a new else arm (the
+ * loop exit) adds the arm's cost back and checks. "Pure" (`pureCondition`): only locals,
+ * globals, constants, memory.size, select and unary / binary operations that cannot trap
+ * (no integer div / rem, no trapping float-to-int), so no call, load or trap can run
+ * while the counter is ahead. Each path then leaves the same counter as the two separate
+ * charges and traps iff one of them would have (they only run later, after pure code
+ * nobody can observe): one global read-modify-write per iteration instead of two.
+ *
  * DETERMINISM PROFILE (rejected with InvalidModuleError): threads (shared memory, atomics),
  * relaxed SIMD, GC, exception handling, stringref, memory64, multi-memory, and every
  * import other than `wasi_snapshot_preview1` functions. NaN canonicalization: binaryen 132
  * has no such pass (`--denan` turns NaNs into 0, which changes results), so this rewrite
- * does it: the result of every float operation that can create a NaN (add, sub, mul, div,
- * min, max, sqrt, ceil, floor, trunc, nearest, promote, demote; scalar and f32x4/f64x2) is
- * replaced by the canonical quiet NaN (0x7fc00000 / 0x7ff8000000000000) when it is a NaN,
- * unless it feeds directly into another such operation or a comparison (which would not
- * let the NaN bits through). Loads, stores, locals and reinterpretations keep bits exactly.
+ * does it. The rule (what a program can observe): the result of every float operation that
+ * can create a NaN (add, sub, mul, div, min, max, sqrt, ceil, floor, trunc, nearest,
+ * promote, demote; scalar and f32x4/f64x2) is the canonical quiet NaN (0x7fc00000 /
+ * 0x7ff8000000000000) when it is a NaN. Loads, stores, locals, neg / abs / copysign and
+ * reinterpretations keep bits exactly, as wasm says. How: such a result is canonicalized
+ * (a compare and a select) where it is consumed, unless the consumer is another such
+ * operation, a comparison, a float-to-int truncation or a drop (none lets NaN bits
+ * through: any NaN gives the same result), or a local.set of a "deferred" local.
+ * Deferred: a scalar f32/f64 local (not a parameter) whose every local.set is such an
+ * operation, an int-to-float conversion, a non-NaN constant, or another deferred local
+ * (a fixpoint per function). Its value's canonical form is always what the rule says it
+ * holds, so it is canonicalized where read by anything else (a store, a reinterpretation,
+ * neg / abs / copysign, a call, a return, a global, select, a block value, a non-deferred
+ * local): the same bits reach every observer as with canonicalization at each operation.
+ * This takes the compare / select out of float loops that keep their state in locals
+ * (mandelbrot: 1.13 -> 1.02 of unmetered). A local that may also hold a loaded or passed
+ * value is not deferred, so a loaded NaN payload is never changed. v128 values are
+ * canonicalized at each operation as before (integer SIMD operations see their bits).
  *
  * START FUNCTION: exported as START_EXPORT and removed from the start section; the sandbox
  * calls it right before `_start`, so it is metered and timed like the rest.
@@ -75,6 +99,11 @@ export interface InstrumentOptions {
 type ExpressionRef = number
 type Slot = (replacement: ExpressionRef) => void
 type FloatKind = 'f32' | 'f64' | 'f32x4' | 'f64x2'
+/**
+ * Who reads a value: 'blind' (a float operation or comparison, which cannot let NaN bits
+ * through), a local index (local.set / local.tee of that local), or 'sink' (anything else).
+ */
+type Consumer = 'blind' | 'sink' | number
 
 // binaryen.js has the C function but no typed wrapper for adding a local.
 const addVar = (binaryen as unknown as { _BinaryenFunctionAddVar(func: number, type: number): number })
@@ -97,6 +126,7 @@ interface ExpressionApi {
     setChildAt(expr: ExpressionRef, index: number, child: ExpressionRef): void
   }
   If: {
+    getCondition(expr: ExpressionRef): ExpressionRef
     getIfTrue(expr: ExpressionRef): ExpressionRef
     setIfTrue(expr: ExpressionRef, child: ExpressionRef): void
     getIfFalse(expr: ExpressionRef): ExpressionRef
@@ -106,6 +136,12 @@ interface ExpressionApi {
     getBody(expr: ExpressionRef): ExpressionRef
     setBody(expr: ExpressionRef, body: ExpressionRef): void
   }
+  LocalGet: { getIndex(expr: ExpressionRef): number }
+  LocalSet: {
+    getIndex(expr: ExpressionRef): number
+    getValue(expr: ExpressionRef): ExpressionRef
+    isTee(expr: ExpressionRef): boolean
+  }
   Call: {
     isReturn(expr: ExpressionRef): boolean
     setOperandAt(expr: ExpressionRef, i: number, c: ExpressionRef): void
@@ -113,8 +149,17 @@ interface ExpressionApi {
   CallIndirect: { isReturn(expr: ExpressionRef): boolean }
   Load: { isAtomic(expr: ExpressionRef): boolean }
   Store: { isAtomic(expr: ExpressionRef): boolean }
-  Unary: { getOp(expr: ExpressionRef): number }
-  Binary: { getOp(expr: ExpressionRef): number }
+  Unary: { getOp(expr: ExpressionRef): number; getValue(expr: ExpressionRef): ExpressionRef }
+  Binary: {
+    getOp(expr: ExpressionRef): number
+    getLeft(expr: ExpressionRef): ExpressionRef
+    getRight(expr: ExpressionRef): ExpressionRef
+  }
+  Select: {
+    getIfTrue(expr: ExpressionRef): ExpressionRef
+    getIfFalse(expr: ExpressionRef): ExpressionRef
+    getCondition(expr: ExpressionRef): ExpressionRef
+  }
   SIMDTernary: { getOp(expr: ExpressionRef): number }
 }
 const api = binaryen as unknown as ExpressionApi
@@ -165,6 +210,89 @@ UNARY_NAN.set(op('PromoteLowVecF32x4ToVecF64x2'), 'f64x2')
 UNARY_NAN.set(op('DemoteZeroVecF64x2ToVecF32x4'), 'f32x4')
 for (const key of UNARY_NAN.keys()) UNARY_BLIND.add(key)
 for (const key of BINARY_NAN.keys()) BINARY_BLIND.add(key)
+// Float to integer: a NaN traps or gives 0 whatever its bits.
+for (const s of ['S', 'U']) {
+  for (const from of ['32', '64']) {
+    for (const to of ['32', '64']) {
+      UNARY_BLIND.add(op(`Trunc${s}Float${from}ToInt${to}`))
+      UNARY_BLIND.add(op(`TruncSat${s}Float${from}ToInt${to}`))
+    }
+  }
+}
+/** Operations that can trap: a loop condition using one is not "pure" (see `pureCondition`). */
+const TRAPPING_UNARY = new Set(
+  ['S', 'U'].flatMap((s) =>
+    ['32', '64'].flatMap((from) => ['32', '64'].map((to) => op(`Trunc${s}Float${from}ToInt${to}`))),
+  ),
+)
+const TRAPPING_BINARY = new Set(
+  ['DivS', 'DivU', 'RemS', 'RemU'].flatMap((name) => [op(`${name}Int32`), op(`${name}Int64`)]),
+)
+
+/**
+ * True when evaluating `expr` cannot trap, call anything or touch memory: only locals,
+ * globals, constants, memory.size, select and non-trapping unary / binary operations.
+ * Such a condition can run while the fuel counter is ahead of the charged work without
+ * anything (the host, a trap's fuel figure) being able to tell.
+ */
+function pureCondition(expr: ExpressionRef): boolean {
+  const id = binaryen.getExpressionId(expr)
+  switch (id) {
+    case binaryen.LocalGetId:
+    case binaryen.GlobalGetId:
+    case binaryen.ConstId:
+    case binaryen.MemorySizeId:
+      return true
+    case binaryen.LocalSetId:
+      return api.LocalSet.isTee(expr) && pureCondition(api.LocalSet.getValue(expr))
+    case binaryen.UnaryId:
+      return !TRAPPING_UNARY.has(api.Unary.getOp(expr)) && pureCondition(api.Unary.getValue(expr))
+    case binaryen.BinaryId:
+      return (
+        !TRAPPING_BINARY.has(api.Binary.getOp(expr)) &&
+        pureCondition(api.Binary.getLeft(expr)) &&
+        pureCondition(api.Binary.getRight(expr))
+      )
+    case binaryen.SelectId:
+      return (
+        pureCondition(api.Select.getIfTrue(expr)) &&
+        pureCondition(api.Select.getIfFalse(expr)) &&
+        pureCondition(api.Select.getCondition(expr))
+      )
+    default:
+      return false
+  }
+}
+
+/**
+ * The `if` a loop body starts with, when the loop can use loop head merging: the body is
+ * that `if`, or a block whose children before it are `local.set`s of pure values; the `if`
+ * has no else arm and a pure condition. Everything from the loop's entry to the arm is
+ * then pure.
+ */
+function loopHeadIf(body: ExpressionRef): ExpressionRef | undefined {
+  const isHead = (expr: ExpressionRef) =>
+    binaryen.getExpressionId(expr) === binaryen.IfId &&
+    !api.If.getIfFalse(expr) &&
+    pureCondition(api.If.getCondition(expr))
+  if (isHead(body)) return body
+  if (binaryen.getExpressionId(body) !== binaryen.BlockId) return undefined
+  for (let i = 0; i < api.Block.getNumChildren(body); i++) {
+    const child = api.Block.getChildAt(body, i)
+    if (isHead(child)) return child
+    const pureSet =
+      binaryen.getExpressionId(child) === binaryen.LocalSetId && pureCondition(api.LocalSet.getValue(child))
+    if (!pureSet) return undefined
+  }
+  return undefined
+}
+
+/** Integer to float: never a NaN, so a local set from one needs no canonicalization. */
+const UNARY_NEVER_NAN = new Set(
+  ['S', 'U'].flatMap((s) =>
+    ['32', '64'].flatMap((from) => ['32', '64'].map((to) => op(`Convert${s}Int${from}ToFloat${to}`))),
+  ),
+)
 
 const allOps = Object.keys(binaryen).filter((name) => /^[A-Z]/.test(name))
 const UNARY_RELAXED = new Set(allOps.filter((name) => /^RelaxedTrunc/.test(name)).map(op))
@@ -287,6 +415,25 @@ class Instrumenter {
     return this.charge(i64Const(this.module, BigInt(cost)), scratch)
   }
 
+  /** `fuel += delta` (delta may be negative), keeping the new value in `scratch`; no check. */
+  adjust(delta: number, scratch: number): ExpressionRef {
+    const m = this.module
+    return m.global.set(
+      this.fuel,
+      m.local.tee(
+        scratch,
+        m.i64.add(m.global.get(this.fuel, binaryen.i64), i64Const(m, BigInt(delta))),
+        binaryen.i64,
+      ),
+    )
+  }
+
+  /** `if (scratch < 0) unreachable`: the check half of a charge. */
+  check(scratch: number): ExpressionRef {
+    const m = this.module
+    return m.if(m.i64.lt_s(m.local.get(scratch, binaryen.i64), i64Const(m, 0n)), m.unreachable())
+  }
+
   addHelpers(): void {
     const m = this.module
     const i32 = binaryen.i32
@@ -342,10 +489,16 @@ class Instrumenter {
       /** For a segment: the code before it may branch away, so it is not always reached. */
       branched: boolean
       apply: (charge: ExpressionRef[]) => void
+      /** For a loop whose body is `if (pure condition) then-arm`: that arm's region. */
+      headArm?: number
+      /** For that arm: adds the else arm (the loop's exit path). */
+      setElse?: (code: ExpressionRef) => void
     }
     const regions: Region[] = []
     const addRegion = (region: Region) => regions.push(region) - 1
     let branches = 0
+    /** `if` expressions that are a whole loop body, to the loop's region. */
+    const loopHeads = new Map<ExpressionRef, number>()
 
     const temps = new Map<FloatKind, number>()
     const temp = (kind: FloatKind) => {
@@ -384,12 +537,60 @@ class Instrumenter {
     const prepend = (charge: ExpressionRef[], body: ExpressionRef) =>
       m.block(null, [...charge, body], binaryen.auto)
 
+    // Deferred NaN canonicalization (see "NaN canonicalization" in the header comment).
+    // Scalar float locals that are only ever set from a float operation that can make a
+    // NaN, an int-to-float conversion, a non-NaN constant or another such local hold a
+    // value whose canonical form is what eager canonicalization would have stored; they
+    // are "deferred": stored unchanged, canonicalized where read by anything but a float
+    // operation, a comparison or another deferred local. Decided after the walk, once all
+    // local.set / local.tee are known.
+    const info = binaryen.getFunctionInfo(func)
+    const numParams = binaryen.expandType(info.params).length
+    const candidates = new Set<number>()
+    info.vars.forEach((type, i) => {
+      if (type === binaryen.f32 || type === binaryen.f64) candidates.add(numParams + i)
+    })
+    /** What a local.set value is: 'safe', 'unsafe', or safe if that local is deferred. */
+    const classify = (value: ExpressionRef): 'safe' | 'unsafe' | number => {
+      const id = binaryen.getExpressionId(value)
+      if (id === binaryen.UnaryId) {
+        const code = api.Unary.getOp(value)
+        const kind = UNARY_NAN.get(code)
+        return kind === 'f32' || kind === 'f64' || UNARY_NEVER_NAN.has(code) ? 'safe' : 'unsafe'
+      }
+      if (id === binaryen.BinaryId) {
+        const kind = BINARY_NAN.get(api.Binary.getOp(value))
+        return kind === 'f32' || kind === 'f64' ? 'safe' : 'unsafe'
+      }
+      if (id === binaryen.ConstId) {
+        return Number.isNaN((binaryen.getExpressionInfo(value) as unknown as { value: number }).value)
+          ? 'unsafe'
+          : 'safe'
+      }
+      if (id === binaryen.LocalGetId) return api.LocalGet.getIndex(value)
+      if (id === binaryen.LocalSetId) return classify(api.LocalSet.getValue(value))
+      return 'unsafe'
+    }
+    const sets: { target: number; value: 'safe' | 'unsafe' | number }[] = []
+    /** Canonicalizations decided after the walk; `local`: only if that local is deferred. */
+    const pending: {
+      slot: Slot
+      expr: ExpressionRef
+      kind: FloatKind
+      consumer: Consumer
+      local?: number
+    }[] = []
+    const floatKind = (expr: ExpressionRef): FloatKind | undefined => {
+      const type = binaryen.getExpressionType(expr)
+      return type === binaryen.f32 ? 'f32' : type === binaryen.f64 ? 'f64' : undefined
+    }
+
     interface Frame {
       expr: ExpressionRef
       region: number
       slot: Slot
-      /** The parent consumes NaNs without exposing their bits. */
-      blind: boolean
+      /** Who reads this expression's value: decides whether a NaN in it must be canonical. */
+      consumer: Consumer
       /** Decides the region when the frame is reached (block children start segments). */
       enter?: () => number
     }
@@ -405,18 +606,24 @@ class Instrumenter {
         expr: api.Function.getBody(func),
         region: root,
         slot: (e) => api.Function.setBody(func, e),
-        blind: false,
+        consumer: 'sink',
       },
     ]
     // Child accessors are looked up by class: api.Binary.getLeft / setLeft, etc.
     type Accessors = Record<string, (expr: ExpressionRef, ...rest: number[]) => number>
     const classes = binaryen as unknown as Record<string, Accessors>
-    const push = (parent: ExpressionRef, cls: string, field: string, region: number, blind = false) => {
+    const push = (
+      parent: ExpressionRef,
+      cls: string,
+      field: string,
+      region: number,
+      consumer: Consumer = 'sink',
+    ) => {
       const accessors = classes[cls] as Accessors
       const child = (accessors[`get${field}`] as (expr: ExpressionRef) => number)(parent)
       if (child) {
         const set = accessors[`set${field}`] as (expr: ExpressionRef, value: number) => void
-        stack.push({ expr: child, region, slot: (e) => set(parent, e), blind })
+        stack.push({ expr: child, region, slot: (e) => set(parent, e), consumer })
       }
     }
     const pushOperands = (parent: ExpressionRef, cls: string, region: number) => {
@@ -425,7 +632,7 @@ class Instrumenter {
       const getAt = accessors.getOperandAt as (e: number, i: number) => number
       const setAt = accessors.setOperandAt as (e: number, i: number, v: number) => void
       for (let i = count - 1; i >= 0; i--) {
-        stack.push({ expr: getAt(parent, i), region, slot: (e) => setAt(parent, i, e), blind: false })
+        stack.push({ expr: getAt(parent, i), region, slot: (e) => setAt(parent, i, e), consumer: 'sink' })
       }
     }
     /** Block children after the first may start a segment: known once the previous child is walked. */
@@ -438,7 +645,7 @@ class Instrumenter {
           expr: api.Block.getChildAt(block, i),
           region,
           slot: (e) => api.Block.setChildAt(block, i, e),
-          blind: false,
+          consumer: 'sink',
           enter: () => {
             branchesBefore[i] = branches
             if (i === 0) {
@@ -470,12 +677,17 @@ class Instrumenter {
       const operand = (accessors[`get${field}`] as (e: number) => number)(parent)
       const call = m.call(helper, [operand], binaryen.i32)
       ;(accessors[`set${field}`] as (e: number, v: number) => void)(parent, call)
-      stack.push({ expr: operand, region, slot: (e) => api.Call.setOperandAt(call, 0, e), blind: false })
+      stack.push({
+        expr: operand,
+        region,
+        slot: (e) => api.Call.setOperandAt(call, 0, e),
+        consumer: 'sink',
+      })
     }
 
     while (stack.length > 0) {
       const frame = stack.pop() as Frame
-      const { expr, slot, blind } = frame
+      const { expr, slot, consumer } = frame
       const region = frame.enter ? frame.enter() : frame.region
       ;(regions[region] as Region).cost++
       const id = binaryen.getExpressionId(expr)
@@ -484,6 +696,7 @@ class Instrumenter {
           pushBlockChildren(expr, region)
           break
         case binaryen.IfId: {
+          const loop = loopHeads.get(expr)
           for (const arm of ['IfFalse', 'IfTrue'] as const) {
             if (!api.If[`get${arm}`](expr)) continue
             const inner = addRegion({
@@ -493,6 +706,10 @@ class Instrumenter {
               branched: true,
               apply: (charge) => api.If[`set${arm}`](expr, prepend(charge, api.If[`get${arm}`](expr))),
             })
+            if (loop !== undefined && arm === 'IfTrue') {
+              ;(regions[loop] as Region).headArm = inner
+              ;(regions[inner] as Region).setElse = (code) => api.If.setIfFalse(expr, code)
+            }
             push(expr, 'If', arm, inner)
           }
           push(expr, 'If', 'Condition', region)
@@ -506,6 +723,8 @@ class Instrumenter {
             branched: true,
             apply: (charge) => api.Loop.setBody(expr, prepend(charge, api.Loop.getBody(expr))),
           })
+          const head = loopHeadIf(api.Loop.getBody(expr))
+          if (head) loopHeads.set(head, inner)
           push(expr, 'Loop', 'Body', inner)
           break
         }
@@ -533,19 +752,33 @@ class Instrumenter {
           branches++
           push(expr, 'Return', 'Value', region)
           break
-        case binaryen.LocalSetId:
+        case binaryen.LocalSetId: {
+          const target = api.LocalSet.getIndex(expr)
+          push(expr, 'LocalSet', 'Value', region, target)
+          if (candidates.has(target)) {
+            sets.push({ target, value: classify(api.LocalSet.getValue(expr)) })
+            const kind = api.LocalSet.isTee(expr) ? floatKind(expr) : undefined
+            if (kind) pending.push({ slot, expr, kind, consumer, local: target })
+          }
+          break
+        }
+        case binaryen.LocalGetId: {
+          const index = api.LocalGet.getIndex(expr)
+          const kind = candidates.has(index) ? floatKind(expr) : undefined
+          if (kind) pending.push({ slot, expr, kind, consumer, local: index })
+          break
+        }
         case binaryen.GlobalSetId:
         case binaryen.DropId:
         case binaryen.RefIsNullId: {
           const cls = (
             {
-              [binaryen.LocalSetId]: 'LocalSet',
               [binaryen.GlobalSetId]: 'GlobalSet',
               [binaryen.DropId]: 'Drop',
               [binaryen.RefIsNullId]: 'RefIsNull',
             } as Record<number, string>
           )[id] as string
-          push(expr, cls, 'Value', region)
+          push(expr, cls, 'Value', region, id === binaryen.DropId ? 'blind' : 'sink')
           break
         }
         case binaryen.LoadId:
@@ -560,19 +793,19 @@ class Instrumenter {
         case binaryen.UnaryId: {
           const code = api.Unary.getOp(expr)
           if (UNARY_RELAXED.has(code)) fail(`relaxed SIMD in function ${name} is not deterministic`)
-          push(expr, 'Unary', 'Value', region, UNARY_BLIND.has(code))
+          push(expr, 'Unary', 'Value', region, UNARY_BLIND.has(code) ? 'blind' : 'sink')
           const kind = UNARY_NAN.get(code)
-          if (kind && !blind && this.canonicalizeNaNs) slot(canonicalize(expr, kind))
+          if (kind) pending.push({ slot, expr, kind, consumer })
           break
         }
         case binaryen.BinaryId: {
           const code = api.Binary.getOp(expr)
           if (BINARY_RELAXED.has(code)) fail(`relaxed SIMD in function ${name} is not deterministic`)
-          const childBlind = BINARY_BLIND.has(code)
-          push(expr, 'Binary', 'Right', region, childBlind)
-          push(expr, 'Binary', 'Left', region, childBlind)
+          const childConsumer = BINARY_BLIND.has(code) ? 'blind' : 'sink'
+          push(expr, 'Binary', 'Right', region, childConsumer)
+          push(expr, 'Binary', 'Left', region, childConsumer)
           const kind = BINARY_NAN.get(code)
-          if (kind && !blind && this.canonicalizeNaNs) slot(canonicalize(expr, kind))
+          if (kind) pending.push({ slot, expr, kind, consumer })
           break
         }
         case binaryen.SelectId:
@@ -642,7 +875,6 @@ class Instrumenter {
         case binaryen.TupleExtractId:
           push(expr, 'TupleExtract', 'Tuple', region)
           break
-        case binaryen.LocalGetId:
         case binaryen.GlobalGetId:
         case binaryen.ConstId:
         case binaryen.MemorySizeId:
@@ -663,6 +895,26 @@ class Instrumenter {
       }
     }
 
+    if (this.canonicalizeNaNs) {
+      const deferred = new Set(candidates)
+      for (let changed = true; changed; ) {
+        changed = false
+        for (const { target, value } of sets) {
+          if (
+            deferred.has(target) &&
+            (value === 'unsafe' || (typeof value === 'number' && !deferred.has(value)))
+          ) {
+            deferred.delete(target)
+            changed = true
+          }
+        }
+      }
+      for (const { slot, expr, kind, consumer, local } of pending) {
+        const exposed = consumer === 'sink' || (typeof consumer === 'number' && !deferred.has(consumer))
+        if (exposed && (local === undefined || deferred.has(local))) slot(canonicalize(expr, kind))
+      }
+    }
+
     // Fold, innermost and last first, so a chain of segments folds all the way up.
     const charged: boolean[] = []
     let scratch: number | undefined
@@ -675,8 +927,17 @@ class Instrumenter {
       charged[r] = !fold
     }
     regions.forEach((region, r) => {
-      if (charged[r]) {
-        scratch ??= addVar(func, binaryen.i64)
+      if (!charged[r]) return
+      scratch ??= addVar(func, binaryen.i64)
+      const arm = region.headArm === undefined ? undefined : (regions[region.headArm] as Region)
+      if (arm && charged[region.headArm as number] && arm.setElse) {
+        // Loop head merging (see the header comment): charge the loop test and the body
+        // together, check in the body, refund the body and check on the way out.
+        region.apply([this.adjust(-(region.cost + arm.cost), scratch)])
+        arm.apply([this.check(scratch)])
+        arm.setElse(m.block(null, [this.adjust(arm.cost, scratch), this.check(scratch)]))
+        charged[region.headArm as number] = false
+      } else {
         region.apply(this.chargeStatic(region.cost, scratch))
       }
     })

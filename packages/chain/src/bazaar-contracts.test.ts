@@ -31,7 +31,7 @@ describe('BazaarContracts', () => {
     })
     deployment = await deployBazaar(clients, {
       minStake: parseEther('1'),
-      collateralPerJob: 1n,
+      minCollateral: 1n,
       challengeWindow: 10,
     })
     owner = createBazaarContracts({ clients, deployment })
@@ -49,6 +49,12 @@ describe('BazaarContracts', () => {
     assert.equal(new Set(results.map((r) => r.hash)).size, 20)
     for (const r of results) assert.ok(r.gasUsed > 0n)
     assert.equal(await owner.balanceOf(to), before + 20n)
+  })
+
+  it('sends with gas headroom over the estimate, so state moving before inclusion cannot starve it', async () => {
+    const { hash, gasUsed } = await owner.mint(owner.address, 1n)
+    const tx = await owner.clients.publicClient.getTransaction({ hash })
+    assert.ok(tx.gas >= gasUsed + gasUsed / 5n, `limit ${tx.gas} for ${gasUsed} used`)
   })
 
   it('keeps the queue going after a failed write', async () => {
@@ -74,6 +80,40 @@ describe('BazaarContracts', () => {
       signature: fromAccount.signature,
     })
     assert.equal(signer, provider.address)
+  })
+
+  it('funds concurrent jobs by permit without permit-nonce races', async () => {
+    const requester = await facadeFor(1)
+    await owner.mint(requester.address, 1_000_000n)
+    const block = await requester.clients.publicClient.getBlock()
+    const terms = {
+      specHash: `0x${'11'.repeat(32)}`,
+      maxPricePerFuel: 10n,
+      maxFuel: 1_000n,
+      bidDeadline: block.timestamp + 30n,
+      awardDeadline: block.timestamp + 60n,
+      commitWindow: 60n,
+      revealWindow: 60n,
+    } as const
+    const before = await requester.balanceOf(requester.address)
+    const created = await Promise.all(Array.from({ length: 5 }, () => requester.createJobWithPermit(terms)))
+    assert.equal(new Set(created.map((c) => c.jobId)).size, 5)
+    assert.equal(await requester.balanceOf(requester.address), before - 5n * 10_000n)
+    for (const { jobId } of created) assert.equal((await requester.getJob(jobId)).status, 'Open')
+  })
+
+  it('reads reputation, stake accounts and registry parameters', async () => {
+    const provider = await facadeFor(2)
+    await owner.mint(provider.address, parseEther('2'))
+    await provider.stakeWithPermit(parseEther('2'))
+    assert.equal(await provider.isEligible(provider.address), true)
+    const account = await provider.accountOf(provider.address)
+    assert.equal(account.staked, parseEther('2'))
+    const rep = await provider.reputationOf(provider.address)
+    assert.equal(rep.completed, 0n)
+    assert.equal(rep.stake, parseEther('2'))
+    assert.equal(rep.score, 0n, 'no track record yet')
+    assert.equal((await provider.registryParameters()).minStake, parseEther('1'))
   })
 
   it('wraps non-revert failures in ChainError too', async () => {

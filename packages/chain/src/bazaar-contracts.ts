@@ -7,10 +7,14 @@ import {
 } from '@bazaar/contracts'
 import { type BidMessage, marketDomain, type SignedBid } from '@bazaar/protocol'
 import {
+  type Abi,
   type Address,
+  type ContractFunctionArgs,
+  type ContractFunctionName,
   type Hash,
   type Hex,
   parseEventLogs,
+  parseSignature,
   type TransactionReceipt,
   type TypedDataDomain,
 } from 'viem'
@@ -32,10 +36,14 @@ export interface CreateJobParams {
   specHash: Hex
   maxPricePerFuel: bigint
   maxFuel: bigint
-  /** Unix seconds. */
+  /** Unix seconds when the requester stops collecting bids (informs providers; <= awardDeadline). */
   bidDeadline: bigint
-  /** Unix seconds by which the provider must commit and reveal. */
-  executionDeadline: bigint
+  /** Unix seconds: last moment to award; afterwards anyone may reclaim the open job. */
+  awardDeadline: bigint
+  /** Seconds the awarded provider has, from the award, to commit. */
+  commitWindow: bigint
+  /** Seconds the provider has, from its commit, to reveal. */
+  revealWindow: bigint
 }
 
 export interface RevealParams {
@@ -45,19 +53,39 @@ export interface RevealParams {
   salt: Hex
 }
 
-/** A job as stored by JobMarket, with the status as a name. */
+/** An EIP-2612 permit signature, split for a contract call. */
+export interface PermitSignature {
+  value: bigint
+  deadline: bigint
+  v: number
+  r: Hex
+  s: Hex
+}
+
+/** A job as stored by JobMarket (terms plus its single assignment), with the status as a name. */
 export interface JobRecord {
   jobId: bigint
   status: JobStatus
   requester: Address
-  provider: Address
   specHash: Hex
   maxPricePerFuel: bigint
   maxFuel: bigint
-  bidDeadline: bigint
-  executionDeadline: bigint
-  pricePerFuel: bigint
   escrow: bigint
+  /** Protocol fee of this job in basis points (snapshot at creation). */
+  feeBps: number
+  bidDeadline: bigint
+  awardDeadline: bigint
+  commitWindow: bigint
+  revealWindow: bigint
+  /** Deadline of the current phase: award while Open, commit while Awarded, reveal while Committed. */
+  deadline: bigint
+  /**
+   * Same as `deadline`: past it, `reclaimExpired` refunds the job (and slashes an awarded
+   * provider). Named for the node's requester loop, which waits on it while work is running.
+   */
+  executionDeadline: bigint
+  provider: Address
+  pricePerFuel: bigint
   collateral: bigint
   commitment: Hex
   resultHash: Hex
@@ -65,31 +93,79 @@ export interface JobRecord {
   revealedAt: bigint
 }
 
+/** A provider's stake buckets and jail state (ProviderRegistry.accountOf). */
+export interface StakeAccount {
+  staked: bigint
+  locked: bigint
+  unbonding: bigint
+  unbondingReadyAt: bigint
+  jailedUntil: bigint
+  faults: bigint
+}
+
+/** A provider's on-chain track record (ProviderRegistry.reputationOf); WAD = 1e18. */
+export interface Reputation {
+  completed: bigint
+  failed: bigint
+  unitsServed: bigint
+  slashedAmount: bigint
+  /** Completed jobs decayed to now (WAD per job). */
+  good: bigint
+  /** Faults decayed to now (WAD per fault). */
+  bad: bigint
+  stake: bigint
+  /** good / (good + bad + 1) x stake / (stake + minStake), WAD; 0 while jailed. */
+  score: bigint
+}
+
+export interface RegistryParameters {
+  minStake: bigint
+  unbondingDelay: number
+  jailDuration: number
+  reputationHalfLife: number
+  maxFaults: number
+}
+
 export interface BazaarContractsInit {
   clients: ChainClients
   deployment: Pick<Deployment, 'token' | 'registry' | 'market'>
   /** Longest wait for a transaction receipt, in ms (default 120 000). */
   receiptTimeout?: number
+  /** Lifetime of the permits this facade signs, in seconds of block time (default 3600). */
+  permitLifetime?: bigint
 }
 
 /** Tail of the write queue per (chain, signer), shared by every facade of that signer. */
 const writeQueues = new Map<string, Promise<unknown>>()
 
+const permitTypes = {
+  Permit: [
+    { name: 'owner', type: 'address' },
+    { name: 'spender', type: 'address' },
+    { name: 'value', type: 'uint256' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+  ],
+} as const
+
 /**
  * Typed access to the Bazaar contracts for one signer. Every write waits for its receipt and
  * returns its gas; writes of one signer run one at a time so concurrent callers never reuse a
- * nonce. Reverts throw ChainError naming the decoded custom error.
+ * nonce (transaction or permit). Reverts throw ChainError naming the decoded custom error.
  */
 export class BazaarContracts {
   readonly clients: ChainClients
   readonly deployment: Pick<Deployment, 'token' | 'registry' | 'market'>
   readonly #receiptTimeout: number
+  readonly #permitLifetime: bigint
   readonly #queueKey: string
+  #tokenDomain: Promise<TypedDataDomain> | undefined
 
   constructor(init: BazaarContractsInit) {
     this.clients = init.clients
     this.deployment = init.deployment
     this.#receiptTimeout = init.receiptTimeout ?? 120_000
+    this.#permitLifetime = init.permitLifetime ?? 3600n
     this.#queueKey = `${init.clients.chainId}:${init.clients.account.address.toLowerCase()}`
   }
 
@@ -112,7 +188,7 @@ export class BazaarContracts {
 
   approve(spender: Address, amount: bigint): Promise<WriteResult> {
     return this.#write('ComputeToken.approve', () =>
-      this.clients.walletClient.writeContract({
+      this.#contractWrite({
         address: this.deployment.token,
         abi: computeTokenAbi,
         functionName: 'approve',
@@ -124,7 +200,7 @@ export class BazaarContracts {
   /** Owner only (the deployer): the devnet faucet. */
   mint(to: Address, amount: bigint): Promise<WriteResult> {
     return this.#write('ComputeToken.mint', () =>
-      this.clients.walletClient.writeContract({
+      this.#contractWrite({
         address: this.deployment.token,
         abi: computeTokenAbi,
         functionName: 'mint',
@@ -154,12 +230,39 @@ export class BazaarContracts {
     )
   }
 
+  /**
+   * Signs an EIP-2612 permit letting `spender` take `value` of this signer's tokens until
+   * `deadline`. Uses the token's current nonce: call it inside the write queue (as the
+   * `...WithPermit` methods do) or the nonce may be stale by the time it is used.
+   */
+  async signPermit(spender: Address, value: bigint, deadline: bigint): Promise<PermitSignature> {
+    const [nonce, domain] = await Promise.all([
+      this.#read('ComputeToken.nonces', () =>
+        this.clients.publicClient.readContract({
+          address: this.deployment.token,
+          abi: computeTokenAbi,
+          functionName: 'nonces',
+          args: [this.address],
+        }),
+      ),
+      this.#permitDomain(),
+    ])
+    const signature = await this.clients.account.signTypedData({
+      domain,
+      types: permitTypes,
+      primaryType: 'Permit',
+      message: { owner: this.address, spender, value, nonce, deadline },
+    })
+    const { r, s, yParity } = parseSignature(signature)
+    return { value, deadline, v: (yParity ?? 0) + 27, r, s }
+  }
+
   // ---- registry ----
 
-  /** Stakes `amount`; approve the registry for it first. */
+  /** Stakes `amount` (first stake or top-up); approve the registry for it first. */
   stake(amount: bigint): Promise<WriteResult> {
     return this.#write('ProviderRegistry.stake', () =>
-      this.clients.walletClient.writeContract({
+      this.#contractWrite({
         address: this.deployment.registry,
         abi: providerRegistryAbi,
         functionName: 'stake',
@@ -168,13 +271,49 @@ export class BazaarContracts {
     )
   }
 
-  unstake(amount: bigint): Promise<WriteResult> {
-    return this.#write('ProviderRegistry.unstake', () =>
-      this.clients.walletClient.writeContract({
+  /** Stakes `amount` in one transaction, approving by a permit signed here. */
+  stakeWithPermit(amount: bigint): Promise<WriteResult> {
+    return this.#write('ProviderRegistry.stakeWithPermit', async () => {
+      const permit = await this.signPermit(this.deployment.registry, amount, await this.#permitDeadline())
+      return this.#contractWrite({
         address: this.deployment.registry,
         abi: providerRegistryAbi,
-        functionName: 'unstake',
+        functionName: 'stakeWithPermit',
+        args: [amount, permit.deadline, permit.v, permit.r, permit.s],
+      })
+    })
+  }
+
+  /** Moves `amount` of free stake to unbonding (still slashable; withdrawable after the delay). */
+  requestUnbond(amount: bigint): Promise<WriteResult> {
+    return this.#write('ProviderRegistry.requestUnbond', () =>
+      this.#contractWrite({
+        address: this.deployment.registry,
+        abi: providerRegistryAbi,
+        functionName: 'requestUnbond',
         args: [amount],
+      }),
+    )
+  }
+
+  /** Returns all unbonding stake to active stake. */
+  cancelUnbonding(): Promise<WriteResult> {
+    return this.#write('ProviderRegistry.cancelUnbonding', () =>
+      this.#contractWrite({
+        address: this.deployment.registry,
+        abi: providerRegistryAbi,
+        functionName: 'cancelUnbonding',
+      }),
+    )
+  }
+
+  /** Withdraws all unbonded stake once the unbonding delay has passed. */
+  withdraw(): Promise<WriteResult> {
+    return this.#write('ProviderRegistry.withdraw', () =>
+      this.#contractWrite({
+        address: this.deployment.registry,
+        abi: providerRegistryAbi,
+        functionName: 'withdraw',
       }),
     )
   }
@@ -201,6 +340,28 @@ export class BazaarContracts {
     )
   }
 
+  availableOf(provider: Address): Promise<bigint> {
+    return this.#read('ProviderRegistry.availableOf', () =>
+      this.clients.publicClient.readContract({
+        address: this.deployment.registry,
+        abi: providerRegistryAbi,
+        functionName: 'availableOf',
+        args: [provider],
+      }),
+    )
+  }
+
+  accountOf(provider: Address): Promise<StakeAccount> {
+    return this.#read('ProviderRegistry.accountOf', () =>
+      this.clients.publicClient.readContract({
+        address: this.deployment.registry,
+        abi: providerRegistryAbi,
+        functionName: 'accountOf',
+        args: [provider],
+      }),
+    )
+  }
+
   isEligible(provider: Address): Promise<boolean> {
     return this.#read('ProviderRegistry.isEligible', () =>
       this.clients.publicClient.readContract({
@@ -212,39 +373,62 @@ export class BazaarContracts {
     )
   }
 
+  /** A provider's counters and stake-weighted, decayed score, for selection. */
+  async reputationOf(provider: Address): Promise<Reputation> {
+    const rep = await this.#read('ProviderRegistry.reputationOf', () =>
+      this.clients.publicClient.readContract({
+        address: this.deployment.registry,
+        abi: providerRegistryAbi,
+        functionName: 'reputationOf',
+        args: [provider],
+      }),
+    )
+    return { ...rep, completed: BigInt(rep.completed), failed: BigInt(rep.failed) }
+  }
+
+  registryParameters(): Promise<RegistryParameters> {
+    return this.#read('ProviderRegistry.parameters', () =>
+      this.clients.publicClient.readContract({
+        address: this.deployment.registry,
+        abi: providerRegistryAbi,
+        functionName: 'parameters',
+      }),
+    )
+  }
+
   // ---- market ----
 
   /** Opens a job, escrowing maxPricePerFuel * maxFuel (approve the market for it first). */
   async createJob(params: CreateJobParams): Promise<WriteResult & { jobId: bigint }> {
     const result = await this.#write('JobMarket.createJob', () =>
-      this.clients.walletClient.writeContract({
+      this.#contractWrite({
         address: this.deployment.market,
         abi: jobMarketAbi,
         functionName: 'createJob',
-        args: [
-          params.specHash,
-          params.maxPricePerFuel,
-          params.maxFuel,
-          params.bidDeadline,
-          params.executionDeadline,
-        ],
+        args: [jobParams(params)],
       }),
     )
-    const [created] = parseEventLogs({
-      abi: jobMarketAbi,
-      eventName: 'JobCreated',
-      logs: result.receipt.logs.filter((log) => sameAddress(log.address, this.deployment.market)),
-    })
-    if (!created)
-      throw new ChainError('JobMarket.createJob: no JobCreated event in receipt', {
-        details: { hash: result.hash },
+    return { ...result, jobId: this.#createdJobId(result, 'JobMarket.createJob') }
+  }
+
+  /** Opens a job in one transaction: the escrow is approved by a permit signed here. */
+  async createJobWithPermit(params: CreateJobParams): Promise<WriteResult & { jobId: bigint }> {
+    const escrow = params.maxPricePerFuel * params.maxFuel
+    const result = await this.#write('JobMarket.createJobWithPermit', async () => {
+      const permit = await this.signPermit(this.deployment.market, escrow, await this.#permitDeadline())
+      return this.#contractWrite({
+        address: this.deployment.market,
+        abi: jobMarketAbi,
+        functionName: 'createJobWithPermit',
+        args: [jobParams(params), permit.value, permit.deadline, permit.v, permit.r, permit.s],
       })
-    return { ...result, jobId: created.args.jobId }
+    })
+    return { ...result, jobId: this.#createdJobId(result, 'JobMarket.createJobWithPermit') }
   }
 
   cancelJob(jobId: bigint): Promise<WriteResult> {
     return this.#write('JobMarket.cancelJob', () =>
-      this.clients.walletClient.writeContract({
+      this.#contractWrite({
         address: this.deployment.market,
         abi: jobMarketAbi,
         functionName: 'cancelJob',
@@ -256,7 +440,7 @@ export class BazaarContracts {
   /** Awards `bid.jobId` to the signed bid (requester only). */
   award(bid: SignedBid): Promise<WriteResult> {
     return this.#write('JobMarket.award', () =>
-      this.clients.walletClient.writeContract({
+      this.#contractWrite({
         address: this.deployment.market,
         abi: jobMarketAbi,
         functionName: 'award',
@@ -265,10 +449,22 @@ export class BazaarContracts {
     )
   }
 
+  /** Replaces a provider that missed its deadline with another signed bid (requester only). */
+  reaward(bid: SignedBid): Promise<WriteResult> {
+    return this.#write('JobMarket.reaward', () =>
+      this.#contractWrite({
+        address: this.deployment.market,
+        abi: jobMarketAbi,
+        functionName: 'reaward',
+        args: [bid.jobId, bid.provider, bid.pricePerFuel, bid.expiry, bid.signature],
+      }),
+    )
+  }
+
   /** Commits to a result (awarded provider only); compute `commitment` with `resultCommitment`. */
   commitResult(jobId: bigint, commitment: Hex): Promise<WriteResult> {
     return this.#write('JobMarket.commitResult', () =>
-      this.clients.walletClient.writeContract({
+      this.#contractWrite({
         address: this.deployment.market,
         abi: jobMarketAbi,
         functionName: 'commitResult',
@@ -279,7 +475,7 @@ export class BazaarContracts {
 
   revealResult(params: RevealParams): Promise<WriteResult> {
     return this.#write('JobMarket.revealResult', () =>
-      this.clients.walletClient.writeContract({
+      this.#contractWrite({
         address: this.deployment.market,
         abi: jobMarketAbi,
         functionName: 'revealResult',
@@ -290,7 +486,7 @@ export class BazaarContracts {
 
   finalize(jobId: bigint): Promise<WriteResult> {
     return this.#write('JobMarket.finalize', () =>
-      this.clients.walletClient.writeContract({
+      this.#contractWrite({
         address: this.deployment.market,
         abi: jobMarketAbi,
         functionName: 'finalize',
@@ -301,11 +497,52 @@ export class BazaarContracts {
 
   reclaimExpired(jobId: bigint): Promise<WriteResult> {
     return this.#write('JobMarket.reclaimExpired', () =>
-      this.clients.walletClient.writeContract({
+      this.#contractWrite({
         address: this.deployment.market,
         abi: jobMarketAbi,
         functionName: 'reclaimExpired',
         args: [jobId],
+      }),
+    )
+  }
+
+  /** Collects payments whose push transfer failed earlier. */
+  claim(): Promise<WriteResult> {
+    return this.#write('JobMarket.claim', () =>
+      this.#contractWrite({
+        address: this.deployment.market,
+        abi: jobMarketAbi,
+        functionName: 'claim',
+      }),
+    )
+  }
+
+  /** Verifier only: settles a job, paying `fuelToPay` and slashing when the provider is at fault. */
+  settleByVerifier(args: {
+    jobId: bigint
+    fuelToPay: bigint
+    providerAtFault: boolean
+    reason: Hex
+    evidence: Hex
+  }): Promise<WriteResult> {
+    return this.#write('JobMarket.settleByVerifier', () =>
+      this.#contractWrite({
+        address: this.deployment.market,
+        abi: jobMarketAbi,
+        functionName: 'settleByVerifier',
+        args: [args.jobId, args.fuelToPay, args.providerAtFault, args.reason, args.evidence],
+      }),
+    )
+  }
+
+  /** Deferred payments `account` can claim. */
+  owed(account: Address): Promise<bigint> {
+    return this.#read('JobMarket.owed', () =>
+      this.clients.publicClient.readContract({
+        address: this.deployment.market,
+        abi: jobMarketAbi,
+        functionName: 'owed',
+        args: [account],
       }),
     )
   }
@@ -323,20 +560,37 @@ export class BazaarContracts {
       jobId,
       status: jobStatusName(job.status),
       requester: job.requester,
-      provider: job.provider,
       specHash: job.specHash,
       maxPricePerFuel: job.maxPricePerFuel,
       maxFuel: job.maxFuel,
-      bidDeadline: job.bidDeadline,
-      executionDeadline: job.executionDeadline,
-      pricePerFuel: job.pricePerFuel,
       escrow: job.escrow,
+      feeBps: job.feeBps,
+      bidDeadline: job.bidDeadline,
+      awardDeadline: job.awardDeadline,
+      commitWindow: BigInt(job.commitWindow),
+      revealWindow: BigInt(job.revealWindow),
+      deadline: job.deadline,
+      executionDeadline: job.deadline,
+      provider: job.provider,
+      pricePerFuel: job.pricePerFuel,
       collateral: job.collateral,
       commitment: job.commitment,
       resultHash: job.resultHash,
       fuelUsed: job.fuelUsed,
       revealedAt: job.revealedAt,
     }
+  }
+
+  /** Collateral an award at `pricePerFuel` for `maxFuel` would lock under the current policy. */
+  collateralFor(pricePerFuel: bigint, maxFuel: bigint): Promise<bigint> {
+    return this.#read('JobMarket.collateralFor', () =>
+      this.clients.publicClient.readContract({
+        address: this.deployment.market,
+        abi: jobMarketAbi,
+        functionName: 'collateralFor',
+        args: [pricePerFuel, maxFuel],
+      }),
+    )
   }
 
   /** The digest JobMarket verifies for a bid (for cross-checking off-chain signing). */
@@ -349,6 +603,61 @@ export class BazaarContracts {
         args: [bid.jobId, bid.provider, bid.pricePerFuel, bid.expiry],
       }),
     )
+  }
+
+  /**
+   * Estimates, then sends with 25% headroom. An exact estimate can run out of gas when the
+   * transaction lands in a later block: gas depends on block time and on state that moves in
+   * between (e.g. a storage write that is a no-op in the estimate's second costs 2 800 more
+   * in the next one).
+   */
+  async #contractWrite<
+    const abi extends Abi,
+    functionName extends ContractFunctionName<abi, 'nonpayable' | 'payable'>,
+  >(call: {
+    address: Address
+    abi: abi
+    functionName: functionName
+    args?: ContractFunctionArgs<abi, 'nonpayable' | 'payable', functionName>
+  }): Promise<Hash> {
+    const { account, publicClient, walletClient } = this.clients
+    const gas = await publicClient.estimateContractGas({ ...call, account } as never)
+    return walletClient.writeContract({ ...call, gas: gas + gas / 4n } as never)
+  }
+
+  #createdJobId(result: WriteResult, label: string): bigint {
+    const [created] = parseEventLogs({
+      abi: jobMarketAbi,
+      eventName: 'JobCreated',
+      logs: result.receipt.logs.filter((log) => sameAddress(log.address, this.deployment.market)),
+    })
+    if (!created)
+      throw new ChainError(`${label}: no JobCreated event in receipt`, { details: { hash: result.hash } })
+    return created.args.jobId
+  }
+
+  /** The token's EIP-712 domain, read once (ERC-5267) so any EIP-2612 token works. */
+  #permitDomain(): Promise<TypedDataDomain> {
+    this.#tokenDomain ??= this.#read('ComputeToken.eip712Domain', async () => {
+      const [, name, version, chainId, verifyingContract] = await this.clients.publicClient.readContract({
+        address: this.deployment.token,
+        abi: computeTokenAbi,
+        functionName: 'eip712Domain',
+      })
+      return { name, version, chainId: Number(chainId), verifyingContract }
+    }).catch((err: unknown) => {
+      this.#tokenDomain = undefined
+      throw err
+    })
+    return this.#tokenDomain
+  }
+
+  /** Permits are judged by block time, which need not match this machine's clock. */
+  async #permitDeadline(): Promise<bigint> {
+    const block = await this.#read('eth_getBlockByNumber', () =>
+      this.clients.publicClient.getBlock({ blockTag: 'latest' }),
+    )
+    return block.timestamp + this.#permitLifetime
   }
 
   // ---- plumbing ----
@@ -402,4 +711,16 @@ export function createBazaarContracts(init: BazaarContractsInit): BazaarContract
 
 function sameAddress(a: Address, b: Address): boolean {
   return a.toLowerCase() === b.toLowerCase()
+}
+
+function jobParams(params: CreateJobParams) {
+  return {
+    specHash: params.specHash,
+    maxPricePerFuel: params.maxPricePerFuel,
+    maxFuel: params.maxFuel,
+    bidDeadline: params.bidDeadline,
+    awardDeadline: params.awardDeadline,
+    commitWindow: Number(params.commitWindow),
+    revealWindow: Number(params.revealWindow),
+  }
 }

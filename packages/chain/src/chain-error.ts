@@ -72,10 +72,36 @@ export class ChainError extends BaseError {
       }
       return new ChainError(`${label} reverted: ${reverted.reason ?? reverted.shortMessage}`, { cause: err })
     }
+    // Reverts outside a contract call (a deployment, a raw send) reach viem as an unknown RPC
+    // error; the node's error underneath still carries the revert data.
+    const decoded = revertDataIn(err)
+    if (decoded) {
+      const args = decoded.args.map(formatArg).join(', ')
+      return new ChainError(`${label} reverted: ${decoded.errorName}(${args})`, {
+        errorName: decoded.errorName,
+        errorArgs: decoded.args,
+        cause: err,
+      })
+    }
     const message =
       err instanceof ViemBaseError ? err.shortMessage : err instanceof Error ? err.message : String(err)
-    return new ChainError(`${label} failed: ${message}`, { cause: err })
+    // viem's short message for an RPC error is generic ("Missing or invalid parameters"); the
+    // node's own words are in `details`.
+    const details = err instanceof ViemBaseError && err.details && err.details !== message ? err.details : ''
+    return new ChainError(`${label} failed: ${message}${details ? ` (${details})` : ''}`, { cause: err })
   }
+}
+
+function revertDataIn(err: unknown): { errorName: string; args: readonly unknown[] } | undefined {
+  for (let cause = err, depth = 0; cause !== undefined && cause !== null && depth < 10; depth++) {
+    const data = (cause as { data?: unknown }).data
+    if (typeof data === 'string' && /^0x[0-9a-fA-F]{8,}$/.test(data)) {
+      const decoded = tryDecode(data as Hex)
+      if (decoded) return decoded
+    }
+    cause = (cause as { cause?: unknown }).cause
+  }
+  return undefined
 }
 
 function tryDecode(data: Hex): { errorName: string; args: readonly unknown[] } | undefined {

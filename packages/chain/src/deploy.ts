@@ -6,11 +6,11 @@ import {
   providerRegistryAbi,
   providerRegistryBytecode,
 } from '@bazaar/contracts'
-import type { Address, Hash } from 'viem'
+import { type Address, getAddress, type Hash, keccak256, toHex, zeroAddress } from 'viem'
 import { ChainError } from './chain-error.ts'
 import type { ChainClients } from './clients.ts'
 
-/** Where the Bazaar contracts live on one chain. Plain JSON (no bigint). */
+/** Where the Bazaar contracts live on one chain. Plain JSON (no bigint): the deployment file. */
 export interface Deployment {
   chainId: number
   token: Address
@@ -18,20 +18,47 @@ export interface Deployment {
   market: Address
   /** Block of the first deployment transaction: where event scans start. */
   deployedAtBlock: number
+  /** The deploying account: admin of registry and market, and owner (faucet) of a deployed token. */
+  deployer: Address
 }
 
 export interface DeployParams {
-  /** Stake a provider needs to be eligible, in token base units. */
+  /** Use this ERC-20 (with EIP-2612 permit) instead of deploying a ComputeToken. */
+  token?: Address
+  /** Active stake a provider needs to be eligible, in token base units. */
   minStake: bigint
-  /** Stake locked from the awarded provider per job, in token base units. */
-  collateralPerJob: bigint
+  /** Least collateral locked from the awarded provider per job, in token base units. */
+  minCollateral: bigint
+  /** Collateral in basis points of price x maxFuel, when above `minCollateral` (default 0). */
+  collateralBps?: number
   /** Seconds after a reveal during which only the requester may finalize. */
   challengeWindow: bigint | number
+  /** Seconds between requesting an unbond and withdrawing it (default 7 days). */
+  unbondingDelay?: number
+  /** Faults that jail a provider; 0 never jails (default 3). */
+  maxFaults?: number
+  /** Seconds a jailed provider stays ineligible (default 1 day). */
+  jailDuration?: number
+  /** Half-life of reputation in seconds; 0 disables decay (default 30 days). */
+  reputationHalfLife?: number
+  /** Protocol fee in basis points of provider payments, at most 1000 (default 0). */
+  feeBps?: number
+  /** Fee recipient (default: the deployer when `feeBps` > 0, else none). */
+  treasury?: Address
 }
 
+export const DEFAULT_UNBONDING_DELAY = 7 * 24 * 3600
+export const DEFAULT_MAX_FAULTS = 3
+export const DEFAULT_JAIL_DURATION = 24 * 3600
+export const DEFAULT_REPUTATION_HALF_LIFE = 30 * 24 * 3600
+
+const MARKET_ROLE = keccak256(toHex('MARKET_ROLE'))
+const SLASHER_ROLE = keccak256(toHex('SLASHER_ROLE'))
+
 /**
- * Deploys ComputeToken, ProviderRegistry and JobMarket from the clients' account (which becomes
- * the token owner, i.e. the faucet) and wires the registry to the market.
+ * Deploys ProviderRegistry and JobMarket (and a ComputeToken unless `params.token` is given) from
+ * the clients' account, which becomes their admin (and the token owner, i.e. the faucet), and
+ * grants the market its registry roles (lock/release and slash).
  */
 export async function deployBazaar(clients: ChainClients, params: DeployParams): Promise<Deployment> {
   const { walletClient, publicClient, account } = clients
@@ -43,24 +70,38 @@ export async function deployBazaar(clients: ChainClients, params: DeployParams):
   const deployed = async (label: string, hash: Hash) => {
     const receipt = await confirm(label, hash)
     if (!receipt.contractAddress) throw new ChainError(`${label}: no contract address in receipt`)
-    return { address: receipt.contractAddress, blockNumber: receipt.blockNumber }
+    return { address: getAddress(receipt.contractAddress), blockNumber: receipt.blockNumber }
   }
+  const feeBps = params.feeBps ?? 0
+  const treasury = params.treasury ?? (feeBps > 0 ? account.address : zeroAddress)
 
   try {
-    const token = await deployed(
-      'deploy ComputeToken',
-      await walletClient.deployContract({
-        abi: computeTokenAbi,
-        bytecode: computeTokenBytecode,
-        args: [account.address],
-      }),
-    )
+    const token = params.token
+      ? { address: getAddress(params.token), blockNumber: undefined }
+      : await deployed(
+          'deploy ComputeToken',
+          await walletClient.deployContract({
+            abi: computeTokenAbi,
+            bytecode: computeTokenBytecode,
+            args: [account.address],
+          }),
+        )
     const registry = await deployed(
       'deploy ProviderRegistry',
       await walletClient.deployContract({
         abi: providerRegistryAbi,
         bytecode: providerRegistryBytecode,
-        args: [token.address, params.minStake, account.address],
+        args: [
+          token.address,
+          account.address,
+          {
+            minStake: params.minStake,
+            unbondingDelay: params.unbondingDelay ?? DEFAULT_UNBONDING_DELAY,
+            jailDuration: params.jailDuration ?? DEFAULT_JAIL_DURATION,
+            reputationHalfLife: params.reputationHalfLife ?? DEFAULT_REPUTATION_HALF_LIFE,
+            maxFaults: params.maxFaults ?? DEFAULT_MAX_FAULTS,
+          },
+        ],
       }),
     )
     const market = await deployed(
@@ -68,24 +109,41 @@ export async function deployBazaar(clients: ChainClients, params: DeployParams):
       await walletClient.deployContract({
         abi: jobMarketAbi,
         bytecode: jobMarketBytecode,
-        args: [token.address, registry.address, params.collateralPerJob, BigInt(params.challengeWindow)],
+        args: [
+          token.address,
+          registry.address,
+          account.address,
+          {
+            challengeWindow: Number(params.challengeWindow),
+            treasury,
+            feeBps,
+            collateralBps: params.collateralBps ?? 0,
+            minCollateral: params.minCollateral,
+          },
+        ],
       }),
     )
-    await confirm(
-      'ProviderRegistry.setMarket',
-      await walletClient.writeContract({
-        address: registry.address,
-        abi: providerRegistryAbi,
-        functionName: 'setMarket',
-        args: [market.address],
-      }),
-    )
+    for (const [label, role] of [
+      ['MARKET_ROLE', MARKET_ROLE],
+      ['SLASHER_ROLE', SLASHER_ROLE],
+    ] as const) {
+      await confirm(
+        `ProviderRegistry.grantRole(${label})`,
+        await walletClient.writeContract({
+          address: registry.address,
+          abi: providerRegistryAbi,
+          functionName: 'grantRole',
+          args: [role, market.address],
+        }),
+      )
+    }
     return {
       chainId: clients.chainId,
       token: token.address,
       registry: registry.address,
       market: market.address,
-      deployedAtBlock: Number(token.blockNumber),
+      deployedAtBlock: Number(token.blockNumber ?? registry.blockNumber),
+      deployer: account.address,
     }
   } catch (err) {
     throw ChainError.from(err, 'deployBazaar')

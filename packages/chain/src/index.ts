@@ -4,7 +4,11 @@ export {
   type CreateJobParams,
   createBazaarContracts,
   type JobRecord,
+  type PermitSignature,
+  type RegistryParameters,
+  type Reputation,
   type RevealParams,
+  type StakeAccount,
   type WriteResult,
 } from './bazaar-contracts.ts'
 export { ChainError, type ChainErrorOptions } from './chain-error.ts'
@@ -14,7 +18,16 @@ export {
   createChainClients,
   type Eip1193Provider,
 } from './clients.ts'
-export { type Deployment, type DeployParams, deployBazaar } from './deploy.ts'
+export {
+  DEFAULT_JAIL_DURATION,
+  DEFAULT_MAX_FAULTS,
+  DEFAULT_REPUTATION_HALF_LIFE,
+  DEFAULT_UNBONDING_DELAY,
+  type Deployment,
+  type DeployParams,
+  deployBazaar,
+} from './deploy.ts'
+export { DeploymentFileError, loadDeployment, writeDeployment } from './deployment-file.ts'
 export {
   type DevAccount,
   devAccounts,
@@ -23,5 +36,6 @@ export {
   startEmbeddedChain,
 } from './embedded-chain.ts'
 export { type JsonRpcServer, type JsonRpcServerInit, serveJsonRpc } from './json-rpc-server.ts'
+export { decryptKeystore, type EncryptKeystoreOptions, encryptKeystore, KeystoreError } from './keystore.ts'
 export { type ResultCommitmentInput, resultCommitment } from './result-commitment.ts'
 export { type BidSigner, signBid } from './sign-bid.ts'

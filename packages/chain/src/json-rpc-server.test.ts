@@ -47,7 +47,7 @@ describe('serveJsonRpc + createChainClients({ rpcUrl })', () => {
     assert.equal(clients.chainId, chain.chainId)
     const deployment = await deployBazaar(clients, {
       minStake: parseEther('1'),
-      collateralPerJob: 0n,
+      minCollateral: 0n,
       challengeWindow: 60,
     })
     assert.equal(deployment.chainId, chain.chainId)

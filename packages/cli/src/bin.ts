@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { BaseError } from '@bazaar/protocol'
 import { Command, CommanderError } from 'commander'
+import { registerContractsCommand } from './commands/contracts.ts'
 import { registerDemoCommand } from './commands/demo.ts'
 import { registerDevnetCommand } from './commands/devnet.ts'
 import { registerJobCommand } from './commands/job.ts'
@@ -16,6 +17,7 @@ const program = new Command()
 
 registerDemoCommand(program)
 registerDevnetCommand(program)
+registerContractsCommand(program)
 registerJobCommand(program)
 registerMarketCommand(program)
 registerNodeCommand(program)

@@ -1,350 +1,753 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
-import { type BazaarContracts, resultCommitment, signBid } from '@bazaar/chain'
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test'
+import { ChainError, resultCommitment } from '@bazaar/chain'
+import { computeTokenAbi, jobMarketAbi, jobMarketBytecode, providerRegistryAbi } from '@bazaar/contracts'
 import { bidTypes, marketDomain } from '@bazaar/protocol'
-import { type Address, type Hex, hashTypedData, zeroAddress } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
-import { assertRevert, bytes32, CHALLENGE_WINDOW, COLLATERAL, type Fixture, setupFixture } from './fixture.ts'
-
-const MAX_PRICE = 1_000_000_000n
-const MAX_FUEL = 5_000_000n
+import {
+  decodeEventLog,
+  encodeAbiParameters,
+  type Hex,
+  hashTypedData,
+  keccak256,
+  toHex,
+  zeroAddress,
+} from 'viem'
+import {
+  assertConserved,
+  assertRevert,
+  bytes32,
+  CHALLENGE_WINDOW,
+  COMMIT_WINDOW,
+  type Fixture,
+  jobs,
+  jobTerms,
+  MAX_FUEL,
+  MAX_PRICE,
+  MIN_COLLATERAL,
+  MIN_STAKE,
+  REVEAL_WINDOW,
+  SLASHER_ROLE,
+  send,
+  setupFixture,
+  VERIFIER_ROLE,
+} from './fixture.ts'
 
 describe('JobMarket', () => {
   let f: Fixture
+  let j: ReturnType<typeof jobs>
+  let snap: Hex
+  const balance = (who: { address: `0x${string}` } | `0x${string}`) =>
+    f.deployer.balanceOf(typeof who === 'string' ? who : who.address)
 
   before(async () => {
     f = await setupFixture()
+    j = jobs(f)
   })
   after(async () => {
     await f?.close()
   })
+  beforeEach(async () => {
+    snap = await f.snapshot()
+  })
+  afterEach(async () => {
+    await f.revert(snap)
+  })
 
-  async function openJob(overrides: { maxPricePerFuel?: bigint; maxFuel?: bigint; execution?: bigint } = {}) {
-    const now = await f.chain.latestTimestamp()
-    return f.requester.createJob({
-      specHash: bytes32('spec'),
-      maxPricePerFuel: overrides.maxPricePerFuel ?? MAX_PRICE,
-      maxFuel: overrides.maxFuel ?? MAX_FUEL,
-      bidDeadline: now + 60n,
-      executionDeadline: now + (overrides.execution ?? 3600n),
+  const market = () => ({ address: f.deployment.market, abi: jobMarketAbi }) as const
+
+  describe('deployment and views', () => {
+    it('matches the EIP-712 domain and Bid type of @bazaar/protocol', async () => {
+      const bid = { jobId: 7n, provider: f.provider.address, pricePerFuel: 42n, expiry: 99n }
+      const offChain = hashTypedData({
+        domain: marketDomain(f.chain.chainId, f.deployment.market),
+        types: bidTypes,
+        primaryType: 'Bid',
+        message: bid,
+      })
+      assert.equal(await f.requester.bidDigest(bid), offChain)
+      const separator = await f.requester.clients.publicClient.readContract({
+        ...market(),
+        functionName: 'domainSeparator',
+      })
+      assert.match(separator, /^0x[0-9a-f]{64}$/)
     })
-  }
 
-  async function bidFor(provider: BazaarContracts, jobId: bigint, pricePerFuel = MAX_PRICE / 2n) {
-    const now = await f.chain.latestTimestamp()
-    return provider.signBid({ jobId, pricePerFuel, expiry: now + 300n })
-  }
-
-  async function awardedJob(provider = f.provider) {
-    const { jobId } = await openJob()
-    await f.requester.award(await bidFor(provider, jobId))
-    return jobId
-  }
-
-  async function committedJob(fuelUsed = 1234n, salt = bytes32('salt')) {
-    const jobId = await awardedJob()
-    const resultHash = bytes32('result')
-    await f.provider.commitResult(
-      jobId,
-      resultCommitment({ resultHash, fuelUsed, salt, provider: f.provider.address }),
-    )
-    return { jobId, resultHash, fuelUsed, salt }
-  }
-
-  async function revealedJob() {
-    const job = await committedJob()
-    await f.provider.revealResult(job)
-    return job
-  }
-
-  /** Sum of all balances equals the supply; nothing appears or disappears. */
-  async function assertConserved() {
-    const holders: Address[] = [...f.holders, f.deployment.market, f.deployment.registry]
-    const balances = await Promise.all(holders.map((h) => f.deployer.balanceOf(h)))
-    assert.equal(
-      balances.reduce((a, b) => a + b, 0n),
-      await f.deployer.totalSupply(),
-    )
-  }
-
-  it('matches the EIP-712 domain and Bid type of @bazaar/protocol', async () => {
-    const bid = { jobId: 7n, provider: f.provider.address, pricePerFuel: 42n, expiry: 99n }
-    const offChain = hashTypedData({
-      domain: marketDomain(f.chain.chainId, f.deployment.market),
-      types: bidTypes,
-      primaryType: 'Bid',
-      message: bid,
+    it('rejects zero addresses at construction', async () => {
+      const { walletClient, publicClient } = f.deployer.clients
+      const config = {
+        challengeWindow: 1,
+        treasury: zeroAddress,
+        feeBps: 0,
+        collateralBps: 0,
+        minCollateral: 0n,
+      }
+      for (const args of [
+        [zeroAddress, f.deployment.registry, f.deployer.address, config],
+        [f.deployment.token, zeroAddress, f.deployer.address, config],
+        [f.deployment.token, f.deployment.registry, zeroAddress, config],
+      ] as const) {
+        await assertRevert(
+          (async () => {
+            try {
+              const hash = await walletClient.deployContract({
+                abi: jobMarketAbi,
+                bytecode: jobMarketBytecode,
+                args,
+              })
+              await publicClient.waitForTransactionReceipt({ hash })
+            } catch (err) {
+              throw ChainError.from(err, 'deploy JobMarket')
+            }
+          })(),
+          'JobMarket__ZeroAddress',
+        )
+      }
     })
-    assert.equal(await f.requester.bidDigest(bid), offChain)
-  })
 
-  it('runs the happy path with exact payments and conserved tokens', async (t) => {
-    const supply = await f.deployer.totalSupply()
-    const requesterBefore = await f.deployer.balanceOf(f.requester.address)
-    const providerBefore = await f.deployer.balanceOf(f.provider.address)
-    const marketBefore = await f.deployer.balanceOf(f.deployment.market)
-
-    const created = await openJob()
-    const { jobId } = created
-    const escrow = MAX_PRICE * MAX_FUEL
-    assert.equal(await f.deployer.balanceOf(f.deployment.market), marketBefore + escrow)
-    assert.equal((await f.requester.getJob(jobId)).status, 'Open')
-
-    const price = 300_000_000n
-    const bid = await bidFor(f.provider, jobId, price)
-    const awarded = await f.requester.award(bid)
-    let job = await f.requester.getJob(jobId)
-    assert.equal(job.status, 'Awarded')
-    assert.equal(job.provider, f.provider.address)
-    assert.equal(job.pricePerFuel, price)
-    assert.equal(await f.provider.lockedOf(f.provider.address), COLLATERAL)
-
-    const fuelUsed = 4_321_000n
-    const resultHash = bytes32('output-digest')
-    const salt = bytes32('secret-salt')
-    const committed = await f.provider.commitResult(
-      jobId,
-      resultCommitment({ resultHash, fuelUsed, salt, provider: f.provider.address }),
-    )
-    assert.equal((await f.requester.getJob(jobId)).status, 'Committed')
-    const revealed = await f.provider.revealResult({ jobId, resultHash, fuelUsed, salt })
-    job = await f.requester.getJob(jobId)
-    assert.equal(job.status, 'Revealed')
-    assert.equal(job.resultHash, resultHash)
-    assert.equal(job.fuelUsed, fuelUsed)
-
-    const finalized = await f.requester.finalize(jobId)
-    assert.equal((await f.requester.getJob(jobId)).status, 'Finalized')
-
-    const paid = fuelUsed * price
-    assert.equal(await f.deployer.balanceOf(f.provider.address), providerBefore + paid)
-    assert.equal(await f.deployer.balanceOf(f.requester.address), requesterBefore - paid)
-    assert.equal(await f.deployer.balanceOf(f.deployment.market), marketBefore)
-    assert.equal(await f.provider.lockedOf(f.provider.address), 0n)
-    assert.equal(await f.deployer.totalSupply(), supply)
-    await assertConserved()
-
-    const gas = {
-      createJob: created.gasUsed,
-      award: awarded.gasUsed,
-      commitResult: committed.gasUsed,
-      revealResult: revealed.gasUsed,
-      finalize: finalized.gasUsed,
-    }
-    for (const used of Object.values(gas)) assert.ok(used > 21_000n)
-    t.diagnostic(
-      `gas used: ${Object.entries(gas)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(' ')}`,
-    )
-  })
-
-  it('refunds the whole escrow on cancel, only to the requester, only while open', async () => {
-    const before = await f.deployer.balanceOf(f.requester.address)
-    const { jobId } = await openJob()
-    await assertRevert(f.stranger.cancelJob(jobId), 'JobMarket__NotRequester')
-    await f.requester.cancelJob(jobId)
-    assert.equal(await f.deployer.balanceOf(f.requester.address), before)
-    assert.equal((await f.requester.getJob(jobId)).status, 'Cancelled')
-    await assertRevert(f.requester.cancelJob(jobId), 'JobMarket__InvalidStatus')
-    const awarded = await awardedJob()
-    await assertRevert(f.requester.cancelJob(awarded), 'JobMarket__InvalidStatus')
-    await assertConserved()
-  })
-
-  it('rejects a bid signed by another key', async () => {
-    const { jobId } = await openJob()
-    const forged = await bidFor(f.stranger, jobId)
-    await assertRevert(
-      f.requester.award({ ...forged, provider: f.provider.address }),
-      'JobMarket__InvalidBidSignature',
-    )
-  })
-
-  it('rejects a bid signed for a different job', async () => {
-    const first = await openJob()
-    const second = await openJob()
-    const bid = await bidFor(f.provider, first.jobId)
-    await assertRevert(f.requester.award({ ...bid, jobId: second.jobId }), 'JobMarket__InvalidBidSignature')
-  })
-
-  it('rejects a tampered price or expiry', async () => {
-    const { jobId } = await openJob()
-    const bid = await bidFor(f.provider, jobId)
-    await assertRevert(
-      f.requester.award({ ...bid, pricePerFuel: bid.pricePerFuel - 1n }),
-      'JobMarket__InvalidBidSignature',
-    )
-    await assertRevert(
-      f.requester.award({ ...bid, expiry: bid.expiry + 1n }),
-      'JobMarket__InvalidBidSignature',
-    )
-  })
-
-  it('rejects an expired bid', async () => {
-    const { jobId } = await openJob()
-    const now = await f.chain.latestTimestamp()
-    const bid = await f.provider.signBid({ jobId, pricePerFuel: 1n, expiry: now - 1n })
-    await assertRevert(f.requester.award(bid), 'JobMarket__BidExpired')
-  })
-
-  it('rejects a price above the job maximum', async () => {
-    const { jobId } = await openJob()
-    const bid = await bidFor(f.provider, jobId, MAX_PRICE + 1n)
-    await assertRevert(f.requester.award(bid), 'JobMarket__PriceAboveMax')
-  })
-
-  it('rejects bids signed for another chain id or another market', async () => {
-    const { jobId } = await openJob()
-    const now = await f.chain.latestTimestamp()
-    const message = { jobId, provider: f.provider.address, pricePerFuel: 10n, expiry: now + 300n }
-    const key = privateKeyToAccount(f.chain.accounts[2]!.privateKey)
-    assert.equal(key.address, f.provider.address)
-    const otherChain = await signBid(key, marketDomain(1, f.deployment.market), message)
-    await assertRevert(f.requester.award(otherChain), 'JobMarket__InvalidBidSignature')
-    const otherMarket = await signBid(key, marketDomain(f.chain.chainId, f.deployment.registry), message)
-    await assertRevert(f.requester.award(otherMarket), 'JobMarket__InvalidBidSignature')
-    const right = await signBid(key, marketDomain(f.chain.chainId, f.deployment.market), message)
-    await f.requester.award(right)
-  })
-
-  it('lets only the requester award', async () => {
-    const { jobId } = await openJob()
-    await assertRevert(f.stranger.award(await bidFor(f.provider, jobId)), 'JobMarket__NotRequester')
-  })
-
-  it('rejects an ineligible (unstaked) provider', async () => {
-    const { jobId } = await openJob()
-    await assertRevert(f.requester.award(await bidFor(f.stranger, jobId)), 'JobMarket__ProviderNotEligible')
-  })
-
-  it('lets only the awarded provider commit and reveal', async () => {
-    const jobId = await awardedJob()
-    const commitment = resultCommitment({
-      resultHash: bytes32('r'),
-      fuelUsed: 1n,
-      salt: bytes32('s'),
-      provider: f.provider2.address,
+    it('exposes its wiring and constants', async () => {
+      const read = f.deployer.clients.publicClient
+      const get = <
+        F extends
+          | 'BID_TYPEHASH'
+          | 'MAX_FEE_BPS'
+          | 'MAX_COLLATERAL_BPS'
+          | 'SLASH_MISSED_COMMIT'
+          | 'SLASH_MISSED_REVEAL'
+          | 'DEFAULT_ADMIN_ROLE'
+          | 'token'
+          | 'registry'
+          | 'challengeWindow',
+      >(
+        functionName: F,
+      ) => read.readContract({ ...market(), functionName })
+      assert.equal(
+        await get('BID_TYPEHASH'),
+        keccak256(toHex('Bid(uint256 jobId,address provider,uint256 pricePerFuel,uint64 expiry)')),
+      )
+      assert.equal(await get('MAX_FEE_BPS'), 1_000)
+      assert.equal(await get('MAX_COLLATERAL_BPS'), 10_000)
+      assert.equal(await get('SLASH_MISSED_COMMIT'), bytes32('MISSED_COMMIT'))
+      assert.equal(await get('SLASH_MISSED_REVEAL'), bytes32('MISSED_REVEAL'))
+      assert.equal(await get('token'), f.deployment.token)
+      assert.equal(await get('registry'), f.deployment.registry)
+      assert.equal(await get('challengeWindow'), CHALLENGE_WINDOW)
+      const admin = await get('DEFAULT_ADMIN_ROLE')
+      assert.equal(admin, bytes32(''))
+      assert.equal(
+        await read.readContract({ ...market(), functionName: 'hasRole', args: [admin, f.deployer.address] }),
+        true,
+      )
+      const registryAdmin = await read.readContract({
+        address: f.deployment.registry,
+        abi: providerRegistryAbi,
+        functionName: 'DEFAULT_ADMIN_ROLE',
+      })
+      assert.equal(registryAdmin, admin)
     })
-    await assertRevert(f.provider2.commitResult(jobId, commitment), 'JobMarket__NotProvider')
-    await assertRevert(f.requester.commitResult(jobId, commitment), 'JobMarket__NotProvider')
-    const job = await committedJob()
-    await assertRevert(f.provider2.revealResult(job), 'JobMarket__NotProvider')
+
+    it('reports a missing job as status None with zeros', async () => {
+      const job = await f.requester.getJob(999_999n)
+      assert.equal(job.status, 'None')
+      assert.equal(job.requester, zeroAddress)
+      assert.equal(job.escrow, 0n)
+    })
   })
 
-  it('rejects a reveal that does not open the commitment', async () => {
-    const job = await committedJob(1000n, bytes32('right-salt'))
-    await assertRevert(
-      f.provider.revealResult({ ...job, salt: bytes32('wrong-salt') }),
-      'JobMarket__CommitmentMismatch',
-    )
-    await assertRevert(f.provider.revealResult({ ...job, fuelUsed: 999n }), 'JobMarket__CommitmentMismatch')
-    await assertRevert(
-      f.provider.revealResult({ ...job, resultHash: bytes32('other') }),
-      'JobMarket__CommitmentMismatch',
-    )
-    await f.provider.revealResult(job)
+  describe('createJob', () => {
+    it('escrows maxPrice x maxFuel and records the terms', async () => {
+      const before = await balance(f.requester)
+      const now = await f.now()
+      const created = await f.requester.createJob(jobTerms(now))
+      const job = await f.requester.getJob(created.jobId)
+      assert.equal(job.status, 'Open')
+      assert.equal(job.requester, f.requester.address)
+      assert.equal(job.escrow, MAX_PRICE * MAX_FUEL)
+      assert.equal(job.awardDeadline, now + 600n)
+      assert.equal(job.deadline, job.awardDeadline)
+      assert.equal(job.commitWindow, COMMIT_WINDOW)
+      assert.equal(job.revealWindow, REVEAL_WINDOW)
+      assert.equal(job.feeBps, 0)
+      assert.equal(await balance(f.requester), before - MAX_PRICE * MAX_FUEL)
+      assert.equal(await balance(f.deployment.market), MAX_PRICE * MAX_FUEL)
+    })
+
+    it('numbers jobs from 1, also under concurrent writes of one signer', async () => {
+      const results = await Promise.all(Array.from({ length: 6 }, () => j.open()))
+      const ids = results.map((r) => r.jobId).sort((a, b) => Number(a - b))
+      assert.deepEqual(ids, [1n, 2n, 3n, 4n, 5n, 6n])
+      const count = await f.requester.clients.publicClient.readContract({
+        ...market(),
+        functionName: 'jobCount',
+      })
+      assert.equal(count, 6n)
+    })
+
+    it('rejects bad terms', async () => {
+      const now = await f.now()
+      for (const bad of [{ maxPricePerFuel: 0n }, { maxFuel: 0n }, { maxPricePerFuel: 2n ** 96n }]) {
+        await assertRevert(f.requester.createJob(jobTerms(now, bad)), 'JobMarket__InvalidParams')
+      }
+      for (const bad of [
+        { awardDeadline: now },
+        { bidDeadline: now + 601n },
+        { commitWindow: 0n },
+        { revealWindow: 0n },
+        { awardDeadline: 2n ** 48n },
+      ]) {
+        await assertRevert(f.requester.createJob(jobTerms(now, bad)), 'JobMarket__InvalidDeadlines')
+      }
+    })
+
+    it('needs the allowance', async () => {
+      await f.requester.approve(f.deployment.market, 0n)
+      await assertRevert(f.requester.createJob(jobTerms(await f.now())), 'ERC20InsufficientAllowance')
+    })
   })
 
-  it('rejects fuelUsed above maxFuel even when committed to', async () => {
-    const job = await committedJob(MAX_FUEL + 1n)
-    await assertRevert(f.provider.revealResult(job), 'JobMarket__FuelAboveMax')
+  describe('createJobWithPermit', () => {
+    it('funds a job in one transaction without a prior approval', async () => {
+      await f.requester.approve(f.deployment.market, 0n)
+      const before = await balance(f.requester)
+      const created = await f.requester.createJobWithPermit(jobTerms(await f.now()))
+      assert.equal((await f.requester.getJob(created.jobId)).status, 'Open')
+      assert.equal(await balance(f.requester), before - MAX_PRICE * MAX_FUEL)
+      // the permit covered exactly the escrow, and the escrow used it up
+      const allowance = await f.requester.clients.publicClient.readContract({
+        address: f.deployment.token,
+        abi: computeTokenAbi,
+        functionName: 'allowance',
+        args: [f.requester.address, f.deployment.market],
+      })
+      assert.equal(allowance, 0n)
+    })
+
+    it('still opens the job when the permit was front-run (allowance already there)', async () => {
+      await f.requester.approve(f.deployment.market, 0n)
+      const terms = jobTerms(await f.now())
+      const escrow = terms.maxPricePerFuel * terms.maxFuel
+      const permit = await f.requester.signPermit(f.deployment.market, escrow, (await f.now()) + 3600n)
+      // someone else submits the permit first
+      await send(f.stranger, {
+        address: f.deployment.token,
+        abi: computeTokenAbi,
+        functionName: 'permit',
+        args: [
+          f.requester.address,
+          f.deployment.market,
+          escrow,
+          permit.deadline,
+          permit.v,
+          permit.r,
+          permit.s,
+        ],
+      })
+      const receipt = await send(f.requester, {
+        ...market(),
+        functionName: 'createJobWithPermit',
+        args: [
+          { ...terms, commitWindow: Number(terms.commitWindow), revealWindow: Number(terms.revealWindow) },
+          escrow,
+          permit.deadline,
+          permit.v,
+          permit.r,
+          permit.s,
+        ],
+      })
+      assert.equal(receipt.status, 'success')
+    })
+
+    it('fails cleanly when the permit is bad and there is no allowance', async () => {
+      await f.requester.approve(f.deployment.market, 0n)
+      const terms = jobTerms(await f.now())
+      const permit = await f.requester.signPermit(f.deployment.market, 1n, (await f.now()) + 3600n)
+      await assertRevert(
+        send(f.requester, {
+          ...market(),
+          functionName: 'createJobWithPermit',
+          args: [
+            { ...terms, commitWindow: Number(terms.commitWindow), revealWindow: Number(terms.revealWindow) },
+            1n,
+            permit.deadline,
+            permit.v,
+            permit.r,
+            permit.s,
+          ],
+        }),
+        'ERC20InsufficientAllowance',
+      )
+    })
   })
 
-  it('lets a stranger finalize only after the challenge window, and only once', async () => {
-    const { jobId, fuelUsed } = await revealedJob()
-    const providerBefore = await f.deployer.balanceOf(f.provider.address)
-    await assertRevert(f.stranger.finalize(jobId), 'JobMarket__ChallengeWindowOpen')
-    await f.chain.increaseTime(CHALLENGE_WINDOW - 10n)
-    await assertRevert(f.stranger.finalize(jobId), 'JobMarket__ChallengeWindowOpen')
-    await f.chain.increaseTime(10n)
-    await f.stranger.finalize(jobId)
-    const job = await f.requester.getJob(jobId)
-    assert.equal(job.status, 'Finalized')
-    assert.equal(await f.deployer.balanceOf(f.provider.address), providerBefore + fuelUsed * job.pricePerFuel)
-    await assertRevert(f.requester.finalize(jobId), 'JobMarket__InvalidStatus')
-    await assertRevert(f.stranger.finalize(jobId), 'JobMarket__InvalidStatus')
-    await assertConserved()
+  describe('cancelJob', () => {
+    it('refunds the whole escrow, only to the requester, only while open', async () => {
+      const before = await balance(f.requester)
+      const { jobId } = await j.open()
+      await assertRevert(f.stranger.cancelJob(jobId), 'JobMarket__NotRequester')
+      await f.requester.cancelJob(jobId)
+      assert.equal(await balance(f.requester), before)
+      assert.equal((await f.requester.getJob(jobId)).status, 'Cancelled')
+      await assertRevert(f.requester.cancelJob(jobId), 'JobMarket__InvalidStatus')
+      const awarded = await j.awarded()
+      await assertRevert(f.requester.cancelJob(awarded), 'JobMarket__InvalidStatus')
+      await assertRevert(f.requester.cancelJob(999n), 'JobMarket__JobNotFound')
+      await assertConserved(f)
+    })
   })
 
-  it('rejects a double finalize by the requester', async () => {
-    const { jobId } = await revealedJob()
-    await f.requester.finalize(jobId)
-    await assertRevert(f.requester.finalize(jobId), 'JobMarket__InvalidStatus')
+  describe('award', () => {
+    it('locks collateral and starts the commit deadline', async () => {
+      const { jobId } = await j.open()
+      const price = 300_000_000n
+      const result = await f.requester.award(await j.bid(f.provider, jobId, price))
+      const job = await f.requester.getJob(jobId)
+      assert.equal(job.status, 'Awarded')
+      assert.equal(job.provider, f.provider.address)
+      assert.equal(job.pricePerFuel, price)
+      assert.equal(job.collateral, MIN_COLLATERAL)
+      const block = await f.requester.clients.publicClient.getBlock({ blockNumber: result.blockNumber })
+      assert.equal(job.deadline, block.timestamp + COMMIT_WINDOW)
+      assert.equal(job.executionDeadline, job.deadline)
+      assert.equal(await f.provider.lockedOf(f.provider.address), MIN_COLLATERAL)
+    })
+
+    it('lets only the requester award, only while open and before the award deadline', async () => {
+      const { jobId } = await j.open()
+      await assertRevert(f.stranger.award(await j.bid(f.provider, jobId)), 'JobMarket__NotRequester')
+      await f.advance(601)
+      await assertRevert(f.requester.award(await j.bid(f.provider, jobId)), 'JobMarket__DeadlinePassed')
+      const awarded = await j.awarded()
+      await assertRevert(f.requester.award(await j.bid(f.provider2, awarded)), 'JobMarket__InvalidStatus')
+    })
+
+    it('rejects a bid signed by another key, for another job, or tampered', async () => {
+      const first = await j.open()
+      const second = await j.open()
+      const forged = await j.bid(f.stranger, first.jobId)
+      await assertRevert(
+        f.requester.award({ ...forged, provider: f.provider.address }),
+        'JobMarket__InvalidBidSignature',
+      )
+      const bid = await j.bid(f.provider, first.jobId)
+      await assertRevert(f.requester.award({ ...bid, jobId: second.jobId }), 'JobMarket__InvalidBidSignature')
+      await assertRevert(
+        f.requester.award({ ...bid, pricePerFuel: bid.pricePerFuel - 1n }),
+        'JobMarket__InvalidBidSignature',
+      )
+      await assertRevert(
+        f.requester.award({ ...bid, expiry: bid.expiry + 1n }),
+        'JobMarket__InvalidBidSignature',
+      )
+      await assertRevert(f.requester.award({ ...bid, signature: '0x1234' }), 'JobMarket__InvalidBidSignature')
+      await f.requester.award(bid)
+    })
+
+    it('rejects an expired bid and a price above the maximum', async () => {
+      const { jobId } = await j.open()
+      const now = await f.now()
+      await assertRevert(
+        f.requester.award(await f.provider.signBid({ jobId, pricePerFuel: 1n, expiry: now - 1n })),
+        'JobMarket__BidExpired',
+      )
+      await assertRevert(
+        f.requester.award(await j.bid(f.provider, jobId, MAX_PRICE + 1n)),
+        'JobMarket__PriceAboveMax',
+      )
+      await f.requester.award(await j.bid(f.provider, jobId, MAX_PRICE))
+    })
+
+    it('rejects an unstaked provider and one without free stake for the collateral', async () => {
+      const { jobId } = await j.open()
+      await assertRevert(f.requester.award(await j.bid(f.stranger, jobId)), 'ProviderRegistry__NotEligible')
+      await send(f.deployer, { ...market(), functionName: 'setCollateralPolicy', args: [MIN_STAKE + 1n, 0] })
+      await assertRevert(
+        f.requester.award(await j.bid(f.provider, jobId)),
+        'ProviderRegistry__InsufficientFreeStake',
+      )
+    })
+
+    it('locks collateral proportional to the job when the policy says so', async () => {
+      await send(f.deployer, { ...market(), functionName: 'setCollateralPolicy', args: [1n, 2_000] })
+      const price = 10_000_000n
+      const expected = (price * MAX_FUEL * 2_000n) / 10_000n
+      assert.equal(await f.requester.collateralFor(price, MAX_FUEL), expected)
+      const { jobId } = await j.open()
+      await f.provider.approve(f.deployment.registry, expected)
+      await f.provider.stake(expected)
+      await f.requester.award(await j.bid(f.provider, jobId, price))
+      assert.equal((await f.requester.getJob(jobId)).collateral, expected)
+      assert.equal(await f.requester.collateralFor(1n, 1n), 1n, 'the minimum applies to small jobs')
+    })
   })
 
-  it('refunds and slashes the provider when it never reveals', async () => {
-    const supply = await f.deployer.totalSupply()
-    const requesterBefore = await f.deployer.balanceOf(f.requester.address)
-    const stakeBefore = await f.provider.stakeOf(f.provider.address)
-    const { jobId } = await committedJob()
-    const lockedBefore = await f.provider.lockedOf(f.provider.address)
-    const job = await f.requester.getJob(jobId)
-    await assertRevert(f.stranger.reclaimExpired(jobId), 'JobMarket__NotExpired')
-    const now = await f.chain.latestTimestamp()
-    await f.chain.increaseTime(job.executionDeadline - now + 1n)
-    await assertRevert(
-      f.provider.revealResult({
+  describe('commitResult and revealResult', () => {
+    it('lets only the awarded provider commit, before its deadline, to a non-empty commitment', async () => {
+      const jobId = await j.awarded()
+      const commitment = resultCommitment({
+        resultHash: bytes32('r'),
+        fuelUsed: 1n,
+        salt: bytes32('s'),
+        provider: f.provider.address,
+      })
+      await assertRevert(f.provider2.commitResult(jobId, commitment), 'JobMarket__NotProvider')
+      await assertRevert(f.requester.commitResult(jobId, commitment), 'JobMarket__NotProvider')
+      await assertRevert(f.provider.commitResult(jobId, bytes32('')), 'JobMarket__EmptyCommitment')
+      const { jobId: open } = await j.open()
+      await assertRevert(f.provider.commitResult(open, commitment), 'JobMarket__InvalidStatus')
+      await assertRevert(f.provider.commitResult(424242n, commitment), 'JobMarket__JobNotFound')
+      await f.advance(COMMIT_WINDOW + 1n)
+      await assertRevert(f.provider.commitResult(jobId, commitment), 'JobMarket__DeadlinePassed')
+    })
+
+    it('moves to Committed with a reveal deadline, then to Revealed', async () => {
+      const job = await j.committed()
+      const committed = await f.requester.getJob(job.jobId)
+      assert.equal(committed.status, 'Committed')
+      assert.equal(committed.deadline, (await f.now()) + REVEAL_WINDOW)
+      await f.provider.revealResult(job)
+      const revealed = await f.requester.getJob(job.jobId)
+      assert.equal(revealed.status, 'Revealed')
+      assert.equal(revealed.resultHash, job.resultHash)
+      assert.equal(revealed.fuelUsed, job.fuelUsed)
+      assert.equal(revealed.revealedAt, await f.now())
+    })
+
+    it('rejects a reveal by another account, after the deadline, or not opening the commitment', async () => {
+      const job = await j.committed(f.provider, 1000n, bytes32('right-salt'))
+      await assertRevert(f.provider2.revealResult(job), 'JobMarket__NotProvider')
+      await assertRevert(
+        f.provider.revealResult({ ...job, salt: bytes32('wrong-salt') }),
+        'JobMarket__CommitmentMismatch',
+      )
+      await assertRevert(f.provider.revealResult({ ...job, fuelUsed: 999n }), 'JobMarket__CommitmentMismatch')
+      await assertRevert(
+        f.provider.revealResult({ ...job, resultHash: bytes32('other') }),
+        'JobMarket__CommitmentMismatch',
+      )
+      const awarded = await j.awarded(f.provider2)
+      await assertRevert(f.provider2.revealResult({ ...job, jobId: awarded }), 'JobMarket__InvalidStatus')
+      await f.advance(REVEAL_WINDOW + 1n)
+      await assertRevert(f.provider.revealResult(job), 'JobMarket__DeadlinePassed')
+    })
+
+    it('rejects fuelUsed above maxFuel even when committed to', async () => {
+      const job = await j.committed(f.provider, MAX_FUEL + 1n)
+      await assertRevert(f.provider.revealResult(job), 'JobMarket__FuelAboveMax')
+    })
+  })
+
+  describe('finalize', () => {
+    it('pays fuel x price, refunds the rest, releases collateral and records reputation', async () => {
+      const supply = await f.deployer.totalSupply()
+      const requesterBefore = await balance(f.requester)
+      const providerBefore = await balance(f.provider)
+      const { jobId, fuelUsed } = await j.revealed(f.provider, 4_321_000n)
+      const { pricePerFuel } = await f.requester.getJob(jobId)
+      const result = await f.requester.finalize(jobId)
+      assert.equal((await f.requester.getJob(jobId)).status, 'Finalized')
+      const paid = fuelUsed * pricePerFuel
+      assert.equal(await balance(f.provider), providerBefore + paid)
+      assert.equal(await balance(f.requester), requesterBefore - paid)
+      assert.equal(await balance(f.deployment.market), 0n)
+      assert.equal(await f.provider.lockedOf(f.provider.address), 0n)
+      assert.equal(await f.deployer.totalSupply(), supply)
+      const event = result.receipt.logs
+        .filter((l) => l.address.toLowerCase() === f.deployment.market.toLowerCase())
+        .map((l) => decodeEventLog({ abi: jobMarketAbi, ...l }))
+        .find((e) => e.eventName === 'JobFinalized')
+      assert.deepEqual(event?.args, {
         jobId,
-        resultHash: bytes32('result'),
-        fuelUsed: 1234n,
-        salt: bytes32('salt'),
-      }),
-      'JobMarket__DeadlinePassed',
-    )
-    await f.stranger.reclaimExpired(jobId)
-    assert.equal((await f.requester.getJob(jobId)).status, 'Expired')
-    assert.equal(await f.deployer.balanceOf(f.requester.address), requesterBefore + COLLATERAL)
-    assert.equal(await f.provider.stakeOf(f.provider.address), stakeBefore - COLLATERAL)
-    assert.equal(await f.provider.lockedOf(f.provider.address), lockedBefore - COLLATERAL)
-    await assertRevert(f.stranger.reclaimExpired(jobId), 'JobMarket__InvalidStatus')
-    assert.equal(await f.deployer.totalSupply(), supply)
-    await assertConserved()
-    // top the stake back up for the tests that follow
-    await f.provider.approve(f.deployment.registry, COLLATERAL)
-    await f.provider.stake(COLLATERAL)
+        provider: f.provider.address,
+        paid,
+        fee: 0n,
+        refunded: MAX_PRICE * MAX_FUEL - paid,
+      })
+      const rep = await f.requester.reputationOf(f.provider.address)
+      assert.equal(rep.completed, 1n)
+      assert.equal(rep.unitsServed, fuelUsed)
+      await assertConserved(f)
+    })
+
+    it('lets a stranger finalize only after the challenge window, and only once', async () => {
+      const { jobId } = await j.revealed()
+      await assertRevert(f.stranger.finalize(jobId), 'JobMarket__ChallengeWindowOpen')
+      await f.advance(CHALLENGE_WINDOW - 10n)
+      await assertRevert(f.stranger.finalize(jobId), 'JobMarket__ChallengeWindowOpen')
+      await f.advance(10n)
+      await f.stranger.finalize(jobId)
+      await assertRevert(f.requester.finalize(jobId), 'JobMarket__InvalidStatus')
+      await assertRevert(f.stranger.finalize(jobId), 'JobMarket__InvalidStatus')
+      await assertRevert(f.stranger.finalize(777n), 'JobMarket__JobNotFound')
+    })
+
+    it('takes the protocol fee from the payment to the treasury, at the rate of job creation', async () => {
+      await send(f.deployer, { ...market(), functionName: 'setFee', args: [f.treasury, 250] })
+      const providerBefore = await balance(f.provider)
+      const treasuryBefore = await balance(f.treasury)
+      const { jobId, fuelUsed } = await j.revealed(f.provider, 1_000_000n)
+      assert.equal((await f.requester.getJob(jobId)).feeBps, 250)
+      // a later fee change does not touch this job
+      await send(f.deployer, { ...market(), functionName: 'setFee', args: [f.treasury, 1_000] })
+      await f.requester.finalize(jobId)
+      const paid = fuelUsed * (MAX_PRICE / 2n)
+      const fee = (paid * 250n) / 10_000n
+      assert.equal(await balance(f.treasury), treasuryBefore + fee)
+      assert.equal(await balance(f.provider), providerBefore + paid - fee)
+      await assertConserved(f)
+    })
+
+    it('lets the provider keep the fee when the treasury was removed after the job was created', async () => {
+      await send(f.deployer, { ...market(), functionName: 'setFee', args: [f.treasury, 500] })
+      const providerBefore = await balance(f.provider)
+      const { jobId, fuelUsed } = await j.revealed()
+      await send(f.deployer, { ...market(), functionName: 'setFee', args: [zeroAddress, 0] })
+      await f.requester.finalize(jobId)
+      assert.equal(await balance(f.provider), providerBefore + fuelUsed * (MAX_PRICE / 2n))
+    })
   })
 
-  it('expires an awarded-but-uncommitted job and a never-awarded job', async () => {
-    const requesterBefore = await f.deployer.balanceOf(f.requester.address)
-    const awarded = await awardedJob(f.provider2)
-    const open = await openJob()
-    const now = await f.chain.latestTimestamp()
-    const { executionDeadline } = await f.requester.getJob(open.jobId)
-    await f.chain.increaseTime(executionDeadline - now + 1n)
-    await f.stranger.reclaimExpired(awarded)
-    await f.stranger.reclaimExpired(open.jobId)
-    assert.equal(await f.deployer.balanceOf(f.requester.address), requesterBefore + COLLATERAL)
-    assert.equal(await f.provider2.lockedOf(f.provider2.address), 0n)
-    await assertConserved()
+  describe('reclaimExpired', () => {
+    it('refunds an open job only after its award deadline', async () => {
+      const before = await balance(f.requester)
+      const { jobId } = await j.open()
+      await assertRevert(f.stranger.reclaimExpired(jobId), 'JobMarket__NotExpired')
+      await f.advance(601)
+      await f.stranger.reclaimExpired(jobId)
+      assert.equal((await f.requester.getJob(jobId)).status, 'Expired')
+      assert.equal(await balance(f.requester), before)
+      await assertRevert(f.stranger.reclaimExpired(jobId), 'JobMarket__InvalidStatus')
+      await assertRevert(f.stranger.reclaimExpired(31337n), 'JobMarket__JobNotFound')
+    })
+
+    it('refunds and slashes a provider that missed its commit deadline, with evidence', async () => {
+      const requesterBefore = await balance(f.requester)
+      const jobId = await j.awarded()
+      const { deadline } = await f.requester.getJob(jobId)
+      await assertRevert(f.stranger.reclaimExpired(jobId), 'JobMarket__NotExpired')
+      await f.advance(COMMIT_WINDOW + 1n)
+      const result = await f.stranger.reclaimExpired(jobId)
+      assert.equal((await f.requester.getJob(jobId)).status, 'Expired')
+      assert.equal(await balance(f.requester), requesterBefore + MIN_COLLATERAL)
+      assert.equal(await f.provider.stakeOf(f.provider.address), MIN_STAKE - MIN_COLLATERAL)
+      assert.equal(await f.provider.lockedOf(f.provider.address), 0n)
+      const slashed = result.receipt.logs
+        .filter((l) => l.address.toLowerCase() === f.deployment.registry.toLowerCase())
+        .map((l) => decodeEventLog({ abi: providerRegistryAbi, ...l }))
+        .find((e) => e.eventName === 'Slashed')
+      assert.ok(slashed && slashed.eventName === 'Slashed')
+      assert.equal(slashed.args.amount, MIN_COLLATERAL)
+      assert.equal(slashed.args.slasher, f.deployment.market)
+      assert.equal(slashed.args.reason, bytes32('MISSED_COMMIT'))
+      assert.equal(
+        slashed.args.evidence,
+        encodeAbiParameters([{ type: 'uint256' }, { type: 'uint48' }], [jobId, Number(deadline)]),
+      )
+      const rep = await f.requester.reputationOf(f.provider.address)
+      assert.equal(rep.failed, 1n)
+      assert.equal(rep.slashedAmount, MIN_COLLATERAL)
+      await assertConserved(f)
+    })
+
+    it('refunds and slashes a provider that committed but never revealed', async () => {
+      const { jobId, ...job } = await j.committed()
+      await f.advance(REVEAL_WINDOW + 1n)
+      await assertRevert(f.provider.revealResult({ jobId, ...job }), 'JobMarket__DeadlinePassed')
+      const result = await f.stranger.reclaimExpired(jobId)
+      assert.equal((await f.requester.getJob(jobId)).status, 'Expired')
+      assert.equal(await f.provider.lockedOf(f.provider.address), 0n)
+      const reasons = result.receipt.logs
+        .filter((l) => l.address.toLowerCase() === f.deployment.registry.toLowerCase())
+        .map((l) => decodeEventLog({ abi: providerRegistryAbi, ...l }))
+        .flatMap((e) => (e.eventName === 'Slashed' ? [e.args.reason] : []))
+      assert.deepEqual(reasons, [bytes32('MISSED_REVEAL')])
+      await assertConserved(f)
+    })
+
+    it('does not touch a revealed or finalized job', async () => {
+      const { jobId } = await j.revealed()
+      await f.advance(REVEAL_WINDOW + COMMIT_WINDOW)
+      await assertRevert(f.stranger.reclaimExpired(jobId), 'JobMarket__InvalidStatus')
+    })
   })
 
-  it('rejects unknown jobs and bad parameters', async () => {
-    await assertRevert(f.requester.cancelJob(999_999n), 'JobMarket__JobNotFound')
-    const job = await f.requester.getJob(999_999n)
-    assert.equal(job.status, 'None')
-    assert.equal(job.requester, zeroAddress)
-    const now = await f.chain.latestTimestamp()
-    const base = { specHash: bytes32('spec') as Hex, bidDeadline: now + 10n, executionDeadline: now + 100n }
-    await assertRevert(
-      f.requester.createJob({ ...base, maxPricePerFuel: 0n, maxFuel: 1n }),
-      'JobMarket__InvalidParams',
-    )
-    await assertRevert(
-      f.requester.createJob({ ...base, maxPricePerFuel: 1n, maxFuel: 1n, executionDeadline: now }),
-      'JobMarket__InvalidDeadlines',
-    )
-    await assertRevert(
-      f.requester.createJob({ ...base, maxPricePerFuel: 1n, maxFuel: 1n, bidDeadline: now + 101n }),
-      'JobMarket__InvalidDeadlines',
-    )
+  describe('reaward', () => {
+    it('replaces a provider that missed its deadline: slash to the requester, new commit deadline', async () => {
+      const requesterBefore = await balance(f.requester)
+      const jobId = await j.awarded(f.provider)
+      const replacement = await j.bid(f.provider2, jobId, MAX_PRICE / 4n)
+      await assertRevert(f.requester.reaward(replacement), 'JobMarket__NotExpired')
+      await f.advance(COMMIT_WINDOW + 1n)
+      await assertRevert(f.stranger.reaward(replacement), 'JobMarket__NotRequester')
+      await assertRevert(f.requester.reaward(await j.bid(f.provider, jobId)), 'JobMarket__SameProvider')
+      const fresh = await j.bid(f.provider2, jobId, MAX_PRICE / 4n)
+      await f.requester.reaward(fresh)
+      const job = await f.requester.getJob(jobId)
+      assert.equal(job.status, 'Awarded')
+      assert.equal(job.provider, f.provider2.address)
+      assert.equal(job.pricePerFuel, MAX_PRICE / 4n)
+      assert.equal(job.deadline, (await f.now()) + COMMIT_WINDOW)
+      assert.equal(job.commitment, bytes32(''))
+      assert.equal(await f.provider.lockedOf(f.provider.address), 0n)
+      assert.equal(await f.provider.stakeOf(f.provider.address), MIN_STAKE - MIN_COLLATERAL)
+      // the requester got the slashed collateral and still has the job escrowed
+      assert.equal(await balance(f.requester), requesterBefore - MAX_PRICE * MAX_FUEL + MIN_COLLATERAL)
+      const salt = bytes32('s2')
+      const resultHash = bytes32('r2')
+      await f.provider2.commitResult(
+        jobId,
+        resultCommitment({ resultHash, fuelUsed: 10n, salt, provider: f.provider2.address }),
+      )
+      await f.provider2.revealResult({ jobId, resultHash, fuelUsed: 10n, salt })
+      await f.requester.finalize(jobId)
+      assert.equal(await balance(f.requester), requesterBefore + MIN_COLLATERAL - 10n * (MAX_PRICE / 4n))
+      await assertConserved(f)
+    })
+
+    it('works from Committed (missed reveal) and not from Open', async () => {
+      const { jobId } = await j.committed(f.provider)
+      await f.advance(REVEAL_WINDOW + 1n)
+      await f.requester.reaward(await j.bid(f.provider2, jobId))
+      assert.equal((await f.requester.getJob(jobId)).provider, f.provider2.address)
+      const { jobId: open } = await j.open()
+      await assertRevert(f.requester.reaward(await j.bid(f.provider2, open)), 'JobMarket__InvalidStatus')
+      await assertRevert(f.requester.reaward(await j.bid(f.provider2, 999n)), 'JobMarket__JobNotFound')
+    })
   })
 
-  it('numbers jobs from 1 and serializes concurrent writes of one signer', async () => {
-    const results = await Promise.all(Array.from({ length: 12 }, () => openJob()))
-    const ids = results.map((r) => r.jobId).sort((a, b) => Number(a - b))
-    for (let i = 1; i < ids.length; i++) assert.equal(ids[i], ids[0]! + BigInt(i))
-    const first = await f.requester.getJob(1n)
-    assert.equal(first.requester, f.requester.address)
+  describe('settleByVerifier', () => {
+    it('is closed to accounts without VERIFIER_ROLE', async () => {
+      const jobId = await j.awarded()
+      await assertRevert(
+        f.verifier.settleByVerifier({
+          jobId,
+          fuelToPay: 0n,
+          providerAtFault: true,
+          reason: bytes32('x'),
+          evidence: '0x',
+        }),
+        'AccessControlUnauthorizedAccount',
+      )
+    })
+
+    it('settles a revealed job in the provider favour, or slashes it to the requester', async () => {
+      await send(f.deployer, {
+        ...market(),
+        functionName: 'grantRole',
+        args: [VERIFIER_ROLE, f.verifier.address],
+      })
+      const good = await j.revealed(f.provider, 500n)
+      const providerBefore = await balance(f.provider)
+      await f.verifier.settleByVerifier({
+        jobId: good.jobId,
+        fuelToPay: 400n,
+        providerAtFault: false,
+        reason: bytes32('OK'),
+        evidence: '0x',
+      })
+      assert.equal(await balance(f.provider), providerBefore + 400n * (MAX_PRICE / 2n))
+      assert.equal((await f.requester.getJob(good.jobId)).status, 'Finalized')
+      assert.equal((await f.requester.reputationOf(f.provider.address)).completed, 1n)
+
+      const bad = await j.committed(f.provider2)
+      const requesterBefore = await balance(f.requester)
+      await f.verifier.settleByVerifier({
+        jobId: bad.jobId,
+        fuelToPay: 0n,
+        providerAtFault: true,
+        reason: bytes32('WRONG_RESULT'),
+        evidence: bytes32('proof'),
+      })
+      assert.equal(await balance(f.requester), requesterBefore + MAX_PRICE * MAX_FUEL + MIN_COLLATERAL)
+      assert.equal(await f.provider2.stakeOf(f.provider2.address), MIN_STAKE - MIN_COLLATERAL)
+      assert.equal((await f.requester.reputationOf(f.provider2.address)).failed, 1n)
+      await assertConserved(f)
+    })
+
+    it('rejects unknown, open or settled jobs and fuel above the maximum', async () => {
+      await send(f.deployer, {
+        ...market(),
+        functionName: 'grantRole',
+        args: [VERIFIER_ROLE, f.verifier.address],
+      })
+      const settle = (jobId: bigint, fuelToPay = 0n) =>
+        f.verifier.settleByVerifier({
+          jobId,
+          fuelToPay,
+          providerAtFault: false,
+          reason: bytes32(''),
+          evidence: '0x',
+        })
+      await assertRevert(settle(4040n), 'JobMarket__JobNotFound')
+      const { jobId: open } = await j.open()
+      await assertRevert(settle(open), 'JobMarket__InvalidStatus')
+      const awarded = await j.awarded()
+      await assertRevert(settle(awarded, MAX_FUEL + 1n), 'JobMarket__FuelAboveMax')
+      await settle(awarded, MAX_FUEL)
+      await assertRevert(settle(awarded), 'JobMarket__InvalidStatus')
+    })
+  })
+
+  describe('claim', () => {
+    it('has nothing to pay out when every transfer went through', async () => {
+      assert.equal(await f.stranger.owed(f.stranger.address), 0n)
+      await assertRevert(f.stranger.claim(), 'JobMarket__NothingOwed')
+    })
+  })
+
+  describe('admin', () => {
+    it('lets only the admin set the fee, within bounds, with a treasury', async () => {
+      await assertRevert(
+        send(f.stranger, { ...market(), functionName: 'setFee', args: [f.treasury, 1] }),
+        'AccessControlUnauthorizedAccount',
+      )
+      await assertRevert(
+        send(f.deployer, { ...market(), functionName: 'setFee', args: [f.treasury, 1_001] }),
+        'JobMarket__FeeTooHigh',
+      )
+      await assertRevert(
+        send(f.deployer, { ...market(), functionName: 'setFee', args: [zeroAddress, 1] }),
+        'JobMarket__ZeroAddress',
+      )
+      await send(f.deployer, { ...market(), functionName: 'setFee', args: [f.treasury, 1_000] })
+      const read = f.deployer.clients.publicClient
+      assert.equal(await read.readContract({ ...market(), functionName: 'feeBps' }), 1_000)
+      assert.equal(await read.readContract({ ...market(), functionName: 'treasury' }), f.treasury)
+    })
+
+    it('lets only the admin set the collateral policy, within bounds', async () => {
+      await assertRevert(
+        send(f.stranger, { ...market(), functionName: 'setCollateralPolicy', args: [1n, 1] }),
+        'AccessControlUnauthorizedAccount',
+      )
+      await assertRevert(
+        send(f.deployer, { ...market(), functionName: 'setCollateralPolicy', args: [1n, 10_001] }),
+        'JobMarket__CollateralTooHigh',
+      )
+      await send(f.deployer, { ...market(), functionName: 'setCollateralPolicy', args: [5n, 10_000] })
+      const read = f.deployer.clients.publicClient
+      assert.equal(await read.readContract({ ...market(), functionName: 'minCollateral' }), 5n)
+      assert.equal(await read.readContract({ ...market(), functionName: 'collateralBps' }), 10_000)
+      assert.equal(await f.deployer.collateralFor(2n ** 100n, 1n), 2n ** 96n - 1n, 'capped at uint96')
+    })
+
+    it('holds the registry roles it needs and nothing else', async () => {
+      const read = f.deployer.clients.publicClient
+      const registry = { address: f.deployment.registry, abi: providerRegistryAbi } as const
+      assert.equal(
+        await read.readContract({
+          ...registry,
+          functionName: 'hasRole',
+          args: [SLASHER_ROLE, f.deployment.market],
+        }),
+        true,
+      )
+      assert.equal(
+        await read.readContract({
+          ...registry,
+          functionName: 'hasRole',
+          args: [SLASHER_ROLE, f.deployer.address],
+        }),
+        false,
+      )
+    })
   })
 })

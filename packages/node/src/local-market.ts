@@ -64,7 +64,7 @@ export async function startLocalMarket(init: LocalMarketInit): Promise<LocalMark
     const minStake = parseTokens('10')
     const deployment = await deployBazaar(adminClients, {
       minStake,
-      collateralPerJob: parseTokens('1'),
+      minCollateral: parseTokens('1'),
       challengeWindow: init.challengeWindow ?? 60n,
     })
     const admin = createBazaarContracts({ clients: adminClients, deployment })
@@ -80,8 +80,7 @@ export async function startLocalMarket(init: LocalMarketInit): Promise<LocalMark
     for (const [index, config] of init.providers.entries()) {
       const contracts = await contractsFor(providerKeys[index]!)
       await admin.mint(contracts.address, stake)
-      await contracts.approve(deployment.registry, stake)
-      await contracts.stake(stake)
+      await contracts.stakeWithPermit(stake)
       const runner = createExecutor({ workers: config.cores })
       stoppables.push({ stop: () => runner.close() })
       const node = await createBazaarNode({

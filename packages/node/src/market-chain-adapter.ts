@@ -6,14 +6,14 @@ import type { MarketChain, TxOutcome } from './market-chain.ts'
 
 /**
  * MarketChain over the deployed contracts for one signer. Adds what the roles need beyond
- * the raw facade: escrow approval bundled with job creation (one at a time, because an
- * ERC-20 allowance is set, not added), settlement amounts read from events, and a gas tally.
+ * the raw facade: job creation funded by an EIP-2612 permit (one transaction, no separate
+ * approval), the roles' two deadlines mapped onto the market's phases, settlement amounts read
+ * from events, and a gas tally.
  */
 export function createMarketChain(contracts: BazaarContracts): MarketChain {
   const { publicClient } = contracts.clients
   const market = contracts.deployment.market
   let gasSpent = 0n
-  let createQueue: Promise<unknown> = Promise.resolve()
   const tally = <T extends TxOutcome>(result: T): T => {
     gasSpent += result.gasUsed
     return result
@@ -32,15 +32,20 @@ export function createMarketChain(contracts: BazaarContracts): MarketChain {
     },
     getJob: (jobId) => contracts.getJob(jobId),
     isEligible: (provider) => contracts.isEligible(provider),
-    createJob(args) {
-      const run = async () => {
-        const approval = tally(await contracts.approve(market, args.maxPricePerFuel * args.maxFuel))
-        const created = tally(await contracts.createJob(args))
-        return { hash: created.hash, gasUsed: approval.gasUsed + created.gasUsed, jobId: created.jobId }
-      }
-      const result = createQueue.then(run, run)
-      createQueue = result.catch(() => undefined)
-      return result
+    async createJob({ bidDeadline, executionDeadline, ...terms }) {
+      // The roles award before their bidding budget ends, so that is the award deadline; the
+      // provider then gets the execution time to commit, and as long again to reveal.
+      const window = executionDeadline > bidDeadline ? executionDeadline - bidDeadline : 1n
+      const created = tally(
+        await contracts.createJobWithPermit({
+          ...terms,
+          bidDeadline,
+          awardDeadline: bidDeadline,
+          commitWindow: window,
+          revealWindow: window,
+        }),
+      )
+      return { hash: created.hash, gasUsed: created.gasUsed, jobId: created.jobId }
     },
     cancelJob: async (jobId) => tally(await contracts.cancelJob(jobId)),
     award: async (bid) => tally(await contracts.award(bid)),

@@ -20,7 +20,11 @@ export interface MarketChain {
   nowSeconds(): Promise<bigint>
   getJob(jobId: bigint): Promise<JobRecord>
   isEligible(provider: Address): Promise<boolean>
-  /** Approves the escrow and creates the job; returns the new id. */
+  /**
+   * Escrows and creates the job (one transaction); returns the new id. Awards are accepted until
+   * `bidDeadline`; the provider then has `executionDeadline - bidDeadline` seconds to commit
+   * and as long again to reveal.
+   */
   createJob(args: {
     specHash: Hex
     maxPricePerFuel: bigint

@@ -1,0 +1,74 @@
+/**
+ * A guard that the other test files exercise every external function and every custom error of
+ * the Bazaar contracts: each function must be called by name somewhere, and each error must be
+ * asserted as a revert (as a quoted name, which is how `assertRevert` and `errorName` checks spell
+ * it). A function or error added without a test fails here. Functions inherited unchanged from
+ * OpenZeppelin (ERC-20 plumbing, role management) are exempt; their own suites test them.
+ */
+import assert from 'node:assert/strict'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, it } from 'node:test'
+import { computeTokenAbi, jobMarketAbi, providerRegistryAbi } from '@bazaar/contracts'
+
+const INHERITED = new Set([
+  'allowance',
+  'transfer',
+  'transferFrom',
+  'name',
+  'DOMAIN_SEPARATOR',
+  'eip712Domain',
+  'renounceOwnership',
+  'transferOwnership',
+  'getRoleAdmin',
+  'renounceRole',
+  'revokeRole',
+  'supportsInterface',
+])
+/** OpenZeppelin errors these contracts can raise on purpose (the rest are ERC-20 internals). */
+const OZ_ERRORS_WE_RELY_ON = [
+  'AccessControlUnauthorizedAccount',
+  'OwnableUnauthorizedAccount',
+  'ReentrancyGuardReentrantCall',
+  'ERC2612InvalidSigner',
+  'ERC2612ExpiredSignature',
+  'ERC20InsufficientAllowance',
+]
+
+const here = import.meta.dirname
+const sources = readdirSync(here)
+  .filter((file) => file.endsWith('.ts') && file !== 'coverage.test.ts')
+  .map((file) => readFileSync(join(here, file), 'utf8'))
+  .join('\n')
+
+const contracts = [
+  ['ComputeToken', computeTokenAbi],
+  ['ProviderRegistry', providerRegistryAbi],
+  ['JobMarket', jobMarketAbi],
+] as const
+
+describe('test coverage of the contract interfaces', () => {
+  for (const [name, abi] of contracts) {
+    it(`calls every external function of ${name}`, () => {
+      const functions = abi.filter((item) => item.type === 'function').map((item) => item.name)
+      const missing = functions.filter((fn) => !INHERITED.has(fn) && !new RegExp(`\\b${fn}\\b`).test(sources))
+      assert.deepEqual(missing, [], `${name} functions never called in a test`)
+    })
+
+    it(`asserts every custom error of ${name}`, () => {
+      const errors = abi
+        .filter((item) => item.type === 'error')
+        .map((item) => item.name)
+        .filter((error) => error.startsWith(`${name}__`))
+      const missing = errors.filter((error) => !sources.includes(`'${error}'`))
+      assert.deepEqual(missing, [], `${name} errors never asserted`)
+    })
+  }
+
+  it('asserts the OpenZeppelin errors the contracts rely on', () => {
+    const missing = OZ_ERRORS_WE_RELY_ON.filter(
+      (error) => !sources.includes(`'${error}'`) && !sources.includes(`('${error}()')`),
+    )
+    assert.deepEqual(missing, [])
+  })
+})

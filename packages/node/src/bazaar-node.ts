@@ -105,11 +105,27 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
   if (init.requester) {
     requester = new RequesterService(init.requester, {
       ...components,
-      standingOf: async (address) => ({
-        stake: await contracts.stakeOf(address),
-        // Until the registry exposes jailing to this facade, an ineligible provider counts as jailed.
-        jailed: !(await chain.isEligible(address)),
-      }),
+      // On-chain standing: stake, jail and track record from the registry, so selection and
+      // explain weigh reputation as the contracts record it. Score is WAD (1e18) on-chain, ppm here.
+      standingOf: async (address) => {
+        const [account, reputation, eligible] = await Promise.all([
+          contracts.accountOf(address),
+          contracts.reputationOf(address),
+          chain.isEligible(address),
+        ])
+        return {
+          stake: account.staked,
+          jailed: !eligible || account.jailedUntil > BigInt(Math.floor(Date.now() / 1000)),
+          reputation: {
+            completed: reputation.completed,
+            // Every on-chain failure is a slash (ProviderRegistry.slash counts it), so it gets
+            // the policy's slash weight rather than being counted twice.
+            failed: 0n,
+            slashed: reputation.failed,
+            score: reputation.score / 1_000_000_000_000n,
+          },
+        }
+      },
     })
   }
 

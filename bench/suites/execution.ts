@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { WASI } from 'node:wasi'
 import { createExecutor, type WasmJob } from '@bazaar/executor'
 import { instrumentModule } from '@bazaar/executor/meter'
+import { TILE_ARGS } from '@bazaar/executor/test-fixtures'
 import type { BenchSuite } from '../bench-suite.ts'
 import { summarize } from '../stats.ts'
 
@@ -248,20 +249,8 @@ export const executionSuite: BenchSuite = {
     const tile = {
       module: load('mandelbrot'),
       moduleKey: 'mandelbrot',
-      args: [
-        '--width',
-        '512',
-        '--height',
-        '512',
-        '--x0',
-        '64',
-        '--y0',
-        '128',
-        '--tile-width',
-        '64',
-        '--tile-height',
-        '64',
-      ],
+      // Same tile as the executor tests and examples/specs/mandelbrot-tile.yaml.
+      args: TILE_ARGS,
       env: {},
       inputs: [],
       limits: { fuel: 50_000_000n, memoryMb: 16, timeoutMs: 10_000, outputBytes: 4096 },

@@ -25,6 +25,9 @@ import {ProviderRegistry} from "./ProviderRegistry.sol";
 ///   Awarded|Committed --reaward (requester, after the deadline)--> Awarded (new provider)
 ///   Revealed  --finalize (requester any time; anyone after challengeWindow)--> Finalized
 ///   Awarded|Committed|Revealed --settleByVerifier (VERIFIER_ROLE)--> Finalized
+/// A verification contract (VERIFIER_ROLE) may put an awarded, committed or revealed job on hold
+/// ({holdForVerification}): then only that contract settles it (no {finalize}, no {reaward}), and
+/// it must, within its own deadlines; {reclaimExpired} still applies to a missed commit or reveal.
 /// Every state that holds escrow or collateral has a transition that anyone can trigger once a
 /// deadline passes, so no funds stay locked. Payments are pushed; a transfer the recipient refuses
 /// is credited to {owed} and claimed later, so no recipient can block a settlement.
@@ -98,6 +101,8 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
         bytes32 resultHash;
         uint64 fuelUsed;
         uint64 revealedAt;
+        /// True while a verification contract holds the job (only it settles).
+        bool held;
     }
 
     struct Job {
@@ -107,6 +112,8 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
         uint16 feeBps;
         uint32 commitWindow;
         uint32 revealWindow;
+        /// Set by a verification contract: only it may settle the job.
+        bool held;
         // slot 1
         uint96 maxPricePerFuel;
         uint64 maxFuel;
@@ -191,7 +198,10 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
     event JobFinalized(
         uint256 indexed jobId, address indexed provider, uint256 paid, uint256 fee, uint256 refunded
     );
-    /// @notice A verifier settled the job; `slashed` is 0 unless it found the provider at fault.
+    /// @notice A verification contract took the job on hold; only it settles the job from now on.
+    event JobHeld(uint256 indexed jobId, address indexed verifier);
+    /// @notice A verifier settled the job; `slashed` (0 unless it found the provider at fault) went
+    /// to the verifier, which shares it out (requester, referees, challenger).
     event JobSettledByVerifier(
         uint256 indexed jobId, address indexed verifier, uint256 paid, uint256 fee, uint256 refunded, uint256 slashed, bytes32 reason
     );
@@ -228,6 +238,7 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
     error JobMarket__FeeTooHigh(uint16 feeBps);
     error JobMarket__CollateralTooHigh(uint16 collateralBps);
     error JobMarket__NothingOwed();
+    error JobMarket__OnHold(uint256 jobId);
 
     /// @param token_ The payment token (same token the registry stakes).
     /// @param registry_ The provider registry; this market needs its MARKET_ROLE and SLASHER_ROLE.
@@ -322,6 +333,7 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
     {
         (Job storage job, Assignment storage slot, Status status) = _requireMissed(jobId);
         if (msg.sender != job.requester) revert JobMarket__NotRequester();
+        if (job.held) revert JobMarket__OnHold(jobId);
         address previous = slot.provider;
         if (provider == previous) revert JobMarket__SameProvider(provider);
         uint256 slashed = _slashMissed(jobId, slot, status);
@@ -379,6 +391,7 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
     /// @param jobId The job.
     function finalize(uint256 jobId) external nonReentrant {
         Job storage job = _requireStatus(jobId, Status.Revealed);
+        if (job.held) revert JobMarket__OnHold(jobId);
         Assignment storage slot = _assignments[jobId][0];
         if (msg.sender != job.requester) {
             uint256 endsAt = uint256(slot.revealedAt) + challengeWindow;
@@ -428,9 +441,27 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- verifiers
 
+    /// @notice Puts an awarded, committed or revealed job on hold for the calling verification
+    /// contract: {finalize} and {reaward} refuse it from now on and the verifier settles it with
+    /// {settleByVerifier}. A missed commit or reveal still expires through {reclaimExpired}.
+    /// @dev Only VERIFIER_ROLE; the verifier checks who asked for verification (the requester for
+    /// replication and audits, a bonded challenger). A revealed job can only be held within its
+    /// challenge window.
+    /// @param jobId The job.
+    function holdForVerification(uint256 jobId) external onlyRole(VERIFIER_ROLE) {
+        Job storage job = _requireSettleable(jobId);
+        if (job.status == Status.Revealed) {
+            // Once the challenge window is over the result stands: it can no longer be held.
+            uint256 endsAt = uint256(_assignments[jobId][0].revealedAt) + challengeWindow;
+            if (block.timestamp >= endsAt) revert JobMarket__DeadlinePassed(uint64(endsAt));
+        }
+        job.held = true;
+        emit JobHeld(jobId, msg.sender);
+    }
+
     /// @notice Lets an authorized verification contract settle an awarded, committed or revealed
     /// job: pay `fuelToPay * pricePerFuel` (less the fee), refund the rest, and either release the
-    /// collateral or, if the provider is at fault, slash it to the requester.
+    /// collateral or, if the provider is at fault, slash it to the verifier (which shares it out).
     /// @dev Only VERIFIER_ROLE. The hook later verification modes (replicated, optimistic, audit)
     /// settle disputes through; it never leaves funds locked.
     /// @param jobId The job.
@@ -445,12 +476,7 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
         bytes32 reason,
         bytes calldata evidence
     ) external nonReentrant onlyRole(VERIFIER_ROLE) {
-        Job storage job = _jobs[jobId];
-        Status status = job.status;
-        if (status == Status.None) revert JobMarket__JobNotFound(jobId);
-        if (status != Status.Awarded && status != Status.Committed && status != Status.Revealed) {
-            revert JobMarket__InvalidStatus(jobId, status);
-        }
+        Job storage job = _requireSettleable(jobId);
         if (fuelToPay > job.maxFuel) revert JobMarket__FuelAboveMax(fuelToPay, job.maxFuel);
         Assignment storage slot = _assignments[jobId][0];
         job.status = Status.Finalized;
@@ -507,6 +533,7 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
         v.resultHash = slot.resultHash;
         v.fuelUsed = slot.fuelUsed;
         v.revealedAt = slot.revealedAt;
+        v.held = job.held;
     }
 
     /// @notice Collateral an award at `pricePerFuel` for `maxFuel` fuel would lock now.
@@ -645,7 +672,8 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
     ) private {
         (uint256 paid, uint256 fee, uint256 refunded) = _split(job, slot, fuel);
         emit JobSettledByVerifier(jobId, msg.sender, paid, fee, refunded, slashed, reason);
-        _settle(job.requester, slot.provider, paid, fee, refunded + slashed);
+        _settle(job.requester, slot.provider, paid, fee, refunded);
+        _pay(msg.sender, slashed);
     }
 
     function _escrow(Job storage job) private view returns (uint256) {
@@ -674,6 +702,16 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
         minCollateral = minCollateral_;
         collateralBps = collateralBps_;
         emit CollateralPolicySet(minCollateral_, collateralBps_);
+    }
+
+    /// @dev The job must be Awarded, Committed or Revealed (a verifier may hold or settle it).
+    function _requireSettleable(uint256 jobId) private view returns (Job storage job) {
+        job = _jobs[jobId];
+        Status status = job.status;
+        if (status == Status.None) revert JobMarket__JobNotFound(jobId);
+        if (status != Status.Awarded && status != Status.Committed && status != Status.Revealed) {
+            revert JobMarket__InvalidStatus(jobId, status);
+        }
     }
 
     function _requireStatus(uint256 jobId, Status expected) private view returns (Job storage job) {

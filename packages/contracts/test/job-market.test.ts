@@ -628,7 +628,7 @@ describe('JobMarket', () => {
       )
     })
 
-    it('settles a revealed job in the provider favour, or slashes it to the requester', async () => {
+    it('settles a revealed job in the provider favour, or slashes it to the verifier', async () => {
       await send(f.deployer, {
         ...market(),
         functionName: 'grantRole',
@@ -649,6 +649,7 @@ describe('JobMarket', () => {
 
       const bad = await j.committed(f.provider2)
       const requesterBefore = await balance(f.requester)
+      const verifierBefore = await balance(f.verifier)
       await f.verifier.settleByVerifier({
         jobId: bad.jobId,
         fuelToPay: 0n,
@@ -656,7 +657,10 @@ describe('JobMarket', () => {
         reason: bytes32('WRONG_RESULT'),
         evidence: bytes32('proof'),
       })
-      assert.equal(await balance(f.requester), requesterBefore + MAX_PRICE * MAX_FUEL + MIN_COLLATERAL)
+      // The escrow goes back to the requester; the slashed collateral to the verifier, which
+      // shares it out (requester, referees, challenger).
+      assert.equal(await balance(f.requester), requesterBefore + MAX_PRICE * MAX_FUEL)
+      assert.equal(await balance(f.verifier), verifierBefore + MIN_COLLATERAL)
       assert.equal(await f.provider2.stakeOf(f.provider2.address), MIN_STAKE - MIN_COLLATERAL)
       assert.equal((await f.requester.reputationOf(f.provider2.address)).failed, 1n)
       await assertConserved(f)
@@ -683,6 +687,59 @@ describe('JobMarket', () => {
       await assertRevert(settle(awarded, MAX_FUEL + 1n), 'JobMarket__FuelAboveMax')
       await settle(awarded, MAX_FUEL)
       await assertRevert(settle(awarded), 'JobMarket__InvalidStatus')
+    })
+  })
+
+  describe('holdForVerification', () => {
+    const grantVerifier = () =>
+      send(f.deployer, { ...market(), functionName: 'grantRole', args: [VERIFIER_ROLE, f.verifier.address] })
+    const hold = (jobId: bigint) =>
+      send(f.verifier, { ...market(), functionName: 'holdForVerification', args: [jobId] })
+
+    it('is closed to accounts without VERIFIER_ROLE', async () => {
+      const jobId = await j.awarded()
+      await assertRevert(hold(jobId), 'AccessControlUnauthorizedAccount')
+    })
+
+    it('stops finalize and reaward until the verifier settles; a missed reveal still expires', async () => {
+      await grantVerifier()
+      const revealed = await j.revealed(f.provider, 700n)
+      const receipt = await hold(revealed.jobId)
+      const held = receipt.logs
+        .map((log) => decodeEventLog({ abi: jobMarketAbi, ...log }))
+        .find((e) => e.eventName === 'JobHeld')
+      assert.deepEqual(held?.args, { jobId: revealed.jobId, verifier: f.verifier.address })
+      await assertRevert(f.requester.finalize(revealed.jobId), 'JobMarket__OnHold')
+      await f.advance(CHALLENGE_WINDOW + 1n)
+      await assertRevert(f.stranger.finalize(revealed.jobId), 'JobMarket__OnHold')
+      await f.verifier.settleByVerifier({
+        jobId: revealed.jobId,
+        fuelToPay: 700n,
+        providerAtFault: false,
+        reason: bytes32('AGREED'),
+        evidence: '0x',
+      })
+      assert.equal((await f.requester.getJob(revealed.jobId)).status, 'Finalized')
+
+      const missed = await j.committed(f.provider)
+      await hold(missed.jobId)
+      await f.advance(REVEAL_WINDOW + 1n)
+      await assertRevert(f.requester.reaward(await j.bid(f.provider2, missed.jobId)), 'JobMarket__OnHold')
+      await f.stranger.reclaimExpired(missed.jobId)
+      assert.equal((await f.requester.getJob(missed.jobId)).status, 'Expired')
+      await assertConserved(f)
+    })
+
+    it('refuses open and settled jobs, and revealed jobs once the challenge window is over', async () => {
+      await grantVerifier()
+      await assertRevert(hold(4040n), 'JobMarket__JobNotFound')
+      const { jobId: open } = await j.open()
+      await assertRevert(hold(open), 'JobMarket__InvalidStatus')
+      const late = await j.revealed(f.provider, 10n)
+      await f.advance(CHALLENGE_WINDOW)
+      await assertRevert(hold(late.jobId), 'JobMarket__DeadlinePassed')
+      await f.stranger.finalize(late.jobId)
+      await assertRevert(hold(late.jobId), 'JobMarket__InvalidStatus')
     })
   })
 

@@ -5,6 +5,8 @@ import {
   jobMarketBytecode,
   providerRegistryAbi,
   providerRegistryBytecode,
+  verificationCourtAbi,
+  verificationCourtBytecode,
 } from '@bazaar/contracts'
 import { type Address, getAddress, type Hash, keccak256, toHex, zeroAddress } from 'viem'
 import { ChainError } from './chain-error.ts'
@@ -16,6 +18,8 @@ export interface Deployment {
   token: Address
   registry: Address
   market: Address
+  /** The VerificationCourt (replication, audits, challenges); holds the market's VERIFIER_ROLE. */
+  court: Address
   /** Block of the first deployment transaction: where event scans start. */
   deployedAtBlock: number
   /** The deploying account: admin of registry and market, and owner (faucet) of a deployed token. */
@@ -45,6 +49,41 @@ export interface DeployParams {
   feeBps?: number
   /** Fee recipient (default: the deployer when `feeBps` > 0, else none). */
   treasury?: Address
+  /** Verification court rules (defaults: {@link defaultCourtConfig} of `minCollateral`). */
+  court?: Partial<CourtConfig>
+}
+
+/** The VerificationCourt's rules (see VerificationCourt.sol `Config`). */
+export interface CourtConfig {
+  refereeBond: bigint
+  challengeBond: bigint
+  refereeFee: bigint
+  auditFee: bigint
+  referees: number
+  commitWindow: number
+  revealWindow: number
+  auditDrawGrace: number
+  penaltyBps: number
+  challengerRewardBps: number
+}
+
+/**
+ * Court defaults scaled to the market's least collateral: a referee or challenger risks as much
+ * as a provider does on one job, and a referee's fee or an audit costs a tenth of that.
+ */
+export function defaultCourtConfig(minCollateral: bigint): CourtConfig {
+  return {
+    refereeBond: minCollateral,
+    challengeBond: minCollateral,
+    refereeFee: minCollateral / 10n,
+    auditFee: minCollateral / 10n,
+    referees: 3,
+    commitWindow: 600,
+    revealWindow: 300,
+    auditDrawGrace: 300,
+    penaltyBps: 5_000,
+    challengerRewardBps: 5_000,
+  }
 }
 
 export const DEFAULT_UNBONDING_DELAY = 7 * 24 * 3600
@@ -54,11 +93,13 @@ export const DEFAULT_REPUTATION_HALF_LIFE = 30 * 24 * 3600
 
 const MARKET_ROLE = keccak256(toHex('MARKET_ROLE'))
 const SLASHER_ROLE = keccak256(toHex('SLASHER_ROLE'))
+const VERIFIER_ROLE = keccak256(toHex('VERIFIER_ROLE'))
 
 /**
- * Deploys ProviderRegistry and JobMarket (and a ComputeToken unless `params.token` is given) from
- * the clients' account, which becomes their admin (and the token owner, i.e. the faucet), and
- * grants the market its registry roles (lock/release and slash).
+ * Deploys ProviderRegistry, JobMarket and VerificationCourt (and a ComputeToken unless
+ * `params.token` is given) from the clients' account, which becomes their admin (and the token
+ * owner, i.e. the faucet), grants the market its registry roles (lock/release and slash) and the
+ * court the market's VERIFIER_ROLE.
  */
 export async function deployBazaar(clients: ChainClients, params: DeployParams): Promise<Deployment> {
   const { walletClient, publicClient, account } = clients
@@ -137,11 +178,33 @@ export async function deployBazaar(clients: ChainClients, params: DeployParams):
         }),
       )
     }
+    const court = await deployed(
+      'deploy VerificationCourt',
+      await walletClient.deployContract({
+        abi: verificationCourtAbi,
+        bytecode: verificationCourtBytecode,
+        args: [
+          market.address,
+          account.address,
+          { ...defaultCourtConfig(params.minCollateral), ...params.court },
+        ],
+      }),
+    )
+    await confirm(
+      'JobMarket.grantRole(VERIFIER_ROLE)',
+      await walletClient.writeContract({
+        address: market.address,
+        abi: jobMarketAbi,
+        functionName: 'grantRole',
+        args: [VERIFIER_ROLE, court.address],
+      }),
+    )
     return {
       chainId: clients.chainId,
       token: token.address,
       registry: registry.address,
       market: market.address,
+      court: court.address,
       deployedAtBlock: Number(token.blockNumber ?? registry.blockNumber),
       deployer: account.address,
     }

@@ -11,6 +11,7 @@ const deployment: Deployment = {
   token: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
   registry: '0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512',
   market: '0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0',
+  court: '0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9',
   deployedAtBlock: 1,
   deployer: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
 }

@@ -12,6 +12,7 @@ const deploymentSchema = z.object({
   token: address,
   registry: address,
   market: address,
+  court: address,
   deployedAtBlock: z.number().int().nonnegative(),
   deployer: address,
 })
@@ -61,6 +62,7 @@ export async function loadDeployment(path: string): Promise<Deployment> {
     token: getAddress(d.token),
     registry: getAddress(d.registry),
     market: getAddress(d.market),
+    court: getAddress(d.court),
     deployedAtBlock: d.deployedAtBlock,
     deployer: getAddress(d.deployer),
   }

@@ -19,12 +19,14 @@ export {
   type Eip1193Provider,
 } from './clients.ts'
 export {
+  type CourtConfig,
   DEFAULT_JAIL_DURATION,
   DEFAULT_MAX_FAULTS,
   DEFAULT_REPUTATION_HALF_LIFE,
   DEFAULT_UNBONDING_DELAY,
   type Deployment,
   type DeployParams,
+  defaultCourtConfig,
   deployBazaar,
 } from './deploy.ts'
 export { DeploymentFileError, loadDeployment, writeDeployment } from './deployment-file.ts'

@@ -21,6 +21,7 @@ const BAZAAR = [
   { file: 'contracts/ComputeToken.sol', name: 'ComputeToken', prefix: 'computeToken' },
   { file: 'contracts/ProviderRegistry.sol', name: 'ProviderRegistry', prefix: 'providerRegistry' },
   { file: 'contracts/JobMarket.sol', name: 'JobMarket', prefix: 'jobMarket' },
+  { file: 'contracts/VerificationCourt.sol', name: 'VerificationCourt', prefix: 'verificationCourt' },
 ] as const
 const TEST_ONLY = [
   { file: 'test/contracts/HookToken.sol', name: 'HookToken', prefix: 'hookToken' },

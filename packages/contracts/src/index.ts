@@ -5,5 +5,7 @@ export {
   jobMarketBytecode,
   providerRegistryAbi,
   providerRegistryBytecode,
+  verificationCourtAbi,
+  verificationCourtBytecode,
 } from './generated/artifacts.ts'
 export { JOB_STATUSES, type JobStatus, jobStatusName } from './job-status.ts'

@@ -52,6 +52,8 @@ export interface Fixture {
   stranger: BazaarContracts
   /** Holds no role at first; tests grant it VERIFIER_ROLE or registry roles. */
   verifier: BazaarContracts
+  /** `extraProviders` more providers, funded and staked like `provider`. */
+  extra: BazaarContracts[]
   treasury: Address
   /** Every holder of tokens, for conservation checks. */
   holders: Address[]
@@ -69,6 +71,8 @@ export interface FixtureInit {
   chainId?: number
   /** What provider and provider2 stake at setup (default MIN_STAKE). */
   stake?: bigint
+  /** More staked providers (for referee pools), in `extra`. */
+  extraProviders?: number
 }
 
 /**
@@ -77,7 +81,11 @@ export interface FixtureInit {
  * unprivileged verifier account.
  */
 export async function setupFixture(init: FixtureInit = {}): Promise<Fixture> {
-  const chain = await startEmbeddedChain({ accounts: 8, ...(init.chainId ? { chainId: init.chainId } : {}) })
+  const extraCount = init.extraProviders ?? 0
+  const chain = await startEmbeddedChain({
+    accounts: 8 + extraCount,
+    ...(init.chainId ? { chainId: init.chainId } : {}),
+  })
   const [deployerKey, ...others] = chain.accounts
   const treasury = chain.accounts[7]!.address
   const deployerClients = await createChainClients({
@@ -96,7 +104,7 @@ export async function setupFixture(init: FixtureInit = {}): Promise<Fixture> {
     ...init.deploy,
   })
   const facades = [createBazaarContracts({ clients: deployerClients, deployment })]
-  for (const account of others.slice(0, 5)) {
+  for (const account of [...others.slice(0, 5), ...others.slice(7, 7 + extraCount)]) {
     const clients = await createChainClients({
       provider: chain.provider,
       privateKey: account.privateKey,
@@ -104,20 +112,21 @@ export async function setupFixture(init: FixtureInit = {}): Promise<Fixture> {
     })
     facades.push(createBazaarContracts({ clients, deployment }))
   }
-  const [deployer, requester, provider, provider2, stranger, verifier] = facades as [
+  const [deployer, requester, provider, provider2, stranger, verifier, ...extra] = facades as [
     BazaarContracts,
     BazaarContracts,
     BazaarContracts,
     BazaarContracts,
     BazaarContracts,
     BazaarContracts,
+    ...BazaarContracts[],
   ]
   if (!init.deploy?.token) {
-    for (const user of [requester, provider, provider2, stranger, verifier]) {
+    for (const user of [requester, provider, provider2, stranger, verifier, ...extra]) {
       await deployer.mint(user.address, FAUCET)
       await user.approve(deployment.market, FAUCET)
     }
-    for (const p of [provider, provider2]) {
+    for (const p of [provider, provider2, ...extra]) {
       await p.approve(deployment.registry, FAUCET)
       await p.stake(init.stake ?? MIN_STAKE)
     }
@@ -132,8 +141,9 @@ export async function setupFixture(init: FixtureInit = {}): Promise<Fixture> {
     provider2,
     stranger,
     verifier,
+    extra,
     treasury,
-    holders: [deployer, requester, provider, provider2, stranger, verifier]
+    holders: [deployer, requester, provider, provider2, stranger, verifier, ...extra]
       .map((x) => x.address)
       .concat(treasury),
     now: () => chain.latestTimestamp(),

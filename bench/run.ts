@@ -11,8 +11,15 @@ import { executionSuite } from './suites/execution.ts'
 import { gossipSuite } from './suites/gossip.ts'
 import { marketEngineSuite } from './suites/market-engine.ts'
 import { marketLatencySuite } from './suites/market-latency.ts'
+import { verificationSimSuite } from './suites/verification-sim.ts'
 
-const suites: BenchSuite[] = [marketLatencySuite, marketEngineSuite, executionSuite, gossipSuite]
+const suites: BenchSuite[] = [
+  marketLatencySuite,
+  marketEngineSuite,
+  executionSuite,
+  gossipSuite,
+  verificationSimSuite,
+]
 
 const wanted = process.argv.slice(2)
 const unknown = wanted.filter((name) => !suites.some((s) => s.name === name))

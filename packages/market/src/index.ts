@@ -76,3 +76,20 @@ export {
   resolvePolicy,
   type SelectionPolicy,
 } from './selection-policy.ts'
+export {
+  caughtWithin,
+  cheaterExpectedProfit,
+  detectionProbability,
+  deterrentCollateral,
+  honestMajority,
+  honestProfit,
+  type JobEconomics,
+  type MarketAssumptions,
+  type VerificationMode,
+  verificationCostFactor,
+} from './verification-economics.ts'
+export {
+  type SimulationInit,
+  type SimulationResult,
+  simulateVerification,
+} from './verification-simulation.ts'

@@ -662,6 +662,17 @@ export class BazaarContracts {
 
   // ---- plumbing ----
 
+  /**
+   * Sends a write to another contract of the suite (e.g. the verification court) through this
+   * signer's queue, so it never races this facade's own writes for a nonce; same gas headroom.
+   */
+  queueWrite(
+    label: string,
+    call: { address: Address; abi: Abi; functionName: string; args: readonly unknown[] },
+  ) {
+    return this.#write(label, () => this.#contractWrite(call as never))
+  }
+
   async #read<T>(label: string, call: () => Promise<T>): Promise<T> {
     try {
       return await call()

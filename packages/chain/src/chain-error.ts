@@ -1,4 +1,4 @@
-import { computeTokenAbi, jobMarketAbi, providerRegistryAbi } from '@bazaar/contracts'
+import { computeTokenAbi, jobMarketAbi, providerRegistryAbi, verificationCourtAbi } from '@bazaar/contracts'
 import { BaseError, type BaseErrorOptions, ErrorCode } from '@bazaar/protocol'
 import {
   type Abi,
@@ -8,10 +8,13 @@ import {
   BaseError as ViemBaseError,
 } from 'viem'
 
-/** Every custom error of the three contracts, so a revert bubbling up from a callee still decodes. */
-const allErrorsAbi: Abi = [...computeTokenAbi, ...providerRegistryAbi, ...jobMarketAbi].filter(
-  (item) => item.type === 'error',
-)
+/** Every custom error of the contracts, so a revert bubbling up from a callee still decodes. */
+const allErrorsAbi: Abi = [
+  ...computeTokenAbi,
+  ...providerRegistryAbi,
+  ...jobMarketAbi,
+  ...verificationCourtAbi,
+].filter((item) => item.type === 'error')
 
 export interface ChainErrorOptions extends BaseErrorOptions {
   /** Decoded custom error name, e.g. `JobMarket__InvalidBidSignature`. */

@@ -41,3 +41,14 @@ export { type JsonRpcServer, type JsonRpcServerInit, serveJsonRpc } from './json
 export { decryptKeystore, type EncryptKeystoreOptions, encryptKeystore, KeystoreError } from './keystore.ts'
 export { type ResultCommitmentInput, resultCommitment } from './result-commitment.ts'
 export { type BidSigner, signBid } from './sign-bid.ts'
+export {
+  CASE_KINDS,
+  CASE_STATUSES,
+  type CaseKind,
+  type CaseStatus,
+  type CourtCase,
+  type CourtDispute,
+  type CourtMember,
+  createVerificationCourt,
+  VerificationCourt,
+} from './verification-court.ts'

@@ -73,7 +73,7 @@ export const verificationSimSuite: BenchSuite = {
         })
       }
     }
-    log.table(rows)
+    log.table(Object.fromEntries(rows.map((row) => [`f=${row.cheaters} ${row.mode}`, row])))
 
     const market = { cheaterFraction: DESIGN_CHEATERS, referees: REFEREES }
     const deterrence = MODES.filter((m) => m.mode !== 'none').map((mode) => {
@@ -88,7 +88,7 @@ export const verificationSimSuite: BenchSuite = {
     log.line(
       `\ncollateral (in job payments) that makes cheating a loss, ${DESIGN_CHEATERS * 100}% colluding cheaters:`,
     )
-    log.table(deterrence)
+    log.table(Object.fromEntries(deterrence.map((row) => [row.mode, row])))
 
     // Least audit probability for which the default collateral deters: c < d (P + S).
     const judgedAudit = detectionProbability({ mode: 'audit', probability: 1 }, market)

@@ -15,9 +15,11 @@ import {
   type BazaarContracts,
   createBazaarContracts,
   createChainClients,
+  createVerificationCourt,
   deployBazaar,
   resultCommitment,
   startEmbeddedChain,
+  type VerificationCourt,
 } from '@bazaar/chain'
 import { jobMarketAbi, providerRegistryAbi } from '@bazaar/contracts'
 import solc from 'solc'
@@ -26,7 +28,7 @@ import { type Abi, type Address, keccak256, parseEther, toHex } from 'viem'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const outFile = join(root, 'bench', 'results', 'gas.json')
 
-const chain = await startEmbeddedChain({ accounts: 8 })
+const chain = await startEmbeddedChain({ accounts: 11 })
 const clientsFor = (i: number) =>
   createChainClients({
     provider: chain.provider,
@@ -227,6 +229,171 @@ record(
 )
 // JobMarket.claim is not measured: it needs a recipient that refused a payment (attacks.test.ts).
 
+// ---- verified jobs (VerificationCourt): the whole job, every replica and referee included
+const court = (who: BazaarContracts) => createVerificationCourt(who, deployment.court)
+const pool = [await facade(8), await facade(9), await facade(10)]
+for (const [i, p] of pool.entries()) {
+  await admin.mint(p.address, parseEther('1000'))
+  await p.stakeWithPermit(parseEther('200'))
+  await court(p).approve(parseEther('1000'))
+  const joined = await court(p).joinPool()
+  if (i === 0) record('VerificationCourt.joinPool', joined.gasUsed)
+}
+await court(requester).approve(parseEther('1000'))
+await court(providers[2]!).approve(parseEther('1000'))
+const sum = (gas: bigint[]) => gas.reduce((a, b) => a + b, 0n)
+/** Create (permit) + award: the job's first two steps. */
+async function awardedJob(provider: BazaarContracts) {
+  const created = await requester.createJobWithPermit(await terms())
+  const bid = await provider.signBid({
+    jobId: created.jobId,
+    pricePerFuel: 600_000_000n,
+    expiry: (await now()) + 300n,
+  })
+  return { jobId: created.jobId, gas: [created.gasUsed, (await requester.award(bid)).gasUsed] }
+}
+async function commitReveal(provider: BazaarContracts, jobId: bigint, result: `0x${string}`) {
+  const commit = await provider.commitResult(
+    jobId,
+    resultCommitment({ resultHash: result, fuelUsed, salt, provider: provider.address }),
+  )
+  const reveal = await provider.revealResult({ jobId, resultHash: result, fuelUsed, salt })
+  return [commit.gasUsed, reveal.gasUsed]
+}
+/** Referees (or the auditor) of `disputeId` commit and reveal the right result; then resolve. */
+async function judge(disputeId: bigint, draw: boolean) {
+  const gas: bigint[] = []
+  let referees: readonly Address[]
+  if (draw) {
+    const drawn = await court(verifier).drawReferees(disputeId)
+    gas.push(drawn.gasUsed)
+    referees = drawn.referees
+  } else {
+    referees = (await court(verifier).getDispute(disputeId)).referees
+  }
+  const members = (address: Address) => court(pool.find((p) => p.address === address)!)
+  for (const r of referees) {
+    gas.push(
+      (
+        await members(r).commitVerdict(
+          disputeId,
+          resultCommitment({ resultHash, fuelUsed, salt, provider: r }),
+        )
+      ).gasUsed,
+    )
+  }
+  for (const r of referees) {
+    gas.push((await members(r).revealVerdict({ disputeId, resultHash, fuel: fuelUsed, salt })).gasUsed)
+  }
+  const resolved = await court(verifier).resolveDispute(disputeId)
+  gas.push(resolved.gasUsed)
+  return { gas, resolved }
+}
+const verified: Record<string, { total: number; steps: Record<string, number> }> = {}
+const verifiedRow = (name: string, steps: Record<string, bigint[]>) => {
+  const numbers = Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, Number(sum(v))]))
+  verified[name] = { total: Object.values(numbers).reduce((a, b) => a + b, 0), steps: numbers }
+}
+verified['none (one provider, finalize)'] = { total: Number(warm.total), steps: asNumbers(warm.steps) }
+{
+  // Replicated k = 2, replicas agree.
+  const a = await awardedJob(providers[0]!)
+  const b = await awardedJob(providers[1]!)
+  const open = await court(requester).openReplicated([a.jobId, b.jobId])
+  record('VerificationCourt.openReplicated (k=2)', open.gasUsed)
+  const work = [
+    ...(await commitReveal(providers[0]!, a.jobId, resultHash)),
+    ...(await commitReveal(providers[1]!, b.jobId, resultHash)),
+  ]
+  const settle = await court(verifier).settleCase(open.caseId)
+  record('VerificationCourt.settleCase (k=2, agree: pays both)', settle.gasUsed)
+  verifiedRow('replicated k=2, replicas agree', {
+    'create+award x2': [...a.gas, ...b.gas],
+    openReplicated: [open.gasUsed],
+    'commit+reveal x2': work,
+    settleCase: [settle.gasUsed],
+  })
+}
+{
+  // Replicated k = 2, one replica wrong: dispute with 3 referees.
+  const a = await awardedJob(providers[0]!)
+  const b = await awardedJob(providers[1]!)
+  const open = await court(requester).openReplicated([a.jobId, b.jobId])
+  const work = [
+    ...(await commitReveal(providers[0]!, a.jobId, resultHash)),
+    ...(await commitReveal(providers[1]!, b.jobId, keccak256(toHex('wrong')))),
+  ]
+  const settle = await court(verifier).settleCase(open.caseId)
+  record('VerificationCourt.settleCase (k=2, disagree: opens a dispute)', settle.gasUsed)
+  const { gas } = await judge(settle.disputeId!, true)
+  record('VerificationCourt.drawReferees (3 of 3)', gas[0]!)
+  record('VerificationCourt.commitVerdict', gas[1]!)
+  record('VerificationCourt.revealVerdict', gas[4]!)
+  record('VerificationCourt.resolveDispute (slash one, pay one, 3 referees)', gas.at(-1)!)
+  verifiedRow('replicated k=2, dispute (3 referees)', {
+    'create+award x2': [...a.gas, ...b.gas],
+    openReplicated: [open.gasUsed],
+    'commit+reveal x2': work,
+    settleCase: [settle.gasUsed],
+    'referees: draw, 3 commits, 3 reveals, resolve': gas,
+  })
+}
+{
+  // Audit with p = 0.01%: (almost surely) not selected; the fee goes back.
+  const a = await awardedJob(providers[0]!)
+  const open = await court(requester).openAudit(a.jobId, 1)
+  record('VerificationCourt.openAudit', open.gasUsed)
+  const work = await commitReveal(providers[0]!, a.jobId, resultHash)
+  const arm = await court(requester).drawAudit(open.caseId)
+  const draw = await court(requester).drawAudit(open.caseId)
+  record('VerificationCourt.drawAudit (arm)', arm.gasUsed)
+  record(
+    `VerificationCourt.drawAudit (${draw.selected ? 'selected' : 'not selected: pays the provider'})`,
+    draw.gasUsed,
+  )
+  verifiedRow(`audit, ${draw.selected ? 'selected' : 'not selected'}`, {
+    'create+award': a.gas,
+    openAudit: [open.gasUsed],
+    'commit+reveal': work,
+    'drawAudit x2': [arm.gasUsed, draw.gasUsed],
+  })
+}
+{
+  // Audit with p = 100%: selected, the auditor agrees.
+  const a = await awardedJob(providers[0]!)
+  const open = await court(requester).openAudit(a.jobId, 10_000)
+  const work = await commitReveal(providers[0]!, a.jobId, resultHash)
+  const arm = await court(requester).drawAudit(open.caseId)
+  const draw = await court(requester).drawAudit(open.caseId)
+  record('VerificationCourt.drawAudit (selected: draws the auditor)', draw.gasUsed)
+  const { gas } = await judge((await court(verifier).getCase(open.caseId)).disputeId, false)
+  verifiedRow('audit, selected, auditor agrees', {
+    'create+award': a.gas,
+    openAudit: [open.gasUsed],
+    'commit+reveal': work,
+    'drawAudit x2': [arm.gasUsed, draw.gasUsed],
+    'auditor: commit, reveal, resolve': gas,
+  })
+}
+{
+  // Optimistic: a wrong result challenged within the window, 3 referees.
+  const a = await awardedJob(providers[0]!)
+  const work = await commitReveal(providers[0]!, a.jobId, keccak256(toHex('wrong')))
+  const challenger = pool[0]!
+  const challenged = await court(challenger).challenge(a.jobId, resultHash, fuelUsed)
+  record('VerificationCourt.challenge', challenged.gasUsed)
+  await court(providers[2]!).joinPool()
+  pool.push(providers[2]!)
+  const { gas } = await judge((await court(verifier).getCase(challenged.caseId)).disputeId, true)
+  verifiedRow('optimistic, challenged (3 referees)', {
+    'create+award': a.gas,
+    'commit+reveal': work,
+    challenge: [challenged.gasUsed],
+    'referees: draw, 3 commits, 3 reveals, resolve': gas,
+  })
+}
+record('VerificationCourt.leavePool', (await court(pool[1]!).leavePool()).gasUsed)
+
 // ---- registry exits
 {
   const p = providers[2]!
@@ -273,6 +440,8 @@ console.table(
     Object.entries(functions).map(([name, { gas, note }]) => [name, { gas, note: note ?? '' }]),
   ),
 )
+console.log('\nGas per verified job (whole job: every replica, auditor and referee)')
+console.table(Object.fromEntries(Object.entries(verified).map(([name, v]) => [name, { total: v.total }])))
 console.log('\nGas per job lifecycle')
 console.table(
   Object.fromEntries(Object.entries(lifecycles).map(([name, l]) => [name, { total: l.total, ...l.steps }])),
@@ -286,6 +455,7 @@ const out = {
   settings: { feeBps: 100, minCollateral: '10 BZR', note: 'steady state unless marked first' },
   functions,
   lifecycles,
+  verified,
 }
 await mkdir(dirname(outFile), { recursive: true })
 await writeFile(outFile, `${JSON.stringify(out, null, 2)}\n`)

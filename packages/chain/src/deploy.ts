@@ -33,7 +33,11 @@ export interface DeployParams {
   minStake: bigint
   /** Least collateral locked from the awarded provider per job, in token base units. */
   minCollateral: bigint
-  /** Collateral in basis points of price x maxFuel, when above `minCollateral` (default 0). */
+  /**
+   * Collateral in basis points of price x maxFuel, when above `minCollateral` (default 10 000:
+   * one full payment, what the verification Monte Carlo needs to deter cheating under audits;
+   * see docs/verification.md).
+   */
   collateralBps?: number
   /** Seconds after a reveal during which only the requester may finalize. */
   challengeWindow: bigint | number
@@ -87,6 +91,8 @@ export function defaultCourtConfig(minCollateral: bigint): CourtConfig {
 }
 
 export const DEFAULT_UNBONDING_DELAY = 7 * 24 * 3600
+/** Collateral per award: one full payment (price x maxFuel); see docs/verification.md. */
+export const DEFAULT_COLLATERAL_BPS = 10_000
 export const DEFAULT_MAX_FAULTS = 3
 export const DEFAULT_JAIL_DURATION = 24 * 3600
 export const DEFAULT_REPUTATION_HALF_LIFE = 30 * 24 * 3600
@@ -158,7 +164,7 @@ export async function deployBazaar(clients: ChainClients, params: DeployParams):
             challengeWindow: Number(params.challengeWindow),
             treasury,
             feeBps,
-            collateralBps: params.collateralBps ?? 0,
+            collateralBps: params.collateralBps ?? DEFAULT_COLLATERAL_BPS,
             minCollateral: params.minCollateral,
           },
         ],

@@ -20,6 +20,7 @@ export {
 } from './clients.ts'
 export {
   type CourtConfig,
+  DEFAULT_COLLATERAL_BPS,
   DEFAULT_JAIL_DURATION,
   DEFAULT_MAX_FAULTS,
   DEFAULT_REPUTATION_HALF_LIFE,

@@ -105,6 +105,10 @@ describe('VerificationCourt client', () => {
     assert.deepEqual([resolved.determined, resolved.resultHash, resolved.fuel], [true, truth, 100n])
     assert.equal((await courts[0]!.getCase(caseId)).status, 'Settled')
     assert.equal((await p2!.reputationOf(p2!.address)).failed, 1n)
+    const right = await courts[0]!.settlementOf(jobIds[0]!)
+    const wrong = await courts[0]!.settlementOf(jobIds[1]!)
+    assert.deepEqual([right?.paid, right?.slashed], [100n * 5n, 0n])
+    assert.deepEqual([wrong?.paid, wrong?.refunded, wrong?.slashed], [0n, 10n * 1_000n, parseEther('1')])
 
     await assert.rejects(courts[0]!.resolveDispute(disputeId), (err: unknown) => {
       assert.ok(err instanceof ChainError)

@@ -1,4 +1,4 @@
-import { verificationCourtAbi } from '@bazaar/contracts'
+import { jobMarketAbi, verificationCourtAbi } from '@bazaar/contracts'
 import { type Address, type Hex, parseEventLogs } from 'viem'
 import type { BazaarContracts, WriteResult } from './bazaar-contracts.ts'
 import { ChainError } from './chain-error.ts'
@@ -208,6 +208,45 @@ export class VerificationCourt {
         .map((log) => ({ disputeId: log.args.disputeId, blockNumber: log.blockNumber }))
     } catch (err) {
       throw ChainError.from(err, 'VerificationCourt.RefereesDrawn')
+    }
+  }
+
+  /**
+   * How the market settled `jobId` (from its JobFinalized or JobSettledByVerifier event), or
+   * undefined while it is not settled that way. `slashed` went to the court (verifier path).
+   */
+  async settlementOf(
+    jobId: bigint,
+    fromBlock = 0n,
+  ): Promise<{ paid: bigint; fee: bigint; refunded: bigint; slashed: bigint; reason?: Hex } | undefined> {
+    const { publicClient } = this.#contracts.clients
+    const market = this.#contracts.deployment.market
+    try {
+      const [verified] = await publicClient.getContractEvents({
+        address: market,
+        abi: jobMarketAbi,
+        eventName: 'JobSettledByVerifier',
+        args: { jobId },
+        fromBlock,
+        strict: true,
+      })
+      if (verified) {
+        const { paid, fee, refunded, slashed, reason } = verified.args
+        return { paid, fee, refunded, slashed, reason }
+      }
+      const [finalized] = await publicClient.getContractEvents({
+        address: market,
+        abi: jobMarketAbi,
+        eventName: 'JobFinalized',
+        args: { jobId },
+        fromBlock,
+        strict: true,
+      })
+      if (!finalized) return undefined
+      const { paid, fee, refunded } = finalized.args
+      return { paid, fee, refunded, slashed: 0n }
+    } catch (err) {
+      throw ChainError.from(err, 'JobMarket settlement events')
     }
   }
 

@@ -177,6 +177,14 @@ export class VerificationCourt {
     return { disputeId, ...d }
   }
 
+  /** A referee's (or auditor's) commitment and, once revealed, its answer. */
+  voteOf(
+    disputeId: bigint,
+    referee: Address,
+  ): Promise<{ commitment: Hex; resultHash: Hex; fuel: bigint; revealed: boolean }> {
+    return this.#read('voteOf', [disputeId, referee])
+  }
+
   /** The case a job belongs to (0n: none). */
   caseOfJob(jobId: bigint): Promise<bigint> {
     return this.#read<bigint>('caseOfJob', [jobId])

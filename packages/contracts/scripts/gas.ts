@@ -19,7 +19,6 @@ import {
   deployBazaar,
   resultCommitment,
   startEmbeddedChain,
-  type VerificationCourt,
 } from '@bazaar/chain'
 import { jobMarketAbi, providerRegistryAbi } from '@bazaar/contracts'
 import solc from 'solc'

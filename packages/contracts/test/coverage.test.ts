@@ -37,7 +37,8 @@ const OZ_ERRORS_WE_RELY_ON = [
 
 const here = import.meta.dirname
 const sources = readdirSync(here)
-  .filter((file) => file.endsWith('.ts') && file !== 'coverage.test.ts')
+  // sol-coverage.test.ts names errors for its own (Solidity) check; it exercises nothing.
+  .filter((file) => file.endsWith('.ts') && file !== 'coverage.test.ts' && file !== 'sol-coverage.test.ts')
   .map((file) => readFileSync(join(here, file), 'utf8'))
   .join('\n')
 

@@ -1,0 +1,179 @@
+import { ChainError, type CourtCase, type CourtDispute, resultCommitment } from '@bazaar/chain'
+import { describeError, hashJobDescriptor, type JobAnnouncement } from '@bazaar/protocol'
+import { type Address, type Hex, toHex } from 'viem'
+import type { AnnouncementCache } from './announcement-cache.ts'
+
+/** The court calls a referee makes (a `VerificationCourt` for this node's signer). */
+export interface RefereeCourt {
+  dutiesSince(referee: Address, fromBlock: bigint): Promise<{ disputeId: bigint; blockNumber: bigint }[]>
+  getDispute(disputeId: bigint): Promise<CourtDispute>
+  getCase(caseId: bigint): Promise<CourtCase>
+  commitVerdict(disputeId: bigint, commitment: Hex): Promise<unknown>
+  revealVerdict(args: { disputeId: bigint; resultHash: Hex; fuel: bigint; salt: Hex }): Promise<unknown>
+  resolveDispute(disputeId: bigint): Promise<unknown>
+}
+
+/** What a drawn referee went through, for logs, metrics and tests. */
+export type RefereeEvent =
+  | { type: 'drawn'; disputeId: bigint; jobId: bigint; audit: boolean }
+  | { type: 'committed'; disputeId: bigint; resultHash: Hex; fuelUsed: bigint }
+  | { type: 'revealed'; disputeId: bigint }
+  | { type: 'resolved'; disputeId: bigint }
+  | { type: 'skipped'; disputeId: bigint; reason: string }
+
+export interface RefereeDutyInit {
+  court: RefereeCourt
+  /** This node's signer: the referee the court draws. */
+  me: Address
+  announcements: AnnouncementCache
+  /** The spec hash the market recorded for a job (a gossiped announcement must match it). */
+  specHashOf(jobId: bigint): Promise<Hex>
+  /** Re-executes the announced job exactly as a provider would; its receipt's hash and fuel. */
+  reexecute(
+    announcement: JobAnnouncement,
+    signal: AbortSignal,
+  ): Promise<{ resultHash: Hex; fuelUsed: bigint }>
+  /** The latest block, where the first scan for duties starts. */
+  blockNumber(): Promise<bigint>
+  logger: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void }
+  /** How often to look for new duties and for the next step of open ones (default 500 ms). */
+  pollMs?: number
+  onEvent?(event: RefereeEvent): void
+}
+
+/**
+ * Referee and auditor duty of a provider node: when the VerificationCourt draws this node's
+ * signer for a dispute or an audit, it re-executes the job from its gossiped announcement,
+ * commits to the result (bound to its own address, with a fresh salt), reveals once the court
+ * lets it, and resolves the dispute when its deadline has passed, so it is paid without waiting
+ * for anyone else. It acts only on jobs whose announcement matches the on-chain spec hash.
+ */
+export class RefereeDuty {
+  readonly #init: RefereeDutyInit
+  readonly #seen = new Set<bigint>()
+  readonly #work = new Set<Promise<void>>()
+  readonly #abort = new AbortController()
+  #timer: NodeJS.Timeout | undefined
+  #nextBlock = 0n
+  #scanning = false
+
+  constructor(init: RefereeDutyInit) {
+    this.#init = init
+  }
+
+  async start(): Promise<void> {
+    this.#nextBlock = await this.#init.blockNumber()
+    this.#timer = setInterval(() => void this.#scan(), this.#init.pollMs ?? 500)
+    this.#timer.unref()
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer)
+    this.#abort.abort()
+    await Promise.allSettled([...this.#work])
+  }
+
+  /** Duties being worked on now. */
+  get active(): number {
+    return this.#work.size
+  }
+
+  async #scan(): Promise<void> {
+    if (this.#scanning || this.#abort.signal.aborted) return
+    this.#scanning = true
+    try {
+      const from = this.#nextBlock
+      const latest = await this.#init.blockNumber()
+      const duties = await this.#init.court.dutiesSince(this.#init.me, from)
+      this.#nextBlock = latest + 1n
+      for (const { disputeId } of duties) {
+        if (this.#seen.has(disputeId)) continue
+        this.#seen.add(disputeId)
+        const work = this.#serve(disputeId).catch((err: unknown) => {
+          this.#init.logger.warn(
+            { disputeId: disputeId.toString(), err: describeError(err) },
+            'referee duty failed',
+          )
+        })
+        this.#work.add(work)
+        void work.finally(() => this.#work.delete(work))
+      }
+    } catch (err) {
+      this.#init.logger.warn({ err: describeError(err) }, 'could not scan for referee duties')
+    } finally {
+      this.#scanning = false
+    }
+  }
+
+  async #serve(disputeId: bigint): Promise<void> {
+    const { court, logger } = this.#init
+    const emit = (event: RefereeEvent) => this.#init.onEvent?.(event)
+    const dispute = await court.getDispute(disputeId)
+    if (dispute.resolved) return
+    const verdictCase = await court.getCase(dispute.caseId)
+    const jobId = verdictCase.jobIds[0]
+    if (jobId === undefined) return
+    emit({ type: 'drawn', disputeId, jobId, audit: dispute.audit })
+    const announcement = this.#init.announcements.get(jobId)
+    if (!announcement) {
+      emit({ type: 'skipped', disputeId, reason: 'the job announcement was never seen on gossip' })
+      return
+    }
+    if (hashJobDescriptor(announcement.job) !== (await this.#init.specHashOf(jobId))) {
+      emit({ type: 'skipped', disputeId, reason: 'the announced job does not match its on-chain spec hash' })
+      return
+    }
+    logger.info(
+      { disputeId: disputeId.toString(), jobId: jobId.toString() },
+      'drawn as referee: re-executing',
+    )
+    const { resultHash, fuelUsed } = await this.#init.reexecute(announcement, this.#abort.signal)
+    const salt = toHex(crypto.getRandomValues(new Uint8Array(32)))
+    await court.commitVerdict(
+      disputeId,
+      resultCommitment({ resultHash, fuelUsed, salt, provider: this.#init.me }),
+    )
+    emit({ type: 'committed', disputeId, resultHash, fuelUsed })
+    // Reveals open once every referee committed or the commit window closed.
+    await this.#retry(
+      () => court.revealVerdict({ disputeId, resultHash, fuel: fuelUsed, salt }),
+      'Court__TooEarly',
+      dispute.commitDeadline,
+    )
+    emit({ type: 'revealed', disputeId })
+    // Resolution opens once every referee revealed or the reveal window closed; anyone may
+    // resolve, and the first to do so settles the case.
+    const resolved = await this.#retry(
+      async () => {
+        if ((await court.getDispute(disputeId)).resolved) return
+        await court.resolveDispute(disputeId)
+      },
+      'Court__TooEarly',
+      dispute.revealDeadline,
+      'Court__AlreadyResolved',
+    )
+    if (resolved) emit({ type: 'resolved', disputeId })
+  }
+
+  /**
+   * Runs `step` until it stops failing with `waitError`, polling; gives up (false) when the
+   * court says the step is over (`doneError`) or well past `deadline` (unix seconds).
+   */
+  async #retry(step: () => Promise<unknown>, waitError: string, deadline: bigint, doneError?: string) {
+    const pollMs = this.#init.pollMs ?? 500
+    for (;;) {
+      try {
+        await step()
+        return true
+      } catch (err) {
+        const name = err instanceof ChainError ? err.errorName : undefined
+        if (doneError && name === doneError) return false
+        if (name !== waitError) throw err
+        // Block time may lag this clock; a step tried well past its deadline has no reason left to wait.
+        if (BigInt(Math.floor(Date.now() / 1000)) > deadline + 3_600n) throw err
+      }
+      await new Promise((resolve) => setTimeout(resolve, pollMs))
+      if (this.#abort.signal.aborted) return false
+    }
+  }
+}

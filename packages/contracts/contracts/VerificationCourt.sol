@@ -424,10 +424,10 @@ contract VerificationCourt is AccessControl, ReentrancyGuardTransient {
             _finishCase(caseId, c, address(0));
             return;
         }
-        address[] memory parties = new address[](revealed);
-        uint256 n;
+        // Every replica's provider is a party, also one whose job expired: none judges its own case.
+        address[] memory parties = new address[](k);
         for (uint256 i = 0; i < k; i++) {
-            if (jobs[i].status == JobMarket.Status.Revealed) parties[n++] = jobs[i].provider;
+            parties[i] = jobs[i].provider;
         }
         c.status = CaseStatus.Disputed;
         c.disputeId = _newDispute(caseId, false, parties);
@@ -448,7 +448,9 @@ contract VerificationCourt is AccessControl, ReentrancyGuardTransient {
         if (existing != 0) revert Court__AlreadyInCase(jobId, existing);
         JobMarket.JobView memory job = market.getJob(jobId);
         if (job.status != JobMarket.Status.Revealed) revert Court__InvalidJobStatus(jobId, job.status);
-        if (job.provider == msg.sender) revert Court__NotEligible(msg.sender);
+        // Neither the provider nor the requester may challenge the job (a requester could otherwise
+        // hope for no majority and get the work for free).
+        if (job.provider == msg.sender || job.requester == msg.sender) revert Court__NotEligible(msg.sender);
         if (job.resultHash == resultHash && job.fuelUsed == fuel) revert Court__SameResult();
         uint256[] memory ids = new uint256[](1);
         ids[0] = jobId;
@@ -774,11 +776,13 @@ contract VerificationCourt is AccessControl, ReentrancyGuardTransient {
     /// @dev Draws up to `count` eligible pool members that are not parties, without replacement.
     function _draw(uint256 disputeId, uint256 seed, uint256 count) private {
         Dispute storage d = _disputes[disputeId];
+        // The requester gains from slashes on its own case, so it never judges it either.
+        address requester = _cases[d.caseId].requester;
         address[] memory candidates = new address[](_pool.length);
         uint256 n;
         for (uint256 i = 0; i < _pool.length; i++) {
             address member = _pool[i];
-            if (_isParty(d.parties, member) || !registry.isEligible(member)) continue;
+            if (member == requester || _isParty(d.parties, member) || !registry.isEligible(member)) continue;
             candidates[n++] = member;
         }
         if (count > n) count = n;

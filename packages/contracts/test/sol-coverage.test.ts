@@ -1,8 +1,9 @@
 /**
  * A guard that the Solidity tests (test/sol, run by `npm run test:sol`) keep covering the whole
- * interface of the Bazaar contracts: every external function of ComputeToken, ProviderRegistry and
- * JobMarket (inherited OpenZeppelin ones included) must be called somewhere in test/sol, and every
- * custom error `Contract__What` must be the expected revert of a `vm.expectRevert(...)`. The ABIs
+ * interface of the Bazaar contracts: every external function of ComputeToken, ProviderRegistry,
+ * JobMarket and VerificationCourt (inherited OpenZeppelin ones included) must be called somewhere in
+ * test/sol, and every custom error `Prefix__What` (the contract name, or `Court__` for the court)
+ * must be the expected revert of a `vm.expectRevert(...)`. The ABIs
  * come from the compiled artifacts, so a function or error added to a contract without a Solidity
  * test fails here. It also checks that the suite is wired into `npm test`.
  */
@@ -10,7 +11,7 @@ import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { computeTokenAbi, jobMarketAbi, providerRegistryAbi } from '@bazaar/contracts'
+import { computeTokenAbi, jobMarketAbi, providerRegistryAbi, verificationCourtAbi } from '@bazaar/contracts'
 
 /** OpenZeppelin errors the contracts raise on purpose; each must be checked by selector. */
 const OZ_ERRORS_WE_RELY_ON = [
@@ -32,10 +33,12 @@ const sources = solFiles
   .map((text) => text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, ''))
   .join('\n')
 
+/** Contract name, its ABI, and the prefix of its custom errors. */
 const contracts = [
-  ['ComputeToken', computeTokenAbi],
-  ['ProviderRegistry', providerRegistryAbi],
-  ['JobMarket', jobMarketAbi],
+  ['ComputeToken', computeTokenAbi, 'ComputeToken__'],
+  ['ProviderRegistry', providerRegistryAbi, 'ProviderRegistry__'],
+  ['JobMarket', jobMarketAbi, 'JobMarket__'],
+  ['VerificationCourt', verificationCourtAbi, 'Court__'],
 ] as const
 
 /** `x.fn(` or `x.fn{`: a call, not just a mention. */
@@ -52,14 +55,20 @@ function isExpectedRevert(error: string): boolean {
 
 describe('Solidity test coverage of the contract interfaces', () => {
   it('has unit, fuzz and invariant test files', () => {
-    for (const file of ['ComputeToken.t.sol', 'ProviderRegistry.t.sol', 'JobMarket.t.sol']) {
+    for (const file of [
+      'ComputeToken.t.sol',
+      'ProviderRegistry.t.sol',
+      'JobMarket.t.sol',
+      'VerificationCourt.t.sol',
+      'VerificationCourtFuzz.t.sol',
+    ]) {
       assert.ok(solFiles.includes(file), `missing test/sol/${file}`)
     }
     assert.match(sources, /function testFuzz_\w+\(/)
     assert.match(sources, /function invariant_\w+\(/)
   })
 
-  for (const [name, abi] of contracts) {
+  for (const [name, abi, prefix] of contracts) {
     it(`calls every external function of ${name}`, () => {
       const functions = abi.filter((item) => item.type === 'function').map((item) => item.name)
       assert.ok(functions.length > 0)
@@ -71,7 +80,7 @@ describe('Solidity test coverage of the contract interfaces', () => {
       const errors = abi
         .filter((item) => item.type === 'error')
         .map((item) => item.name)
-        .filter((error) => error.startsWith(`${name}__`))
+        .filter((error) => error.startsWith(prefix))
       const missing = errors.filter((error) => !isExpectedRevert(error))
       assert.deepEqual(missing, [], `${name} errors never expected as a revert in test/sol`)
     })

@@ -468,6 +468,21 @@ describe('VerificationCourt', () => {
     })
   })
 
+  describe('conflicts of interest', () => {
+    it('never draws the requester on its own case, and refuses its challenge of its own job', async () => {
+      await f.requester.approve(f.deployment.registry, MIN_STAKE)
+      await f.requester.stake(MIN_STAKE)
+      await call(f.requester, 'joinPool')
+      const jobId = await revealedJob(f.provider, { resultHash: RIGHT, fuel: 40n })
+      await assertRevert(call(f.requester, 'challenge', [jobId, WRONG, 40n]), 'Court__NotEligible')
+      await call(referees[0]!, 'challenge', [jobId, WRONG, 40n])
+      await call(f.stranger, 'drawReferees', [1n])
+      const { referees: drawn } = await dispute(1n)
+      assert.equal(drawn.length, 2, 'the two other pool members')
+      assert.ok(!drawn.includes(f.requester.address), 'the requester gains from slashes: it never judges')
+    })
+  })
+
   describe('referee duty', () => {
     it('enforces the commit-reveal order and windows', async () => {
       const jobId = await revealedJob(f.provider, { resultHash: RIGHT, fuel: 40n })
@@ -528,5 +543,24 @@ describe('VerificationCourt', () => {
         `0x${'0'.repeat(64)}`,
       )
     })
+
+    it('exposes its bounds, slash reasons and counters', async () => {
+      assert.equal(await read<bigint>('MAX_POOL'), 256n)
+      assert.equal(await read<bigint>('MAX_REPLICAS'), 9n)
+      assert.equal(await read<Hex>('REASON_WRONG_RESULT'), bytes32Text('WRONG_RESULT'))
+      assert.equal(await read<Hex>('REASON_VERIFIED'), bytes32Text('VERIFIED'))
+      assert.equal(await read<Hex>('REASON_UNDETERMINED'), bytes32Text('UNDETERMINED'))
+      assert.equal(await read<bigint>('caseCount'), 0n)
+      assert.equal(await read<bigint>('disputeCount'), 0n)
+      const jobId = await revealedJob(f.provider, { resultHash: RIGHT, fuel: 40n })
+      await call(referees[0]!, 'challenge', [jobId, WRONG, 40n])
+      assert.equal(await read<bigint>('caseCount'), 1n)
+      assert.equal(await read<bigint>('disputeCount'), 1n)
+    })
   })
 })
+
+/** A Solidity `bytes32("...")` literal: the text's bytes, right-padded with zeros. */
+function bytes32Text(text: string): Hex {
+  return toHex(text, { size: 32 })
+}

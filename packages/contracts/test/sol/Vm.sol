@@ -10,6 +10,8 @@ pragma solidity ^0.8.24;
 interface Vm {
     // time and identity
     function warp(uint256 timestamp) external;
+    function roll(uint256 blockNumber) external;
+    function setBlockhash(uint256 blockNumber, bytes32 blockHash) external;
     function prank(address sender) external;
     function startPrank(address sender) external;
     function stopPrank() external;

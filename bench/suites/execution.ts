@@ -267,8 +267,8 @@ export const executionSuite: BenchSuite = {
     log.line('throughput (all jobs submitted at once; steady state after warm-up)')
     const rate = await throughput([
       { name: 'no-op', job: nopJob, count: 1000 },
-      { name: 'wordcount sample.txt (~1.3 M fuel)', job: wordcountJob, count: 400 },
-      { name: 'mandelbrot 64x64 tile (~2.3 M fuel)', job: tile, count: 400 },
+      { name: 'wordcount sample.txt (~1.45 M fuel)', job: wordcountJob, count: 400 },
+      { name: 'mandelbrot 64x64 tile (~2.4 M fuel)', job: tile, count: 400 },
     ])
     log.table(Object.fromEntries(rate.map((row) => [`${row.workers} worker(s): ${row.job}`, row])))
     return { meteringOverhead: overhead, startup: start, throughput: rate }

@@ -118,6 +118,24 @@ export interface Reputation {
   score: bigint
 }
 
+/** One JobAwarded event: a clearing price on the market, by any requester. */
+export interface AwardEvent {
+  jobId: bigint
+  provider: Address
+  pricePerFuel: bigint
+  collateral: bigint
+  blockNumber: bigint
+  logIndex: number
+  /** Block time of the award, unix seconds. */
+  timeSeconds: bigint
+}
+
+/** What `awardsSince` found, and the last block it covered (continue from `toBlock + 1n`). */
+export interface AwardScan {
+  awards: AwardEvent[]
+  toBlock: bigint
+}
+
 export interface RegistryParameters {
   minStake: bigint
   unbondingDelay: number
@@ -412,15 +430,23 @@ export class BazaarContracts {
   }
 
   /** Opens a job in one transaction: the escrow is approved by a permit signed here. */
-  async createJobWithPermit(params: CreateJobParams): Promise<WriteResult & { jobId: bigint }> {
-    const escrow = params.maxPricePerFuel * params.maxFuel
+  async createJobWithPermit(
+    params: CreateJobParams | ((blockTime: bigint) => CreateJobParams),
+  ): Promise<WriteResult & { jobId: bigint }> {
     const result = await this.#write('JobMarket.createJobWithPermit', async () => {
+      // Terms given as a function get their deadlines from block time taken here, inside the
+      // signer's queue: however long the queue was, the deadlines start when the job is sent.
+      const terms =
+        typeof params === 'function'
+          ? params((await this.clients.publicClient.getBlock({ blockTag: 'latest' })).timestamp)
+          : params
+      const escrow = terms.maxPricePerFuel * terms.maxFuel
       const permit = await this.signPermit(this.deployment.market, escrow, await this.#permitDeadline())
       return this.#contractWrite({
         address: this.deployment.market,
         abi: jobMarketAbi,
         functionName: 'createJobWithPermit',
-        args: [jobParams(params), permit.value, permit.deadline, permit.v, permit.r, permit.s],
+        args: [jobParams(terms), permit.value, permit.deadline, permit.v, permit.r, permit.s],
       })
     })
     return { ...result, jobId: this.#createdJobId(result, 'JobMarket.createJobWithPermit') }
@@ -579,6 +605,59 @@ export class BazaarContracts {
       fuelUsed: job.fuelUsed,
       revealedAt: job.revealedAt,
     }
+  }
+
+  /**
+   * Every JobAwarded event (anyone's awards, re-awards included) from `fromBlock` up to
+   * `toBlock` (default: the latest block), oldest first, each with its block time. Scans in
+   * ranges of `maxBlockRange` blocks (default 5,000) so public RPC endpoints that cap
+   * eth_getLogs ranges still answer.
+   */
+  async awardsSince(
+    fromBlock: bigint,
+    options: { toBlock?: bigint; maxBlockRange?: bigint } = {},
+  ): Promise<AwardScan> {
+    const { publicClient } = this.clients
+    const latest =
+      options.toBlock ??
+      (await this.#read('eth_blockNumber', () => publicClient.getBlockNumber({ cacheTime: 0 })))
+    const range = options.maxBlockRange ?? 5_000n
+    if (range < 1n) throw new ChainError('awardsSince: maxBlockRange must be at least 1')
+    const awards: AwardEvent[] = []
+    const times = new Map<bigint, bigint>()
+    for (let from = fromBlock < 0n ? 0n : fromBlock; from <= latest; from += range) {
+      const to = from + range - 1n < latest ? from + range - 1n : latest
+      const logs = await this.#read('JobMarket.JobAwarded logs', () =>
+        publicClient.getContractEvents({
+          address: this.deployment.market,
+          abi: jobMarketAbi,
+          eventName: 'JobAwarded',
+          fromBlock: from,
+          toBlock: to,
+          strict: true,
+        }),
+      )
+      for (const log of logs) {
+        if (log.blockNumber === null || log.logIndex === null) continue // pending: not an award yet
+        let time = times.get(log.blockNumber)
+        if (time === undefined) {
+          const blockNumber = log.blockNumber
+          time = (await this.#read('eth_getBlockByNumber', () => publicClient.getBlock({ blockNumber })))
+            .timestamp
+          times.set(blockNumber, time)
+        }
+        awards.push({
+          jobId: log.args.jobId,
+          provider: log.args.provider,
+          pricePerFuel: log.args.pricePerFuel,
+          collateral: log.args.collateral,
+          blockNumber: log.blockNumber,
+          logIndex: log.logIndex,
+          timeSeconds: time,
+        })
+      }
+    }
+    return { awards, toBlock: latest < fromBlock ? fromBlock - 1n : latest }
   }
 
   /** Collateral an award at `pricePerFuel` for `maxFuel` would lock under the current policy. */

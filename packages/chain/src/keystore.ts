@@ -30,7 +30,7 @@ export async function decryptKeystore(json: string, password: string): Promise<H
   } catch (err) {
     throw new KeystoreError(ErrorCode.InvalidSignature, 'could not decrypt the keystore (wrong password?)', {
       cause: err,
-      hint: 'check the password file or BAZAAR_KEYSTORE_PASSWORD',
+      hint: 'check the password (BAZAAR_PASSWORD, --password-file or the prompt)',
     })
   }
 }

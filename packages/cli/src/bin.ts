@@ -7,7 +7,9 @@ import { registerDevnetCommand } from './commands/devnet.ts'
 import { registerJobCommand } from './commands/job.ts'
 import { registerMarketCommand } from './commands/market.ts'
 import { registerNodeCommand } from './commands/node.ts'
-import { ExitCode } from './exit-codes.ts'
+import { registerProviderCommand } from './commands/provider.ts'
+import { registerWalletCommand } from './commands/wallet.ts'
+import { ExitCode, exitCodeFor } from './exit-codes.ts'
 
 const program = new Command()
   .name('bazaar')
@@ -21,6 +23,8 @@ registerContractsCommand(program)
 registerJobCommand(program)
 registerMarketCommand(program)
 registerNodeCommand(program)
+registerWalletCommand(program)
+registerProviderCommand(program)
 
 try {
   await program.parseAsync(process.argv)
@@ -29,13 +33,12 @@ try {
   if (err instanceof BaseError) {
     console.error(`error: ${err.message}`)
     if (err.hint) console.error(`hint: ${err.hint}`)
-    process.exit(
-      err.code === 'E_INVALID_SPEC' || err.code === 'E_INVALID_MESSAGE'
-        ? ExitCode.Usage
-        : err.code === 'E_NOT_FOUND'
-          ? ExitCode.NotFound
-          : ExitCode.Internal,
-    )
+    // With --json, also one machine-readable line on stderr (stdout stays for results).
+    if (process.argv.includes('--json'))
+      console.error(
+        JSON.stringify({ error: err.toJSON() }, (_, v) => (typeof v === 'bigint' ? v.toString() : v)),
+      )
+    process.exit(exitCodeFor(err))
   }
   console.error(err)
   process.exit(ExitCode.Internal)

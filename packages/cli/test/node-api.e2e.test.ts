@@ -175,4 +175,17 @@ describe('node API, CLI and SDK', () => {
       (err: Error & { status?: number }) => err.name === 'ApiError' && err.status === 404,
     )
   })
+
+  it('serves Prometheus metrics: node info, jobs by state, peer misbehaviour', async () => {
+    const res = await fetch(`${api}/metrics`)
+    assert.equal(res.status, 200)
+    assert.match(res.headers.get('content-type') ?? '', /text\/plain/)
+    const text = await res.text()
+    assert.match(text, /^bazaar_node_info\{[^}]*address="0x[0-9a-fA-F]{40}"[^}]*\} 1$/m)
+    // The jobs run above completed: the gauge counts them.
+    const completed = Number(/^bazaar_jobs\{state="completed"\} (\d+)$/m.exec(text)?.[1] ?? 0)
+    assert.ok(completed >= 1, 'completed jobs counted')
+    assert.match(text, /^bazaar_peer_bans_total 0$/m)
+    assert.match(text, /^bazaar_peers_banned 0$/m)
+  })
 })

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
 import { after, before, describe, test } from 'node:test'
 import { cidOf } from '@bazaar/protocol'
-import { pack } from 'tar-stream'
 import { type ContainerJob, createDockerExecutor } from './docker-executor.ts'
+import { BUSYBOX, busyboxRootfs, dockerUnavailable } from './docker-test-fixtures.ts'
 
 /**
  * Integration test against a real Docker daemon (.ci/run installs and starts one). When no
@@ -11,50 +10,9 @@ import { type ContainerJob, createDockerExecutor } from './docker-executor.ts'
  * here is reported as SKIPPED with the reason: never as passed.
  */
 
-const BUSYBOX = '/bin/busybox'
 const executor = createDockerExecutor()
-const unavailable = await whyUnavailable()
+const unavailable = await dockerUnavailable(() => executor.ping())
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
-
-async function whyUnavailable(): Promise<string | undefined> {
-  if (!(await executor.ping())) {
-    return 'SKIPPED: no Docker daemon answers on /var/run/docker.sock (.ci/run starts one: apt-get install docker.io, dockerd --bridge=none --iptables=false)'
-  }
-  let elf: Buffer
-  try {
-    elf = readFileSync(BUSYBOX)
-  } catch {
-    return `SKIPPED: ${BUSYBOX} is missing (apt-get install busybox-static)`
-  }
-  if (!isStaticElf(elf)) return `SKIPPED: ${BUSYBOX} is dynamically linked (install busybox-static)`
-  return undefined
-}
-
-/** An ELF64 without a PT_INTERP program header needs no loader or libraries. */
-function isStaticElf(elf: Buffer): boolean {
-  if (elf.length < 64 || elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2) return false
-  const phoff = Number(elf.readBigUInt64LE(0x20))
-  const phentsize = elf.readUInt16LE(0x36)
-  const phnum = elf.readUInt16LE(0x38)
-  for (let i = 0; i < phnum; i++) {
-    if (elf.readUInt32LE(phoff + i * phentsize) === 3) return false
-  }
-  return true
-}
-
-/** A root file system with only a static busybox, as a tarball for `docker import`. */
-async function busyboxRootfs(): Promise<Uint8Array> {
-  const tar = pack()
-  const chunks: Buffer[] = []
-  tar.on('data', (chunk: unknown) => chunks.push(chunk as Buffer))
-  const done = new Promise<void>((resolve) => tar.on('end', () => resolve()))
-  tar.entry({ name: 'bin', type: 'directory', mode: 0o755 })
-  tar.entry({ name: 'bin/busybox', mode: 0o755 }, readFileSync(BUSYBOX))
-  tar.entry({ name: 'bin/sh', type: 'symlink', linkname: 'busybox' })
-  tar.finalize()
-  await done
-  return new Uint8Array(Buffer.concat(chunks))
-}
 
 describe('docker executor', () => {
   let image = ''

@@ -92,6 +92,8 @@ export interface DockerExecutor {
   ping(): Promise<boolean>
   /** Imports a root file system tarball (`docker import`) as `reference`; returns the image ID. */
   importRootfs(tarball: Uint8Array, reference: string): Promise<string>
+  /** The ID of a local image (by name or ID), or undefined when the daemon does not have it. */
+  imageId(reference: string): Promise<string | undefined>
   /** Kills running containers (their jobs reject with AbortedError). */
   close(): Promise<void>
 }
@@ -152,6 +154,16 @@ export function createDockerExecutor(init: DockerExecutorInit = {}): DockerExecu
     )
     const image = await docker.getImage(reference).inspect()
     return image.Id
+  }
+
+  async function imageId(reference: string): Promise<string | undefined> {
+    const docker = await getDocker()
+    try {
+      return (await docker.getImage(reference).inspect()).Id
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined
+      throw daemonError('inspecting an image', err)
+    }
   }
 
   async function run(job: ContainerJob, opts: { signal?: AbortSignal } = {}): Promise<ContainerResult> {
@@ -276,6 +288,7 @@ export function createDockerExecutor(init: DockerExecutorInit = {}): DockerExecu
         if (outputBytes > job.limits.outputBytes) stop('output')
       }, pollMs)
       const exit = (await container.wait()) as { StatusCode: number }
+      // Also on the limit errors below (details.durationMs), so time used can be billed.
       const durationMs = performance.now() - startedAt
       clearTimeout(timer)
       clearInterval(poller)
@@ -291,7 +304,7 @@ export function createDockerExecutor(init: DockerExecutorInit = {}): DockerExecu
           throw new AbortedError('the executor is closed')
         case 'output':
           throw new OutputTooLargeError(job.limits.outputBytes, undefined, {
-            details: { stream: stdout.overflowed ? 'stdout' : 'output' },
+            details: { stream: stdout.overflowed ? 'stdout' : 'output', durationMs },
           })
       }
       if (state.OOMKilled) {
@@ -299,12 +312,14 @@ export function createDockerExecutor(init: DockerExecutorInit = {}): DockerExecu
           `the container passed its ${job.limits.memoryMb} MiB memory limit and was killed`,
           job.limits.memoryMb,
           undefined,
-          { details: { stderr: stderr.text() } },
+          { details: { stderr: stderr.text(), durationMs } },
         )
       }
       const files = readOutputTree(outputDir, job.limits.outputBytes)
       if (files === undefined) {
-        throw new OutputTooLargeError(job.limits.outputBytes, undefined, { details: { stream: 'output' } })
+        throw new OutputTooLargeError(job.limits.outputBytes, undefined, {
+          details: { stream: 'output', durationMs },
+        })
       }
       const outputs = await Promise.all(
         files.map(async (file) => ({ ...file, cid: await cidOf(file.bytes) })),
@@ -333,7 +348,7 @@ export function createDockerExecutor(init: DockerExecutorInit = {}): DockerExecu
     for (const stop of running.values()) stop('close')
   }
 
-  return { run, ping, importRootfs, close }
+  return { run, ping, importRootfs, imageId, close }
 }
 
 /** Collects a stream up to `limit` bytes; past it, either drops the rest or reports overflow. */

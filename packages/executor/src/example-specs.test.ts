@@ -12,6 +12,7 @@ function loadSpec(name: string): WasmJob {
   const url = new URL(`../../../examples/specs/${name}`, import.meta.url)
   const spec = parseJobSpec(readFileSync(url, 'utf8'), fileURLToPath(url))
   const read = (path: string) => new Uint8Array(readFileSync(new URL(path, url)))
+  assert.ok(spec.runtime === 'wasm', `${name} is a wasm spec`)
   assert.ok('path' in spec.module)
   return {
     module: read(spec.module.path),
@@ -67,4 +68,12 @@ test('the sha256 example matches node:crypto on the data it documents', async ()
   } finally {
     await executor.close()
   }
+})
+
+test('the container example spec is valid and bills by core-milliseconds', () => {
+  const url = new URL('../../../examples/specs/busybox-wordcount.yaml', import.meta.url)
+  const spec = parseJobSpec(readFileSync(url, 'utf8'), fileURLToPath(url))
+  assert.ok(spec.runtime === 'docker')
+  assert.equal(spec.limits.fuel, BigInt(spec.limits.timeoutMs * spec.resources.cores))
+  assert.deepEqual(spec.output, { file: 'words.txt' })
 })

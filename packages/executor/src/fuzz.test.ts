@@ -95,6 +95,11 @@ test(`fuzz: ${RUNS} random and mutated modules and specs through executor.run`, 
     const spec = rng.pick(specs)
     try {
       const parsed = parseJobSpec(mutateText(rng, spec.text), fileURLToPath(specUrl(spec.name)))
+      // A mutation that yields a valid container spec is not a wasm job: count it as refused.
+      if (parsed.runtime !== 'wasm') {
+        specRejected++
+        return undefined
+      }
       const name = spec.name.startsWith('mandelbrot') ? 'mandelbrot' : 'wordcount'
       return {
         kind: 'mutated spec',

@@ -40,12 +40,43 @@ describe('instrumentModule', () => {
     assert.equal(runMetered(countTo(1000)).fuelUsed, 1n + 7n * 1000n)
   })
 
-  test('an if-arm of 8 or more nodes is charged only when taken', () => {
+  test('an if-arm of 32 or more nodes is charged only when taken; a shorter one always', () => {
+    // 8 nodes: drop, three adds, four consts.
     const arm = '(drop (i32.add (i32.add (i32.const 1) (i32.const 2)) (i32.add (i32.const 3) (i32.const 4))))'
-    const taken = runMetered(program(`(if (i32.const 1) (then ${arm} ${arm}))`)).fuelUsed
-    const skipped = runMetered(program(`(if (i32.const 0) (then ${arm} ${arm}))`)).fuelUsed
+    const long = `${arm} ${arm} ${arm} ${arm}` // 32 nodes: charged on its own
+    const taken = runMetered(program(`(if (i32.const 1) (then ${long}))`)).fuelUsed
+    const skipped = runMetered(program(`(if (i32.const 0) (then ${long}))`)).fuelUsed
     assert.equal(skipped, 2n) // if + condition
-    assert.ok(taken > skipped + 8n)
+    assert.equal(taken, 2n + 1n + 32n) // + the arm's block node and its 32 nodes
+    // 17 nodes (block + 16): merged into the function's region, charged taken or not.
+    const short = `${arm} ${arm}`
+    assert.equal(runMetered(program(`(if (i32.const 0) (then ${short}))`)).fuelUsed, 2n + 17n)
+    assert.equal(runMetered(program(`(if (i32.const 1) (then ${short}))`)).fuelUsed, 2n + 17n)
+  })
+
+  test('a function reached only by direct calls is charged at its call sites', () => {
+    const f = '(func $f (drop (i32.const 1)))' // entry region: drop, const (2)
+    // _start: block, two calls (3) + f twice (2 x 2): the same total as charging f at its entry.
+    assert.equal(runMetered(program('(call $f) (call $f)', f)).fuelUsed, 7n)
+    const exact = runMetered(program('(call $f) (call $f)', f), 7n)
+    assert.equal(exact.trap, undefined)
+    assert.equal(runMetered(program('(call $f) (call $f)', f), 6n).left, -1n)
+    // A trap before the call is billed the callee's entry too: it was charged with the
+    // caller's region (block, drop, load, const, call: 5) before the region ran.
+    const trapped = runMetered(program('(drop (i32.load (i32.const 1000000))) (call $f)', f))
+    assert.ok(trapped.trap instanceof WebAssembly.RuntimeError)
+    assert.equal(trapped.fuelUsed, 5n + 2n)
+  })
+
+  test('recursion is charged at every entry, so it runs out of fuel, not out of stack', () => {
+    // $r: if, get (2) + its arm: call, sub, get, const (4, merged): 6 per call; 11 calls.
+    const r =
+      '(func $r (param i32) (if (local.get 0) (then (call $r (i32.sub (local.get 0) (i32.const 1))))))'
+    assert.equal(runMetered(program('(call $r (i32.const 10))', r)).fuelUsed, 2n + 6n * 11n)
+    assert.equal(runMetered(program('(call $r (i32.const 10))', r), 68n).trap, undefined)
+    const endless = runMetered(program('(call $loop)', '(func $loop (call $loop))'), 10_000n)
+    assert.ok(endless.trap instanceof WebAssembly.RuntimeError)
+    assert.ok(endless.left < 0n, 'stopped by fuel')
   })
 
   test('exhausting fuel traps with the counter below zero; exactly enough fuel succeeds', () => {
@@ -109,13 +140,21 @@ describe('instrumentModule', () => {
   })
 
   test('a loop that starts with a test is charged exactly as its regions say', () => {
-    // Loop region: if, lt_u, get, const (4) per test; the arm (14) per iteration.
-    const loop = (n: number) =>
+    const work =
+      '(drop (i32.add (i32.add (i32.const 1) (i32.const 2)) (i32.add (i32.const 3) (i32.const 4))))'
+    // Loop region: if, lt_u, get, const (4) per test; the arm (block, set, add, get, const,
+    // 4 x 8, br: 38) per iteration, charged on its own (38 >= 32) with loop head merging.
+    const loop = (n: number, body = `${work} ${work} ${work} ${work}`) =>
       program(`(loop $l (if (i32.lt_u (local.get $i) (i32.const ${n})) (then
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (drop (i32.add (i32.add (i32.const 1) (i32.const 2)) (i32.add (i32.const 3) (i32.const 4))))
+        ${body}
         (br $l))))`)
-    const cost = (n: number) => 1n + 4n * BigInt(n + 1) + 14n * BigInt(n)
+    // A short arm (block, set, add, get, const, 8, br: 14) is merged into the loop region,
+    // so the exiting test pays it too.
+    for (const n of [0, 1, 50]) {
+      assert.equal(runMetered(loop(n, work)).fuelUsed, 1n + (4n + 14n) * BigInt(n + 1))
+    }
+    const cost = (n: number) => 1n + 4n * BigInt(n + 1) + 38n * BigInt(n)
     for (const n of [0, 1, 50]) assert.equal(runMetered(loop(n)).fuelUsed, cost(n))
     const exact = runMetered(loop(50), cost(50))
     assert.equal(exact.trap, undefined)

@@ -13,9 +13,9 @@ import { checkMemoryCap, checkModuleSync, readMemorySection, u32Leb } from './mo
 /**
  * Fuel metering and the determinism profile, as a rewrite of the module with binaryen.
  *
- * WHAT ONE FUEL UNIT IS (metering version 1; part of the protocol: changing any rule below,
+ * WHAT ONE FUEL UNIT IS (metering version 2; part of the protocol: changing any rule below,
  * or the binaryen version that reads the module, changes fuel counts, so bump
- * METER_VERSION):
+ * METER_VERSION; docs/execution.md has the same rules with examples):
  *
  * The module is read into binaryen IR (no optimization) and each function body is split
  * into regions, code that runs from one entry point to the next:
@@ -26,15 +26,26 @@ import { checkMemoryCap, checkModuleSync, readMemorySection, u32Leb } from './mo
  *     `br_table`, `return`, `return_call*`): a "segment", entered only if control gets there.
  * The static cost of a region is the number of binaryen IR expression nodes in it (about
  * one per wasm instruction), not counting nodes of nested regions; the `loop` / `if` node
- * and the if's condition count in the enclosing region. An arm or a segment costing less
- * than MIN_REGION_COST (8) is merged into its enclosing region (charged with it, taken or
- * not), which keeps the instrumentation cheap in tight loops; a segment that follows no
- * branch is merged too (it always runs with its predecessor). Merging is done innermost
- * and last first. A region's cost is charged each time it is entered; a trap or a branch
- * that leaves a region early does not refund the rest. In addition, `memory.copy`,
- * `memory.fill` and `memory.init` cost floor(n / 16) for n bytes (charged before the
- * operation, so a huge copy cannot run for free). Host calls (WASI) cost only their `call`
- * node; instructions injected by this rewrite cost nothing.
+ * and the if's condition count in the enclosing region. Then:
+ *   1. Call-site charging: a function reachable only by direct calls (not exported, not the
+ *      start function, not in a table, not named by `ref.func`) and not chosen to break a
+ *      cycle is "hoisted": its entry region's cost is added to every region holding a
+ *      direct `call` / `return_call` to it (once per call instruction) and its entry
+ *      charges nothing. Cycles of direct calls are broken by a depth-first search from each
+ *      function in module order (callees in call order): the target of every back edge
+ *      keeps its own entry charge, so a recursion pays on every turn. Callees are settled
+ *      before callers (hoisted functions form no cycle). This takes one global
+ *      read-modify-write per call out of call-heavy code.
+ *   2. Merging: an arm or a segment costing less than MIN_REGION_COST (32, including costs
+ *      added by rule 1) is merged into its enclosing region (charged with it, taken or not);
+ *      a segment that follows no branch is merged too (it always runs with its
+ *      predecessor). Merging is done innermost and last first.
+ * A region's cost is charged each time it is entered; a trap or a branch that leaves a
+ * region early does not refund the rest (so a trap before a hoisted call is billed the
+ * callee's entry too). In addition, `memory.copy`, `memory.fill` and `memory.init` cost
+ * floor(n / 16) for n bytes (charged before the operation, so a huge copy cannot run for
+ * free). Host calls (WASI) cost only their `call` node; instructions injected by this
+ * rewrite cost nothing.
  *
  * The counter is a mutable i64 global, initialized from the imported immutable global
  * `bazaar.fuel_limit` (so a wasm start function is metered too) and exported as
@@ -144,8 +155,10 @@ interface ExpressionApi {
   }
   Call: {
     isReturn(expr: ExpressionRef): boolean
+    getTarget(expr: ExpressionRef): string
     setOperandAt(expr: ExpressionRef, i: number, c: ExpressionRef): void
   }
+  RefFunc: { getFunc(expr: ExpressionRef): string }
   CallIndirect: { isReturn(expr: ExpressionRef): boolean }
   Load: { isAtomic(expr: ExpressionRef): boolean }
   Store: { isAtomic(expr: ExpressionRef): boolean }
@@ -353,6 +366,8 @@ class Instrumenter {
   readonly growCheck: string
   readonly chargeBytes: string
   readonly canonicalizeNaNs: boolean
+  /** Functions named by `ref.func` somewhere: callable indirectly, so never hoisted. */
+  readonly referenced = new Set<string>()
 
   constructor(module: binaryen.Module, maxPages: number, canonicalizeNaNs: boolean) {
     this.module = module
@@ -392,8 +407,86 @@ class Instrumenter {
       const func = this.module.getFunctionByIndex(i)
       if (!binaryen.getFunctionInfo(func).module) functions.push(func)
     }
-    for (const func of functions) this.instrumentFunction(func)
+    // Walk every function first: call-site charging needs each callee's entry cost, which
+    // is known once the callee's regions are folded, and which functions may be charged at
+    // their call sites (hoistable) depends on the whole call graph.
+    const plans = new Map<string, FunctionPlan>()
+    for (const func of functions) {
+      const plan = this.instrumentFunction(func)
+      plans.set(plan.name, plan)
+    }
+    const hoisted = this.hoistable(plans)
+    const entryCosts = new Map<string, number>()
+    const settled = new Set<string>()
+    // Callees first (post-order over hoisted callees, which form no cycle).
+    const settle = (root: FunctionPlan) => {
+      const stack: { plan: FunctionPlan; next: number }[] = [{ plan: root, next: 0 }]
+      settled.add(root.name)
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1] as { plan: FunctionPlan; next: number }
+        const call = top.plan.calls[top.next++]
+        if (call) {
+          const callee = plans.get(call.callee)
+          if (callee && hoisted.has(callee.name) && !settled.has(callee.name)) {
+            settled.add(callee.name)
+            stack.push({ plan: callee, next: 0 })
+          }
+          continue
+        }
+        stack.pop()
+        const rootCost = top.plan.finish(entryCosts, hoisted)
+        if (hoisted.has(top.plan.name)) entryCosts.set(top.plan.name, rootCost)
+      }
+    }
+    for (const plan of plans.values()) if (!settled.has(plan.name)) settle(plan)
     this.addHelpers()
+  }
+
+  /**
+   * Functions charged at their call sites: reachable only through direct calls (not
+   * exported, not the start function, not in a table, not taken by `ref.func`) and not
+   * chosen to break a cycle of direct calls (so entry costs are finite sums, and a
+   * recursion still pays at every turn).
+   */
+  hoistable(plans: Map<string, FunctionPlan>): Set<string> {
+    const m = this.module
+    const escaped = new Set<string>(this.referenced)
+    for (let i = 0; i < m.getNumExports(); i++) {
+      const info = binaryen.getExportInfo(m.getExportByIndex(i))
+      if (info.kind === binaryen.ExternalFunction) escaped.add(info.value)
+    }
+    for (let i = 0; i < m.getNumElementSegments(); i++) {
+      for (const name of binaryen.getElementSegmentInfo(m.getElementSegmentByIndex(i)).data) escaped.add(name)
+    }
+    const start = m.getStart()
+    if (start) escaped.add(binaryen.getFunctionInfo(start).name)
+    // Break every cycle of direct calls: a depth-first search from each function in module
+    // order; the target of each back edge (a call to a function still on the search path)
+    // keeps its own entry charge. Every cycle has a back edge, so what is left is acyclic.
+    const onCycle = new Set<string>()
+    const state = new Map<string, 'open' | 'done'>()
+    for (const first of plans.keys()) {
+      if (state.has(first)) continue
+      const work: { name: string; next: number }[] = [{ name: first, next: 0 }]
+      state.set(first, 'open')
+      while (work.length > 0) {
+        const frame = work[work.length - 1] as { name: string; next: number }
+        const call = (plans.get(frame.name) as FunctionPlan).calls[frame.next++]
+        if (!call) {
+          state.set(frame.name, 'done')
+          work.pop()
+          continue
+        }
+        if (!plans.has(call.callee)) continue // an import
+        const seen = state.get(call.callee)
+        if (seen === 'open') onCycle.add(call.callee)
+        else if (seen === undefined) {
+          state.set(call.callee, 'open')
+          work.push({ name: call.callee, next: 0 })
+        }
+      }
+    }
+    return new Set([...plans.keys()].filter((name) => !escaped.has(name) && !onCycle.has(name)))
   }
 
   /**
@@ -476,9 +569,12 @@ class Instrumenter {
     )
   }
 
-  instrumentFunction(func: number): void {
+  /** Walks one function (regions, NaN canonicalization candidates); `finish` emits its charges. */
+  instrumentFunction(func: number): FunctionPlan {
     const m = this.module
     const name = api.Function.getName(func)
+    /** Direct calls, by the region they are in (the callee's entry cost may be added there). */
+    const calls: { region: number; callee: string }[] = []
 
     // Regions (see the header comment). Each is charged at its entry unless folded into
     // its parent; `apply` inserts the charge once the walk is done.
@@ -737,6 +833,7 @@ class Instrumenter {
           break
         }
         case binaryen.CallId:
+          calls.push({ region, callee: api.Call.getTarget(expr) })
           if (api.Call.isReturn(expr)) branches++
           pushOperands(expr, 'Call', region)
           break
@@ -875,6 +972,9 @@ class Instrumenter {
         case binaryen.TupleExtractId:
           push(expr, 'TupleExtract', 'Tuple', region)
           break
+        case binaryen.RefFuncId:
+          this.referenced.add(api.RefFunc.getFunc(expr))
+          break
         case binaryen.GlobalGetId:
         case binaryen.ConstId:
         case binaryen.MemorySizeId:
@@ -882,7 +982,6 @@ class Instrumenter {
         case binaryen.UnreachableId:
         case binaryen.DataDropId:
         case binaryen.RefNullId:
-        case binaryen.RefFuncId:
         case binaryen.TableSizeId:
           break
         default: {
@@ -895,53 +994,73 @@ class Instrumenter {
       }
     }
 
-    if (this.canonicalizeNaNs) {
-      const deferred = new Set(candidates)
-      for (let changed = true; changed; ) {
-        changed = false
-        for (const { target, value } of sets) {
-          if (
-            deferred.has(target) &&
-            (value === 'unsafe' || (typeof value === 'number' && !deferred.has(value)))
-          ) {
-            deferred.delete(target)
-            changed = true
+    const finish = (entryCosts: ReadonlyMap<string, number>, hoisted: ReadonlySet<string>): number => {
+      if (this.canonicalizeNaNs) {
+        const deferred = new Set(candidates)
+        for (let changed = true; changed; ) {
+          changed = false
+          for (const { target, value } of sets) {
+            if (
+              deferred.has(target) &&
+              (value === 'unsafe' || (typeof value === 'number' && !deferred.has(value)))
+            ) {
+              deferred.delete(target)
+              changed = true
+            }
           }
         }
+        for (const { slot, expr, kind, consumer, local } of pending) {
+          const exposed = consumer === 'sink' || (typeof consumer === 'number' && !deferred.has(consumer))
+          if (exposed && (local === undefined || deferred.has(local))) slot(canonicalize(expr, kind))
+        }
       }
-      for (const { slot, expr, kind, consumer, local } of pending) {
-        const exposed = consumer === 'sink' || (typeof consumer === 'number' && !deferred.has(consumer))
-        if (exposed && (local === undefined || deferred.has(local))) slot(canonicalize(expr, kind))
-      }
-    }
 
-    // Fold, innermost and last first, so a chain of segments folds all the way up.
-    const charged: boolean[] = []
-    let scratch: number | undefined
-    for (let r = regions.length - 1; r >= 0; r--) {
-      const region = regions[r] as Region
-      const fold =
-        (region.kind === 'arm' && region.cost < MIN_REGION_COST) ||
-        (region.kind === 'segment' && (!region.branched || region.cost < MIN_REGION_COST))
-      if (fold) (regions[region.parent] as Region).cost += region.cost
-      charged[r] = !fold
-    }
-    regions.forEach((region, r) => {
-      if (!charged[r]) return
-      scratch ??= addVar(func, binaryen.i64)
-      const arm = region.headArm === undefined ? undefined : (regions[region.headArm] as Region)
-      if (arm && charged[region.headArm as number] && arm.setElse) {
-        // Loop head merging (see the header comment): charge the loop test and the body
-        // together, check in the body, refund the body and check on the way out.
-        region.apply([this.adjust(-(region.cost + arm.cost), scratch)])
-        arm.apply([this.check(scratch)])
-        arm.setElse(m.block(null, [this.adjust(arm.cost, scratch), this.check(scratch)]))
-        charged[region.headArm as number] = false
-      } else {
-        region.apply(this.chargeStatic(region.cost, scratch))
+      // A direct call to a hoisted function pays the callee's entry cost in the caller's
+      // region, as if the callee's entry code were written there (see the header comment).
+      for (const call of calls) {
+        if (hoisted.has(call.callee))
+          (regions[call.region] as Region).cost += entryCosts.get(call.callee) ?? 0
       }
-    })
+      // Fold, innermost and last first, so a chain of segments folds all the way up.
+      const charged: boolean[] = []
+      let scratch: number | undefined
+      for (let r = regions.length - 1; r >= 0; r--) {
+        const region = regions[r] as Region
+        const fold =
+          (region.kind === 'arm' && region.cost < MIN_REGION_COST) ||
+          (region.kind === 'segment' && (!region.branched || region.cost < MIN_REGION_COST))
+        if (fold) (regions[region.parent] as Region).cost += region.cost
+        charged[r] = !fold
+      }
+      // A hoisted function's entry is paid by its callers.
+      if (hoisted.has(name)) charged[root] = false
+      regions.forEach((region, r) => {
+        if (!charged[r]) return
+        scratch ??= addVar(func, binaryen.i64)
+        const arm = region.headArm === undefined ? undefined : (regions[region.headArm] as Region)
+        if (arm && charged[region.headArm as number] && arm.setElse) {
+          // Loop head merging (see the header comment): charge the loop test and the body
+          // together, check in the body, refund the body and check on the way out.
+          region.apply([this.adjust(-(region.cost + arm.cost), scratch)])
+          arm.apply([this.check(scratch)])
+          arm.setElse(m.block(null, [this.adjust(arm.cost, scratch), this.check(scratch)]))
+          charged[region.headArm as number] = false
+        } else {
+          region.apply(this.chargeStatic(region.cost, scratch))
+        }
+      })
+      return (regions[root] as Region).cost
+    }
+    return { name, calls, finish }
   }
+}
+
+/** One function walked, its charges not yet emitted (Instrumenter.run settles callees first). */
+interface FunctionPlan {
+  name: string
+  calls: { region: number; callee: string }[]
+  /** Folds and emits the charges; returns the entry region's cost (what callers pay when hoisted). */
+  finish: (entryCosts: ReadonlyMap<string, number>, hoisted: ReadonlySet<string>) => number
 }
 
 /**

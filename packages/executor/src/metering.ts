@@ -1,12 +1,12 @@
 /** The metering contract between meter.ts (the rewrite) and the sandbox; see meter.ts for the rules. */
 
 /** Bump when any metering rule in meter.ts changes: fuel counts of the same module would differ. */
-export const METER_VERSION = 1
+export const METER_VERSION = 2
 export const FUEL_EXPORT = '__bazaar_fuel'
 export const MEMORY_EXCEEDED_EXPORT = '__bazaar_memory_exceeded'
 export const FUEL_LIMIT_IMPORT = { module: 'bazaar', name: 'fuel_limit' } as const
-/** An if-arm or block segment cheaper than this is charged with its enclosing region instead of on its own. */
-export const MIN_REGION_COST = 8
+/** An if-arm or block segment cheaper than this is charged with its enclosing region instead of on its own (version 2: 32, was 8). */
+export const MIN_REGION_COST = 32
 /** Bulk memory operations cost one fuel unit per this many bytes. */
 export const BULK_BYTES_PER_FUEL = 16
 export const WASI_MODULE = 'wasi_snapshot_preview1'

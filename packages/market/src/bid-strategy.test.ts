@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { decideBid } from './bid-strategy.ts'
+import fc from 'fast-check'
+import { type BidDecision, decideBid as decideWithQuote } from './bid-strategy.ts'
+import { describeQuote } from './price-quote.ts'
+
+/** The decision without its quote, so the price checks below read as plain values. */
+type PlainDecision = Extract<BidDecision, { bid: false }> | Omit<Extract<BidDecision, { bid: true }>, 'quote'>
+function decideBid(...args: Parameters<typeof decideWithQuote>): PlainDecision {
+  const decision = decideWithQuote(...args)
+  if (!decision.bid) return decision
+  const { quote: _quote, ...rest } = decision
+  return rest
+}
 
 const capacity = { cores: 4, memoryMb: 1024, runtimes: ['wasm'] }
 const pricing = { floorPerFuel: 1_000n, utilizationMarkupPercent: 100 }
@@ -114,5 +125,97 @@ describe('decideBid with GPUs and spot pricing', () => {
     assert.throws(() => decideBid(job, capacity, idle, { ...pricing, utilizationMarkupPercent: -10 }), {
       name: 'MarketConfigError',
     })
+  })
+})
+
+describe('decideBid quote: why the provider priced what it did', () => {
+  const cls = 'wasm/c1/m64m'
+  const market = (median: bigint, count: number) => ({
+    prices: {
+      [cls]: {
+        resourceClass: cls,
+        count,
+        recent: median,
+        recentAtSeconds: 0n,
+        median,
+        min: median,
+        max: median,
+        fromSeconds: 0n,
+        toSeconds: 1n,
+      },
+    },
+  })
+  const spot = { ...pricing, spot: { percentOfMedian: 100, minSamples: 1 } }
+
+  it('records floor, utilization, median and anchor', () => {
+    const decision = decideWithQuote(
+      job,
+      capacity,
+      { cores: 1, memoryMb: 64, awardedCores: 1 },
+      spot,
+      market(2_000n, 4),
+    )
+    assert.ok(decision.bid)
+    const q = decision.quote
+    assert.equal(q.resourceClass, cls)
+    assert.equal(q.basis, 'spot')
+    assert.equal(q.anchor, 2_000n)
+    assert.equal(q.marketMedian, 2_000n)
+    assert.equal(q.marketSamples, 4)
+    assert.equal(q.utilizationPpm, 250_000n)
+    // 2000 × (1 + 100% × 25%) = 2500
+    assert.equal(q.ask, 2_500n)
+    assert.equal(decision.pricePerFuel, 2_500n)
+    assert.equal(q.capped, false)
+    assert.match(describeQuote(q), /spot 2000 .* = 2500/)
+  })
+
+  it('says when the floor ruled and when the job maximum cut the ask', () => {
+    const floorRuled = decideWithQuote(job, capacity, idle, spot, market(500n, 9))
+    assert.ok(floorRuled.bid)
+    assert.equal(floorRuled.quote.basis, 'floor')
+    assert.match(describeQuote(floorRuled.quote), /^floor 1000 \(median 500 of 9 awards not used\)/)
+    const cut = decideWithQuote({ ...job, maxPricePerFuel: 3_000n }, capacity, idle, spot, market(5_000n, 1))
+    assert.ok(cut.bid)
+    assert.equal(cut.quote.ask, 5_000n)
+    assert.equal(cut.pricePerFuel, 3_000n)
+    assert.equal(cut.quote.capped, true)
+  })
+
+  it('never bids under the floor; the price rises with utilization and with the median', () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: 10n ** 12n }),
+        fc.integer({ min: 0, max: 500 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.bigInt({ min: 1n, max: 10n ** 12n }),
+        fc.bigInt({ min: 0n, max: 10n ** 12n }),
+        fc.integer({ min: 0, max: 200 }),
+        (floor, markup, busyA, busyB, medianA, extra, percent) => {
+          const p = {
+            floorPerFuel: floor,
+            utilizationMarkupPercent: markup,
+            spot: { percentOfMedian: percent, minSamples: 1 },
+          }
+          const j = { ...job, maxPricePerFuel: 10n ** 16n }
+          const price = (busy: number, median: bigint) => {
+            const d = decideWithQuote(
+              j,
+              capacity,
+              { cores: busy, memoryMb: 0, awardedCores: busy },
+              p,
+              market(median, 1),
+            )
+            assert.ok(d.bid)
+            assert.ok(d.pricePerFuel >= floor, 'never under the floor')
+            return d.pricePerFuel
+          }
+          const [lo, hi] = busyA <= busyB ? [busyA, busyB] : [busyB, busyA]
+          assert.ok(price(lo, medianA) <= price(hi, medianA), 'busier is never cheaper')
+          assert.ok(price(lo, medianA) <= price(lo, medianA + extra), 'a higher median is never cheaper')
+        },
+      ),
+    )
   })
 })

@@ -3,9 +3,9 @@
  * Pure: the caller passes its capacity, current reservations and (optionally) the market's
  * price index. `CapacityLedger` keeps the reservations for a caller that wants it to.
  */
-import { askPrice, type SpotPricing, spotAnchor, validatePricing } from './ask-price.ts'
-import { minBig } from './bigint-math.ts'
+import { askPrice, type SpotPricing, validatePricing } from './ask-price.ts'
 import type { PriceIndexSnapshot } from './price-index.ts'
+import { type PriceQuote, quotePrice } from './price-quote.ts'
 import type { MarketReason } from './reasons.ts'
 import { type Capability, checkCapability, gpuMatches, type JobRequirements } from './requirements.ts'
 import { resourceClass } from './resource-class.ts'
@@ -70,6 +70,8 @@ export type BidDecision =
   | {
       bid: true
       pricePerFuel: bigint
+      /** How the price was reached (floor, market median, utilization), for the provider's records. */
+      quote: PriceQuote
       /** Indices into `capacity.gpus` to reserve; present only for jobs that need GPUs. */
       gpus?: number[]
     }
@@ -143,10 +145,17 @@ export function decideBid(
       detail: `would ask ${floorAsk} per fuel, job pays at most ${job.maxPricePerFuel}`,
     }
   }
-  const anchor = spotAnchor(pricing.spot, market.prices?.[resourceClass(job)])
-  const ask = askPrice(pricing.floorPerFuel, pricing.utilizationMarkupPercent, utilization, anchor)
-  const pricePerFuel = minBig(ask, job.maxPricePerFuel)
+  const quote = quotePrice({
+    resourceClass: resourceClass(job),
+    maxPricePerFuel: job.maxPricePerFuel,
+    floorPerFuel: pricing.floorPerFuel,
+    markupPercent: pricing.utilizationMarkupPercent,
+    utilizationPpm: utilization,
+    ...(pricing.spot === undefined ? {} : { spot: pricing.spot }),
+    ...(market.prices === undefined ? {} : { prices: market.prices }),
+  })
+  const pricePerFuel = quote.pricePerFuel
   return needGpus > 0
-    ? { bid: true, pricePerFuel, gpus: freeGpus.slice(0, needGpus) }
-    : { bid: true, pricePerFuel }
+    ? { bid: true, pricePerFuel, quote, gpus: freeGpus.slice(0, needGpus) }
+    : { bid: true, pricePerFuel, quote }
 }

@@ -59,6 +59,7 @@ export {
   type PriceIndexSnapshot,
   type PriceStats,
 } from './price-index.ts'
+export { describeQuote, type PriceQuote, quotePrice } from './price-quote.ts'
 export { median, quantile } from './quantile.ts'
 export { countReasons, type Exclusion, MarketReason } from './reasons.ts'
 export { effectivePriceScaled, type ReputationRecord, reputationPpm } from './reputation.ts'
@@ -69,7 +70,13 @@ export {
   gpuMatches,
   type JobRequirements,
 } from './requirements.ts'
-export { offerResourceClasses, type ResourceClass, resourceClass } from './resource-class.ts'
+export {
+  offerResourceClasses,
+  type ResourceClass,
+  resourceClass,
+  UNCLASSIFIED_PREFIX,
+  unclassifiedResourceClass,
+} from './resource-class.ts'
 export {
   DEFAULT_SELECTION_POLICY,
   MAX_REPUTATION_WEIGHT_PPM,

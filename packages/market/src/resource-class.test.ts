@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { offerResourceClasses, resourceClass } from './resource-class.ts'
+import { offerResourceClasses, resourceClass, unclassifiedResourceClass } from './resource-class.ts'
 
 describe('resource classes', () => {
   it('rounds job requirements up to a power of two', () => {
@@ -22,5 +22,14 @@ describe('resource classes', () => {
       offerResourceClasses({ runtimes: ['wasm', 'docker'], cores: 12, memoryMb: 24_000, gpus: [] }),
       ['docker/c8/m16g', 'wasm/c8/m16g'],
     )
+  })
+
+  it('classes an award known only on-chain by its fuel limit', () => {
+    assert.equal(unclassifiedResourceClass(50_000_000n), 'unclassified/f64m')
+    assert.equal(unclassifiedResourceClass(1n), 'unclassified/f1')
+    assert.equal(unclassifiedResourceClass(1_000n), 'unclassified/f1k')
+    assert.equal(unclassifiedResourceClass(1_025n), 'unclassified/f2k')
+    assert.equal(unclassifiedResourceClass(1n << 30n), 'unclassified/f1g')
+    assert.equal(unclassifiedResourceClass(3n << 40n), 'unclassified/f4t')
   })
 })

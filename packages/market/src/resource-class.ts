@@ -62,3 +62,26 @@ export function offerResourceClasses(
       : `/g${offer.gpus.length}${modelSlug(first.model) ? `-${modelSlug(first.model)}` : ''}`
   return [...new Set(offer.runtimes)].sort().map((runtime) => `${runtime}/${size}${gpu}`)
 }
+
+/** Prefix of the classes of awards whose job spec this node never saw (see `unclassifiedResourceClass`). */
+export const UNCLASSIFIED_PREFIX = 'unclassified/'
+
+const FUEL_UNITS: readonly [bigint, string][] = [
+  [1n << 40n, 't'],
+  [1n << 30n, 'g'],
+  [1n << 20n, 'm'],
+  [1n << 10n, 'k'],
+]
+
+/**
+ * The class of an award known only from the chain: the job's fuel limit rounded up to a power
+ * of two, e.g. `unclassified/f64m` for 50,000,000 fuel. Used when the node did not hear the job's
+ * announcement (it joined later, or gossip missed it), so the award still shows in the market's
+ * prices without being mixed into a class whose resources it may not match.
+ */
+export function unclassifiedResourceClass(maxFuel: bigint): ResourceClass {
+  let p = 1n
+  while (p < maxFuel) p <<= 1n
+  for (const [unit, suffix] of FUEL_UNITS) if (p >= unit) return `${UNCLASSIFIED_PREFIX}f${p / unit}${suffix}`
+  return `${UNCLASSIFIED_PREFIX}f${p}`
+}

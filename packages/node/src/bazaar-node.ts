@@ -1,4 +1,4 @@
-import type { BazaarContracts } from '@bazaar/chain'
+import { type BazaarContracts, createVerificationCourt } from '@bazaar/chain'
 import type { ProviderCapacity, ProviderPricing } from '@bazaar/market'
 import {
   awardNoticeSchema,
@@ -9,14 +9,19 @@ import {
   PROTOCOL_AWARD,
   PROTOCOL_BID,
 } from '@bazaar/protocol'
+import type { PrivateKey } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { type ContentStore, createMemoryContentStore } from './content-store.ts'
 import type { MarketChain } from './market-chain.ts'
 import { createMarketChain } from './market-chain-adapter.ts'
+import { createMarketPriceFeed, type MarketPriceFeed, type MarketPriceFeedInit } from './market-price-feed.ts'
 import type { NetworkServices } from './network-services.ts'
 import { createNetworkServices } from './network-services-libp2p.ts'
 import { ProviderService, type WasmRunner } from './provider/provider-service.ts'
 import { type RequesterInit, RequesterService } from './requester/requester-service.ts'
+import { AnnouncementCache } from './verification/announcement-cache.ts'
+import type { RefereeDuty, RefereeEvent } from './verification/referee-duty.ts'
+import { startRefereeDuty } from './verification/referee-node.ts'
 
 export interface BazaarNodeInit {
   name: string
@@ -24,8 +29,22 @@ export interface BazaarNodeInit {
   logger: Logger
   listen?: string[]
   bootstrap?: string[]
+  /** libp2p identity; a fresh one when omitted (the daemon keeps one in its data dir). */
+  peerKey?: PrivateKey
   provider?: { capacity: ProviderCapacity; pricing: ProviderPricing; runner: WasmRunner }
   requester?: RequesterInit
+  /** The chain-fed price index (every award on the market); defaults poll once a second. */
+  priceFeed?: MarketPriceFeedInit
+  /**
+   * The VerificationCourt (docs/verification.md). With it a requester can run audited jobs, and
+   * a provider joins the referee pool (unless `referee` is false) and serves when drawn.
+   */
+  court?: {
+    address: `0x${string}`
+    referee?: boolean
+    pollMs?: number
+    onRefereeEvent?(event: RefereeEvent): void
+  }
 }
 
 export interface BazaarNode {
@@ -35,6 +54,9 @@ export interface BazaarNode {
   readonly store: ContentStore
   readonly provider: ProviderService | undefined
   readonly requester: RequesterService | undefined
+  readonly prices: MarketPriceFeed
+  /** Referee and auditor duty, on providers with a court. */
+  readonly referee: RefereeDuty | undefined
   stop(): Promise<void>
 }
 
@@ -46,19 +68,28 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
   const logger = init.logger.child({ node: init.name })
   const store = createMemoryContentStore()
   const chain = createMarketChain(init.contracts)
+  const prices = createMarketPriceFeed(init.priceFeed ?? {}, { chain, logger })
   let provider: ProviderService | undefined
   let requester: RequesterService | undefined
+  let referee: RefereeDuty | undefined
+  // Jobs seen on gossip, for re-executing one when drawn as referee or auditor.
+  const announcements = new AnnouncementCache()
 
   const network = await createNetworkServices({
     ...(init.listen ? { listen: init.listen } : {}),
     ...(init.bootstrap ? { bootstrap: init.bootstrap } : {}),
+    ...(init.peerKey ? { privateKey: init.peerKey } : {}),
     logger,
+    // Offer signatures are checked at gossip by the nodes that use offers (requesters).
+    ...(init.requester ? { offerDomain: { chainId: chain.chainId, market: chain.market } } : {}),
     lookupContent: (cid) => store.get(cid),
     onOfferSubscriber: () => provider?.republishOfferSoon(),
     onOffer: (offer) => {
       requester?.onOffer(offer).catch((err: unknown) => logger.debug({ err }, 'offer handling failed'))
     },
     onJobAnnouncement: (announcement) => {
+      prices.learn(announcement)
+      announcements.remember(announcement)
       provider?.onAnnouncement(announcement).catch((err: unknown) => logger.error({ err }, 'bidding failed'))
     },
     handlers: [
@@ -98,13 +129,19 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
             message: offerTypedMessage(offer),
           }),
         readStake: () => contracts.stakeOf(chain.address),
+        prices: () => prices.snapshot(),
       },
     )
     provider.startOffers()
   }
   if (init.requester) {
+    const court = init.court ? createVerificationCourt(contracts, init.court.address) : undefined
+    // The court takes audit fees from this signer; approved once, for good.
+    if (court) await court.approve(2n ** 255n)
     requester = new RequesterService(init.requester, {
       ...components,
+      prices,
+      ...(court ? { court } : {}),
       // On-chain standing: stake, jail and track record from the registry, so selection and
       // explain weigh reputation as the contracts record it. Score is WAD (1e18) on-chain, ppm here.
       standingOf: async (address) => {
@@ -129,6 +166,19 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
     })
   }
 
+  if (init.provider && init.court && init.court.referee !== false) {
+    ;({ duty: referee } = await startRefereeDuty({
+      contracts,
+      court: init.court.address,
+      ...components,
+      runner: init.provider.runner,
+      announcements,
+      ...(init.court.pollMs ? { pollMs: init.court.pollMs } : {}),
+      ...(init.court.onRefereeEvent ? { onEvent: init.court.onRefereeEvent } : {}),
+    }))
+  }
+
+  prices.start()
   return {
     name: init.name,
     chain,
@@ -136,7 +186,11 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
     store,
     provider,
     requester,
+    prices,
+    referee,
     async stop() {
+      await referee?.stop()
+      await prices.stop()
       await provider?.stop()
       await network.stop()
     },

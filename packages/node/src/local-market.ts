@@ -14,12 +14,19 @@ import { parseTokens } from '@bazaar/protocol'
 import type { Logger } from 'pino'
 import type { Hex } from 'viem'
 import { type BazaarNode, createBazaarNode } from './bazaar-node.ts'
+import type { WasmRunner } from './provider/provider-service.ts'
+import type { RefereeEvent } from './verification/referee-duty.ts'
 
 export interface LocalProviderConfig {
   name: string
   cores: number
   memoryMb: number
   pricing: ProviderPricing
+  /**
+   * Test harness only (never set by the demo or the daemon): wraps this provider's executor,
+   * e.g. to make it return a wrong result, for the verification tests.
+   */
+  wrapRunner?: (runner: WasmRunner) => WasmRunner
 }
 
 export interface LocalMarketInit {
@@ -33,6 +40,12 @@ export interface LocalMarketInit {
   providerStake?: string
   /** Seconds after a reveal before anyone may finalize. */
   challengeWindow?: bigint
+  /**
+   * Verification (docs/verification.md): the requester can run audited jobs and every provider
+   * joins the referee pool and serves when drawn. Off by default: each provider then polls the
+   * court for duties.
+   */
+  verification?: { pollMs?: number; onRefereeEvent?(provider: string, event: RefereeEvent): void }
 }
 
 export interface LocalMarket {
@@ -79,10 +92,13 @@ export async function startLocalMarket(init: LocalMarketInit): Promise<LocalMark
     let bootstrap: string[] = []
     for (const [index, config] of init.providers.entries()) {
       const contracts = await contractsFor(providerKeys[index]!)
-      await admin.mint(contracts.address, stake)
+      // With verification on, a provider also needs its referee bond (the court's default: the
+      // market's least collateral, 1 BZR); 10 BZR leaves room for a few.
+      await admin.mint(contracts.address, stake + (init.verification ? parseTokens('10') : 0n))
       await contracts.stakeWithPermit(stake)
-      const runner = createExecutor({ workers: config.cores })
-      stoppables.push({ stop: () => runner.close() })
+      const executor = createExecutor({ workers: config.cores })
+      stoppables.push({ stop: () => executor.close() })
+      const runner = config.wrapRunner ? config.wrapRunner(executor) : executor
       const node = await createBazaarNode({
         name: config.name,
         contracts,
@@ -93,6 +109,16 @@ export async function startLocalMarket(init: LocalMarketInit): Promise<LocalMark
           pricing: config.pricing,
           runner,
         },
+        ...(init.verification
+          ? {
+              court: {
+                address: deployment.court,
+                ...(init.verification.pollMs ? { pollMs: init.verification.pollMs } : {}),
+                onRefereeEvent: (event: RefereeEvent) =>
+                  init.verification?.onRefereeEvent?.(config.name, event),
+              },
+            }
+          : {}),
       })
       stoppables.unshift(node)
       providers.push(node)
@@ -106,6 +132,7 @@ export async function startLocalMarket(init: LocalMarketInit): Promise<LocalMark
       // The requester also dials up to eight providers directly, so its gossip mesh forms fast.
       bootstrap: [...bootstrap, ...providers.slice(3, 8).flatMap((p) => p.network.multiaddrs())],
       requester: {},
+      ...(init.verification ? { court: { address: deployment.court } } : {}),
     })
     stoppables.unshift(requester)
     // Ready when job gossip has a mesh and every provider's offer has reached the requester:

@@ -32,20 +32,25 @@ export function createMarketChain(contracts: BazaarContracts): MarketChain {
     },
     getJob: (jobId) => contracts.getJob(jobId),
     isEligible: (provider) => contracts.isEligible(provider),
-    async createJob({ bidDeadline, executionDeadline, ...terms }) {
+    blockNumber: () => publicClient.getBlockNumber({ cacheTime: 0 }),
+    awardsSince: (fromBlock) => contracts.awardsSince(fromBlock),
+    async createJob({ biddingSeconds, executionSeconds, ...terms }) {
       // The roles award before their bidding budget ends, so that is the award deadline; the
       // provider then gets the execution time to commit, and as long again to reveal.
-      const window = executionDeadline > bidDeadline ? executionDeadline - bidDeadline : 1n
+      let bidDeadline = 0n
       const created = tally(
-        await contracts.createJobWithPermit({
-          ...terms,
-          bidDeadline,
-          awardDeadline: bidDeadline,
-          commitWindow: window,
-          revealWindow: window,
+        await contracts.createJobWithPermit((blockTime) => {
+          bidDeadline = blockTime + biddingSeconds
+          return {
+            ...terms,
+            bidDeadline,
+            awardDeadline: bidDeadline,
+            commitWindow: executionSeconds > 0n ? executionSeconds : 1n,
+            revealWindow: executionSeconds > 0n ? executionSeconds : 1n,
+          }
         }),
       )
-      return { hash: created.hash, gasUsed: created.gasUsed, jobId: created.jobId }
+      return { hash: created.hash, gasUsed: created.gasUsed, jobId: created.jobId, bidDeadline }
     },
     cancelJob: async (jobId) => tally(await contracts.cancelJob(jobId)),
     award: async (bid) => tally(await contracts.award(bid)),

@@ -1,4 +1,5 @@
 import type { JobRecord } from '@bazaar/chain'
+import type { AwardScan } from '@bazaar/chain/bazaar-contracts'
 import type { Address, Hex } from 'viem'
 
 /**
@@ -20,18 +21,23 @@ export interface MarketChain {
   nowSeconds(): Promise<bigint>
   getJob(jobId: bigint): Promise<JobRecord>
   isEligible(provider: Address): Promise<boolean>
+  /** The latest block number (not cached). */
+  blockNumber(): Promise<bigint>
+  /** Every award on the market (anyone's) from `fromBlock` to the latest block, with block times. */
+  awardsSince(fromBlock: bigint): Promise<AwardScan>
   /**
-   * Escrows and creates the job (one transaction); returns the new id. Awards are accepted until
-   * `bidDeadline`; the provider then has `executionDeadline - bidDeadline` seconds to commit
-   * and as long again to reveal.
+   * Escrows and creates the job (one transaction); returns the new id. Deadlines count from
+   * block time when the transaction is sent (not when this is called, which may be long before
+   * under load): awards are accepted for `biddingSeconds`; the provider then has
+   * `executionSeconds` to commit and as long again to reveal.
    */
   createJob(args: {
     specHash: Hex
     maxPricePerFuel: bigint
     maxFuel: bigint
-    bidDeadline: bigint
-    executionDeadline: bigint
-  }): Promise<TxOutcome & { jobId: bigint }>
+    biddingSeconds: bigint
+    executionSeconds: bigint
+  }): Promise<TxOutcome & { jobId: bigint; bidDeadline: bigint }>
   cancelJob(jobId: bigint): Promise<TxOutcome>
   award(args: {
     jobId: bigint

@@ -1,11 +1,22 @@
-import { type JobAnnouncement, type OfferWire, offerWireSchema, TOPIC_OFFERS } from '@bazaar/protocol'
+import {
+  type JobAnnouncement,
+  type OfferWire,
+  offerWireSchema,
+  PROTOCOL_AWARD,
+  PROTOCOL_BID,
+  TOPIC_OFFERS,
+} from '@bazaar/protocol'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
+import type { Address } from 'viem'
 import type { z } from 'zod'
 import { fetchContent, serveContent } from './net/content-transfer.ts'
 import { createBazaarHost } from './net/create-host.ts'
 import { createJobGossip } from './net/job-gossip.ts'
+import { createOfferVerifier } from './net/offer-verifier.ts'
+import { type MisbehaviourKind, PeerPenalties, type PeerPenaltiesInit } from './net/peer-penalties.ts'
 import { handleRequests, sendRequest } from './net/request-response.ts'
 import { createTopicGossip } from './net/topic-gossip.ts'
 import type { NetworkServices } from './network-services.ts'
@@ -19,6 +30,8 @@ export interface RequestHandler<Req> {
 export interface NetworkServicesInit {
   listen?: string[]
   bootstrap?: string[]
+  /** The node's libp2p identity (kept in its data dir so its peer id survives restarts); fresh when omitted. */
+  privateKey?: PrivateKey
   logger: Logger
   lookupContent: (cid: string) => Promise<Uint8Array | undefined>
   onJobAnnouncement: (announcement: JobAnnouncement) => void
@@ -28,22 +41,60 @@ export interface NetworkServicesInit {
   onOfferSubscriber?: () => void
   // biome-ignore lint/suspicious/noExplicitAny: handlers of different request types live in one list
   handlers: RequestHandler<any>[]
+  /**
+   * The market whose offers this node relays: offers for it must carry their provider's
+   * signature (forgeries are rejected at the gossip validator and count against the sender),
+   * offers for other markets are dropped. Without it offers are checked by schema only.
+   */
+  offerDomain?: { chainId: number; market: Address }
+  /** When a peer is banned for sending garbage (threshold, window, cool-down). */
+  penalties?: PeerPenaltiesInit
 }
+
+const streamKind = (protocol: string): MisbehaviourKind =>
+  protocol === PROTOCOL_BID ? 'bid-stream' : protocol === PROTOCOL_AWARD ? 'award-stream' : 'request-stream'
 
 /** NetworkServices over a libp2p host: protocols registered, gossip joined. */
 export async function createNetworkServices(init: NetworkServicesInit): Promise<NetworkServices> {
+  // A peer that keeps sending garbage is disconnected and refused for a cool-down: it costs
+  // us a parse per message, and honest peers never send any (they validate before sending).
+  const penalties = new PeerPenalties(init.penalties)
+  const isBanned = (peer: PeerId) => penalties.isBanned(peer.toString())
+  const penalize = (kind: MisbehaviourKind) => (err: Error, context: { peerId: PeerId }) => {
+    penalties.report(context.peerId.toString(), kind, err.message)
+  }
   const host = await createBazaarHost({
     ...(init.listen ? { listen: init.listen } : {}),
     ...(init.bootstrap ? { bootstrap: init.bootstrap } : {}),
+    ...(init.privateKey ? { privateKey: init.privateKey } : {}),
     logger: init.logger,
+    denyPeer: isBanned,
+    appSpecificScore: (peer) => penalties.appScore(peer),
+  })
+  penalties.onBan((ban) => {
+    init.logger.warn(
+      { peer: ban.peer, kind: ban.kind, reason: ban.reason, until: new Date(ban.until).toISOString() },
+      'peer banned for misbehaviour',
+    )
+    host.hangUp(peerIdFromString(ban.peer)).catch((err: unknown) => {
+      init.logger.debug({ peer: ban.peer, err: String(err) }, 'hang up on banned peer failed')
+    })
   })
   const unregister: (() => Promise<void>)[] = []
   try {
-    unregister.push(await serveContent(host, init.lookupContent, { logger: init.logger }))
+    unregister.push(
+      await serveContent(host, init.lookupContent, {
+        logger: init.logger,
+        isBanned,
+        onInvalidRequest: penalize('data-stream'),
+      }),
+    )
     for (const handler of init.handlers) {
       unregister.push(
         await handleRequests(host, handler.protocol, handler.schema, (request) => handler.handle(request), {
           logger: init.logger,
+          isBanned,
+          onInvalidRequest: penalize(streamKind(handler.protocol)),
         }),
       )
     }
@@ -51,8 +102,12 @@ export async function createNetworkServices(init: NetworkServicesInit): Promise<
     await host.stop()
     throw err
   }
+  const onInvalidGossip = (from: PeerId, err: Error) =>
+    penalties.report(from.toString(), 'gossip', err.message)
   const gossip = createJobGossip(host, {
     onAnnouncement: (announcement) => init.onJobAnnouncement(announcement),
+    onInvalid: onInvalidGossip,
+    isBanned,
     logger: init.logger,
   })
   const offers = createTopicGossip(host, {
@@ -62,6 +117,9 @@ export async function createNetworkServices(init: NetworkServicesInit): Promise<
     originOf: (offer) => offer.peerId,
     onMessage: (offer) => init.onOffer(offer),
     onSubscriber: () => init.onOfferSubscriber?.(),
+    ...(init.offerDomain ? { verify: createOfferVerifier(init.offerDomain) } : {}),
+    onInvalid: onInvalidGossip,
+    isBanned,
     logger: init.logger,
   })
   return {
@@ -89,6 +147,8 @@ export async function createNetworkServices(init: NetworkServicesInit): Promise<
       await offers.publish(offer)
     },
     waitForJobSubscribers: (min, options) => gossip.waitForSubscribers(min, options),
+    misbehaviour: () => penalties.stats,
+    isBanned: (peer) => penalties.isBanned(peer),
     async stop() {
       gossip.stop()
       offers.stop()

@@ -1,5 +1,6 @@
 import type { JobAnnouncement, OfferWire } from '@bazaar/protocol'
 import type { z } from 'zod'
+import type { PeerPenaltiesStats } from './net/peer-penalties.ts'
 
 /**
  * The node's view of the peer-to-peer network: request/response on a protocol, content
@@ -23,5 +24,9 @@ export interface NetworkServices {
   publishOffer(offer: OfferWire): Promise<void>
   /** Resolves once at least `min` peers subscribe to job gossip. */
   waitForJobSubscribers(min: number, options?: { signal?: AbortSignal }): Promise<void>
+  /** Garbage received by kind, bans imposed and peers banned now (for /metrics). */
+  misbehaviour(): PeerPenaltiesStats
+  /** True while `peer` is banned for misbehaviour (its connections refused, its messages ignored). */
+  isBanned(peer: string): boolean
   stop(): Promise<void>
 }

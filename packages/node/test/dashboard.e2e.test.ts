@@ -15,7 +15,7 @@ import { chromium } from 'playwright-core'
 import { startHttpApi } from '../src/api/http-api.ts'
 import { demoProviders, examplesBuildDir } from '../src/demo/run-demo.ts'
 import { startLocalMarket } from '../src/local-market.ts'
-import { JobTracker } from '../src/requester/job-tracker.ts'
+import { JobTracker, type TrackedJob } from '../src/requester/job-tracker.ts'
 import { prepareJob } from '../src/requester/prepare-job.ts'
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -40,6 +40,7 @@ describe('dashboard', () => {
     const api = await startHttpApi({
       tracker,
       requester: market.requester.requester!,
+      registry: market.admin,
       store: market.requester.store,
       chain: market.requester.chain,
       network: market.requester.network,
@@ -108,6 +109,23 @@ describe('dashboard', () => {
             .count(),
           1,
         )
+      }
+      // Every provider with an offer is listed with its stake and on-chain reputation.
+      assert.equal(await page.locator('tr[data-provider]').count(), market.providers.length)
+      for (const p of market.providers) {
+        const row = page.locator(`tr[data-provider="${p.chain.address}"]`)
+        assert.equal((await row.locator('td.stake').textContent())?.trim(), '100 BZR')
+        assert.equal((await row.locator('td.locked').textContent())?.trim(), '0 BZR')
+        const won: TrackedJob[] = finished.filter(
+          (j) => j.outcome!.provider!.toLowerCase() === p.chain.address.toLowerCase(),
+        )
+        assert.equal((await row.locator('td.record').textContent())?.trim(), `${won.length} / 0`)
+        const score = Number((await row.locator('td.score').textContent())?.trim())
+        assert.ok(
+          won.length > 0 ? score > 0 : score === 0,
+          `score ${score} for ${won.length} completed job(s)`,
+        )
+        assert.equal((await row.locator('td.standing').textContent())?.trim(), 'active')
       }
       assert.match((await page.locator('#balance').textContent()) ?? '', /BZR$/)
       // Every provider's signed offer is listed, cheapest floor first, with the depth summary.

@@ -15,6 +15,10 @@ export const ErrorCode = {
   Trap: 'E_TRAP',
   InvalidModule: 'E_INVALID_MODULE',
   NoBids: 'E_NO_BIDS',
+  /** Verification (an audit or a dispute) found the result wrong. */
+  VerificationFailed: 'E_VERIFICATION_FAILED',
+  /** Verification ended without a verdict (no referee majority). */
+  Undetermined: 'E_UNDETERMINED',
   ChainError: 'E_CHAIN',
   Aborted: 'E_ABORTED',
   Internal: 'E_INTERNAL',

@@ -77,3 +77,4 @@ export {
   type SpecIssue,
   validateJobSpec,
 } from './spec.ts'
+export { DEFAULT_AUDIT_PROBABILITY } from './spec-fields.ts'

@@ -27,11 +27,25 @@ function issuesOf(text: string) {
 describe('parseJobSpec', () => {
   it('parses a valid spec and fills defaults, keeping amounts exact', () => {
     const spec = parseJobSpec(valid)
+    assert.ok(spec.runtime === 'wasm')
     assert.equal(spec.limits.fuel, 1_000_000_000n)
     assert.equal(spec.price.maxPerFuel, 2_000_000_000n)
     assert.deepEqual(spec.resources, { cores: 1, memoryMb: 64 })
     assert.equal(spec.verification.mode, 'none')
     assert.deepEqual(spec.module, { path: '../build/mandelbrot.wasm' })
+  })
+
+  it('takes an audit verification with the default probability, and refuses modes not built', () => {
+    const audited = parseJobSpec(`${valid}verification: { mode: audit }\n`)
+    assert.deepEqual(audited.verification, { mode: 'audit', probability: 0.35 })
+    const chosen = parseJobSpec(`${valid}verification: { mode: audit, probability: 1 }\n`)
+    assert.deepEqual(chosen.verification, { mode: 'audit', probability: 1 })
+    const [tooHigh] = issuesOf(`${valid}verification: { mode: audit, probability: 1.5 }\n`)
+    assert.equal(tooHigh?.field, 'verification.probability')
+    assert.equal(tooHigh?.line, 10)
+    assert.match(tooHigh?.message ?? '', /at most 1/)
+    const [notBuilt] = issuesOf(`${valid}verification: { mode: replicated }\n`)
+    assert.match(notBuilt?.message ?? '', /not available yet/)
   })
 
   it('accepts the same spec as JSON', () => {

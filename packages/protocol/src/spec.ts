@@ -2,66 +2,36 @@ import { isNode, LineCounter, parseDocument, type Node as YamlNode } from 'yaml'
 import { z } from 'zod'
 import { BaseError, type BaseErrorOptions, ErrorCode } from './errors.ts'
 
+import { type DockerJobSpec, dockerJobSpecSchema } from './spec-docker.ts'
+import {
+  fuelAmount,
+  jobName,
+  sourceRef,
+  specDeadlines,
+  specEnv,
+  specInputs,
+  specPrice,
+  specVerification,
+  specVersion,
+  wrongRuntimeField,
+} from './spec-fields.ts'
+
 /**
- * The job spec a requester writes (YAML or JSON). Version 1 runs one WASI module; its
- * output is what the module writes to stdout. Amounts are token base units (integers),
- * written as strings or integers so YAML never rounds them through a float.
+ * The job spec a requester writes (YAML or JSON). Version 1 has two runtimes: `wasm` runs
+ * one WASI module, metered in fuel (this file); `docker` runs a command in a container
+ * image, billed in core-milliseconds (spec-docker.ts). The output is what the program
+ * writes to stdout (or, for docker, one file it leaves under /output). Amounts are token
+ * base units (integers), written as strings or integers so YAML never rounds them.
  */
-const tokenAmount = z
-  .union([
-    z.string().regex(/^\d+$/, 'must be a whole number of token base units, e.g. "1000000000"'),
-    z.int(),
-  ])
-  .transform((value) => BigInt(value))
-  .refine((value) => value > 0n, 'must be greater than 0')
-
-const fuelAmount = z
-  .union([z.string().regex(/^\d+$/, 'must be a whole number of fuel units'), z.int().positive()])
-  .transform((value) => BigInt(value))
-  .refine((value) => value > 0n && value < 2n ** 63n, 'must be between 1 and 2^63-1')
-
-const sourceRef = z.union([
-  z.object({ cid: z.string().min(1) }).strict(),
-  z.object({ path: z.string().min(1) }).strict(),
-  z.object({ text: z.string() }).strict(),
-])
-
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name')
-
-export const jobSpecSchema = z
+export const wasmJobSpecSchema = z
   .object({
-    version: z.literal(1, { error: 'must be 1 (the only spec version so far)' }),
-    name: z
-      .string()
-      .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/, 'use 1-64 letters, digits, ".", "_" or "-"')
-      .optional(),
-    runtime: z.literal('wasm', { error: 'must be "wasm" (containers come later)' }),
+    version: specVersion,
+    name: jobName,
+    runtime: z.literal('wasm', { error: 'must be "wasm" (a WASI module) or "docker" (a container image)' }),
     module: sourceRef,
     args: z.array(z.string()).max(256).default([]),
-    env: z.record(envName, z.string()).default({}),
-    inputs: z
-      .array(
-        z
-          .object({
-            name: z
-              .string()
-              .regex(
-                /^[a-zA-Z0-9._-]+$/,
-                'must be a plain file name; it appears as /input/<name> in the sandbox',
-              )
-              .refine((name) => name !== '.' && name !== '..', 'must be a plain file name'),
-            path: z.string().min(1).optional(),
-            text: z.string().optional(),
-            cid: z.string().min(1).optional(),
-          })
-          .strict()
-          .refine(
-            (input) => [input.path, input.text, input.cid].filter((v) => v !== undefined).length === 1,
-            'give exactly one source: path (a file), text (inline) or cid',
-          ),
-      )
-      .max(64)
-      .default([]),
+    env: specEnv,
+    inputs: specInputs,
     resources: z
       .object({
         cores: z.int().min(1).max(256).default(1),
@@ -80,21 +50,23 @@ export const jobSpecSchema = z
           .default(16 * 1024 * 1024),
       })
       .strict(),
-    price: z.object({ maxPerFuel: tokenAmount }).strict(),
-    verification: z
-      .object({ mode: z.literal('none', { error: 'only "none" is available so far' }) })
-      .strict()
-      .default({ mode: 'none' }),
-    deadlines: z
-      .object({
-        biddingMs: z.int().min(100).max(600_000).default(1500),
-        executionSeconds: z.int().min(10).max(86_400).default(600),
-      })
-      .strict()
-      .default({ biddingMs: 1500, executionSeconds: 600 }),
+    price: specPrice,
+    verification: specVerification,
+    deadlines: specDeadlines,
+    image: wrongRuntimeField(
+      'only docker jobs have an image: set runtime: docker, or give module: { path | cid }',
+    ),
+    command: wrongRuntimeField('only docker jobs have a command: a wasm job takes module and args'),
+    output: wrongRuntimeField("a wasm job's output is always its stdout: remove output"),
   })
   .strict()
+  .transform(({ image: _image, command: _command, output: _output, ...spec }) => spec)
 
+/** Either runtime's spec; `runtime` tells which. */
+export const jobSpecSchema = z.union([wasmJobSpecSchema, dockerJobSpecSchema])
+
+export type WasmJobSpec = z.output<typeof wasmJobSpecSchema>
+export type { DockerJobSpec }
 export type JobSpec = z.output<typeof jobSpecSchema>
 export type JobSpecInput = z.input<typeof jobSpecSchema>
 export type SourceRef = z.output<typeof sourceRef>
@@ -162,7 +134,11 @@ export function validateJobSpec(
   source = '<spec>',
   locate: (path: (string | number)[]) => { line: number; column: number } | undefined = () => undefined,
 ): JobSpec {
-  const result = jobSpecSchema.safeParse(data)
+  // Pick the runtime's schema by hand rather than through the union, so a spec with a bad
+  // `runtime` still has its other fields checked (every problem is reported at once).
+  const isDocker =
+    typeof data === 'object' && data !== null && (data as Record<string, unknown>).runtime === 'docker'
+  const result = (isDocker ? dockerJobSpecSchema : wasmJobSpecSchema).safeParse(data)
   if (result.success) return result.data
   const issues = result.error.issues.map((issue): SpecIssue => {
     const path = issue.path.filter((part): part is string | number => typeof part !== 'symbol')

@@ -30,8 +30,35 @@ export interface JobEventView {
   [field: string]: unknown
 }
 
+/** A provider as the node reports it. Amounts are decimal strings of token base units. */
+export interface ProviderView {
+  address: string
+  stake: string
+  locked?: string
+  unbonding?: string
+  unbondingReadyAt?: string
+  jailed?: boolean
+  jailedUntil?: string
+  faults?: string
+  reputation?: {
+    completed: string
+    failed: string
+    unitsServed: string
+    slashedAmount: string
+    /** WAD: 1e18 is a perfect record. */
+    score: string
+    /** The score as a number from 0 to 1. */
+    scoreRatio: number
+  }
+  /** What this node has seen of it (requester role). */
+  bids?: number
+  wins?: number
+  earned?: string
+}
+
 export interface NodeInfo {
   address: string
+  role?: 'provider' | 'requester' | 'both'
   peerId: string
   multiaddrs: string[]
   chainId: number
@@ -125,6 +152,29 @@ export class BazaarClient {
 
   async listJobs(): Promise<JobView[]> {
     return (await this.json<{ jobs: JobView[] }>('GET', '/v1/jobs')).jobs
+  }
+
+  /**
+   * Cancels a job still collecting bids; the whole escrow is refunded on-chain. Rejects with an
+   * ApiError of status 409 once the job is awarded (it then runs to the end) or has ended.
+   */
+  cancel(id: string): Promise<JobView> {
+    return this.json('POST', `/v1/jobs/${encodeURIComponent(id)}/cancel`)
+  }
+
+  /** The job's event timeline so far (use `watch` to follow it live). */
+  logs(id: string): Promise<{ id: string; state: JobView['state']; events: JobEventView[] }> {
+    return this.json('GET', `/v1/jobs/${encodeURIComponent(id)}/logs`)
+  }
+
+  /** A provider's on-chain standing: stake buckets, jail, reputation counters and score. */
+  provider(address: string): Promise<ProviderView> {
+    return this.json('GET', `/v1/providers/${encodeURIComponent(address)}`)
+  }
+
+  /** Providers this node knows (from its jobs and live offers), with stake and reputation. */
+  async providers(): Promise<ProviderView[]> {
+    return (await this.json<{ providers: ProviderView[] }>('GET', '/v1/providers')).providers
   }
 
   async output(id: string): Promise<Uint8Array> {

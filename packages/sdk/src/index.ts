@@ -9,6 +9,7 @@ export {
   type NodeInfo,
   type OfferView,
   type PriceStatsView,
+  type ProviderView,
   type ReasonView,
 } from './bazaar-client.ts'
 export { type MapJobsOptions, type MapJobsProgress, type MapJobsResult, mapJobs } from './map-jobs.ts'

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { parseJobSpec } from '@bazaar/protocol'
+import { BaseError, ErrorCode, parseJobSpec } from '@bazaar/protocol'
 import { parse } from 'yaml'
 import type { BazaarClient } from './bazaar-client.ts'
 
@@ -9,12 +9,12 @@ import type { BazaarClient } from './bazaar-client.ts'
  * it references by path, and returns the spec with those references replaced by CIDs.
  */
 export async function uploadSpecFile(client: BazaarClient, path: string): Promise<Record<string, unknown>> {
-  const text = await readFile(path, 'utf8')
+  const text = await readLocal(path, 'the job spec')
   parseJobSpec(text, path)
   const spec = parse(text) as Record<string, unknown>
   const baseDir = dirname(resolve(path))
   const upload = async (file: string) =>
-    (await client.uploadBlob(new Uint8Array(await readFile(resolve(baseDir, file))))).cid
+    (await client.uploadBlob(await readLocal(resolve(baseDir, file), `a file named by ${path}`, true))).cid
   const module = spec.module as { path?: string }
   if (module.path !== undefined) spec.module = { cid: await upload(module.path) }
   const inputs = (spec.inputs ?? []) as { name: string; path?: string }[]
@@ -24,4 +24,18 @@ export async function uploadSpecFile(client: BazaarClient, path: string): Promis
     ),
   )
   return spec
+}
+
+/** Reads a local file; a missing one is bad input (exit code 2), not a failure of ours. */
+async function readLocal(file: string, what: string): Promise<string>
+async function readLocal(file: string, what: string, binary: true): Promise<Uint8Array>
+async function readLocal(file: string, what: string, binary?: true): Promise<string | Uint8Array> {
+  try {
+    return binary ? new Uint8Array(await readFile(file)) : await readFile(file, 'utf8')
+  } catch (cause) {
+    throw new BaseError(ErrorCode.InvalidSpec, `cannot read ${what}: ${file}`, {
+      cause,
+      hint: 'paths in a spec are relative to the spec file; build the examples with `npm run build`',
+    })
+  }
 }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import {
   createChainClients,
+  DEFAULT_COLLATERAL_BPS,
   DEFAULT_JAIL_DURATION,
   DEFAULT_MAX_FAULTS,
   DEFAULT_REPUTATION_HALF_LIFE,
@@ -66,15 +67,15 @@ function usage(message: string): never {
 
 /**
  * The deployer key: an Ethereum V3 keystore (password from --password-file or
- * BAZAAR_KEYSTORE_PASSWORD), else BAZAAR_PRIVATE_KEY. Never from a flag, so keys stay out of
+ * BAZAAR_PASSWORD, or the older BAZAAR_KEYSTORE_PASSWORD), else BAZAAR_PRIVATE_KEY. Never from a flag, so keys stay out of
  * shell history and process lists.
  */
 async function loadKey(opts: DeployOptions): Promise<Hex> {
   if (opts.keystore) {
     const password = opts.passwordFile
       ? (await readFile(opts.passwordFile, 'utf8')).replace(/\r?\n$/, '')
-      : process.env.BAZAAR_KEYSTORE_PASSWORD
-    if (password === undefined) usage('--keystore needs --password-file or BAZAAR_KEYSTORE_PASSWORD')
+      : (process.env.BAZAAR_PASSWORD ?? process.env.BAZAAR_KEYSTORE_PASSWORD)
+    if (password === undefined) usage('--keystore needs --password-file or BAZAAR_PASSWORD')
     try {
       return await decryptKeystore(await readFile(opts.keystore, 'utf8'), password)
     } catch (err) {
@@ -100,7 +101,7 @@ export function registerContractsCommand(program: Command): void {
     .description('Deploy token, provider registry and job market to an EVM chain and write a deployment file')
     .requiredOption('--rpc-url <url>', 'JSON-RPC endpoint of the target chain')
     .option('--keystore <file>', 'deployer key as an Ethereum V3 JSON keystore (else BAZAAR_PRIVATE_KEY)')
-    .option('--password-file <file>', 'keystore password (else BAZAAR_KEYSTORE_PASSWORD)')
+    .option('--password-file <file>', 'keystore password (else BAZAAR_PASSWORD)')
     .option('--out <file>', 'deployment file to write (default .bazaar/deployment-<chainId>.json)')
     .option(
       '--token <address>',
@@ -109,7 +110,12 @@ export function registerContractsCommand(program: Command): void {
     )
     .option('--min-stake <BZR>', 'active stake a provider needs to be eligible', tokens, '10')
     .option('--min-collateral <BZR>', 'least collateral locked per awarded job', tokens, '1')
-    .option('--collateral-bps <bps>', 'collateral as basis points of price x maxFuel', integer(0, 10_000), 0)
+    .option(
+      '--collateral-bps <bps>',
+      'collateral as basis points of price x maxFuel (default: one full payment; see docs/verification.md)',
+      integer(0, 10_000),
+      DEFAULT_COLLATERAL_BPS,
+    )
     .option(
       '--challenge-window <seconds>',
       'after a reveal, only the requester may finalize',

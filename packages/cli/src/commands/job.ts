@@ -184,6 +184,70 @@ Examples:
 
   withApi(
     job
+      .command('cancel <id>')
+      .description('Cancel a job still collecting bids; its whole escrow is refunded'),
+  )
+    .addHelpText(
+      'after',
+      `
+A job already awarded cannot be cancelled (exit code 7): the provider is working with its
+collateral locked; the job runs to the end and pays only the fuel it uses.
+
+Examples:
+  $ bazaar job cancel 12
+  $ bazaar job cancel 12 --api http://127.0.0.1:8081 --json`,
+    )
+    .action(async (id: string, opts: ApiOptions) => {
+      const view = await client(opts).cancel(id)
+      if (opts.json) console.log(JSON.stringify(view))
+      else
+        console.log(`job ${view.id} cancelled: refunded ${tokens(view.refunded)} of ${tokens(view.escrow)}`)
+      process.exit(ExitCode.Ok)
+    })
+
+  withApi(
+    job
+      .command('logs <id>')
+      .description(
+        "A job's event timeline: escrow, announcements, bids, award, reveal, verification, payment",
+      )
+      .option('-f, --follow', 'keep printing new events until the job ends'),
+  )
+    .addHelpText(
+      'after',
+      `
+With --json, one JSON object per line (one per event).
+
+Examples:
+  $ bazaar job logs 12
+  $ bazaar job logs 12 --follow --json`,
+    )
+    .action(async (id: string, opts: ApiOptions & { follow?: boolean }) => {
+      const api = client(opts)
+      const print = (event: JobEventView) => {
+        if (event.type === 'end') return
+        if (opts.json) console.log(JSON.stringify(event))
+        else {
+          const time = new Date(event.at ?? 0).toISOString().slice(11, 23)
+          console.log(`${time}  ${event.type.padEnd(12)} ${describeEvent(event) ?? ''}`)
+        }
+      }
+      if (opts.follow) {
+        let state: string | undefined
+        for await (const event of api.watch(id)) {
+          print(event)
+          if (event.type === 'end') state = event.state
+        }
+        if (!opts.json) console.log(`job ${id} ended: ${state ?? 'unknown'}`)
+        return
+      }
+      const logs = await api.logs(id)
+      for (const event of logs.events) print(event)
+      if (!opts.json) console.log(`job ${id}: ${logs.state}`)
+    })
+
+  withApi(
+    job
       .command('result <id>')
       .description("Save a completed job's output")
       .requiredOption('-o, --out <file>', 'where to write it'),

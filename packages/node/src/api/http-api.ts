@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import type { BazaarContracts } from '@bazaar/chain'
 import {
   BaseError,
   ErrorCode,
@@ -12,10 +13,11 @@ import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { streamSSE } from 'hono/streaming'
 import type { Logger } from 'pino'
-import type { Address } from 'viem'
+import { type Address, getAddress, isAddress } from 'viem'
 import type { ContentStore } from '../content-store.ts'
 import type { MarketChain } from '../market-chain.ts'
 import type { NetworkServices } from '../network-services.ts'
+import type { ProviderService } from '../provider/provider-service.ts'
 import type { JobTracker, TrackedJob } from '../requester/job-tracker.ts'
 import { prepareJob } from '../requester/prepare-job.ts'
 import type { RequesterService } from '../requester/requester-service.ts'
@@ -23,9 +25,19 @@ import { jsonSafe } from './json-safe.ts'
 import { createApiMetrics } from './metrics.ts'
 import { providerStats } from './provider-stats.ts'
 
+/** On-chain reads about providers (any signer will do: they never send). */
+export type RegistryReader = Pick<BazaarContracts, 'accountOf' | 'reputationOf' | 'registryParameters'>
+
 export interface HttpApiComponents {
-  tracker: JobTracker
-  requester: RequesterService
+  /** What this node does; shown by /v1/node and the dashboard. */
+  role?: 'provider' | 'requester' | 'both'
+  /** The requester role's job tracker and service; without them the job routes answer 409. */
+  tracker?: JobTracker | undefined
+  requester?: RequesterService | undefined
+  /** The provider role, for /v1/provider/jobs. */
+  provider?: ProviderService | undefined
+  /** Stake buckets and reputation of providers, for /v1/providers and the dashboard. */
+  registry?: RegistryReader
   store: ContentStore
   chain: MarketChain
   network: NetworkServices
@@ -41,12 +53,19 @@ export interface HttpApi {
   close(): Promise<void>
 }
 
-const statusOf = (err: BaseError): 400 | 404 | 500 =>
-  err.code === ErrorCode.InvalidSpec || err.code === ErrorCode.InvalidMessage
-    ? 400
-    : err.code === ErrorCode.NotFound
-      ? 404
-      : 500
+/** A route of a role this node does not play (e.g. submitting a job to a provider-only node). */
+export class RoleNotEnabledError extends BaseError {
+  override name = 'RoleNotEnabledError' as const
+}
+
+const statusOf = (err: BaseError): 400 | 404 | 409 | 500 =>
+  err.name === 'RoleNotEnabledError' || err.name === 'JobNotCancellableError'
+    ? 409
+    : err.code === ErrorCode.InvalidSpec || err.code === ErrorCode.InvalidMessage
+      ? 400
+      : err.code === ErrorCode.NotFound
+        ? 404
+        : 500
 
 function summary(job: TrackedJob) {
   return jsonSafe({
@@ -71,7 +90,17 @@ function summary(job: TrackedJob) {
 /** The node's HTTP API (documented in docs/openapi.yaml). Listens on 127.0.0.1 by default. */
 export function createHttpApp(c: HttpApiComponents): Hono {
   const app = new Hono()
-  const metrics = createApiMetrics(c.tracker)
+  const metrics = createApiMetrics({
+    ...(c.tracker ? { tracker: c.tracker } : {}),
+    ...(c.provider ? { provider: c.provider } : {}),
+    balance: c.balance,
+    misbehaviour: () => c.network.misbehaviour(),
+    info: () => ({
+      role: c.role ?? (c.provider ? (c.requester ? 'both' : 'provider') : 'requester'),
+      address: c.chain.address,
+      peer_id: c.network.peerId,
+    }),
+  })
 
   app.onError((err, ctx) => {
     if (err instanceof BaseError) {
@@ -100,16 +129,88 @@ export function createHttpApp(c: HttpApiComponents): Hono {
 
   app.get('/', (ctx) => ctx.html(dashboardHtml()))
 
+  const requesterRole = (): { tracker: JobTracker; requester: RequesterService } => {
+    if (!c.tracker || !c.requester) {
+      throw new RoleNotEnabledError(ErrorCode.InvalidMessage, 'this node is not a requester', {
+        hint: 'submit jobs to a node started with --role requester or --role both',
+      })
+    }
+    return { tracker: c.tracker, requester: c.requester }
+  }
+
+  /** On-chain standing of one provider: stake buckets, jail, reputation counters and score. */
+  const standing = async (address: Address) => {
+    if (!c.registry) return { stake: await c.stakeOf(address) }
+    const [account, reputation] = await Promise.all([
+      c.registry.accountOf(address),
+      c.registry.reputationOf(address),
+    ])
+    const now = BigInt(Math.floor(Date.now() / 1000))
+    return {
+      stake: account.staked,
+      locked: account.locked,
+      unbonding: account.unbonding,
+      unbondingReadyAt: account.unbondingReadyAt,
+      jailed: account.jailedUntil > now,
+      jailedUntil: account.jailedUntil,
+      faults: account.faults,
+      reputation: {
+        completed: reputation.completed,
+        failed: reputation.failed,
+        unitsServed: reputation.unitsServed,
+        slashedAmount: reputation.slashedAmount,
+        /** WAD (1e18 = perfect); also as a 0..1 number for display. */
+        score: reputation.score,
+        scoreRatio: Number(reputation.score / 1_000_000_000_000n) / 1_000_000,
+      },
+    }
+  }
+
   app.get('/v1/providers', async (ctx) => {
-    const stats = providerStats(c.tracker.list())
-    const withStake = await Promise.all(stats.map(async (p) => ({ ...p, stake: await c.stakeOf(p.address) })))
-    return ctx.json({ providers: jsonSafe(withStake) })
+    // Providers this requester has dealt with, plus every provider with a live offer.
+    const stats = c.tracker ? providerStats(c.tracker.list()) : []
+    const known = new Map(stats.map((p) => [p.address.toLowerCase(), p]))
+    const now = BigInt(Math.floor(Date.now() / 1000))
+    for (const offer of c.requester?.offers.active(now) ?? []) {
+      const key = offer.provider.toLowerCase()
+      if (!known.has(key))
+        known.set(key, { address: offer.provider as Address, bids: 0, wins: 0, earned: 0n })
+    }
+    if (c.provider && !known.has(c.chain.address.toLowerCase())) {
+      known.set(c.chain.address.toLowerCase(), { address: c.chain.address, bids: 0, wins: 0, earned: 0n })
+    }
+    const providers = await Promise.all(
+      [...known.values()].map(async (p) => ({ ...p, ...(await standing(p.address)) })),
+    )
+    return ctx.json({ providers: jsonSafe(providers) })
+  })
+
+  app.get('/v1/providers/:address', async (ctx) => {
+    const address = ctx.req.param('address')
+    if (!isAddress(address)) {
+      throw new BaseError(ErrorCode.InvalidMessage, `not an address: ${address}`, {
+        hint: 'pass a 0x address',
+      })
+    }
+    return ctx.json(
+      jsonSafe({ address: getAddress(address), ...(await standing(getAddress(address))) }) as object,
+    )
+  })
+
+  app.get('/v1/provider/jobs', (ctx) => {
+    if (!c.provider) {
+      throw new RoleNotEnabledError(ErrorCode.InvalidMessage, 'this node is not a provider', {
+        hint: 'start the node with --role provider or --role both',
+      })
+    }
+    return ctx.json({ jobs: jsonSafe([...c.provider.jobs.values()]) })
   })
 
   app.get('/v1/node', async (ctx) =>
     ctx.json(
       jsonSafe({
         address: c.chain.address,
+        role: c.role ?? (c.provider ? (c.requester ? 'both' : 'provider') : 'requester'),
         peerId: c.network.peerId,
         multiaddrs: c.network.multiaddrs(),
         chainId: c.chain.chainId,
@@ -121,23 +222,26 @@ export function createHttpApp(c: HttpApiComponents): Hono {
 
   app.get('/v1/market/offers', (ctx) => {
     const now = BigInt(Math.floor(Date.now() / 1000))
-    const book = c.requester.offers
+    const book = requesterRole().requester.offers
     return ctx.json(jsonSafe({ offers: book.active(now), depth: book.depth(now) }) as object)
   })
 
   app.get('/v1/market/prices', (ctx) => {
     const now = BigInt(Math.floor(Date.now() / 1000))
-    return ctx.json(jsonSafe({ atSeconds: now, classes: c.requester.prices.snapshot(now) }) as object)
+    return ctx.json(
+      jsonSafe({ atSeconds: now, classes: requesterRole().requester.prices.snapshot(now) }) as object,
+    )
   })
 
   app.post('/v1/market/explain', bodyLimit({ maxSize: 1024 * 1024 }), async (ctx) => {
+    const { requester } = requesterRole()
     const spec = await specFromBody(ctx.req.json())
     const prepared = await prepareJob(spec, {
       baseDir: '/',
       lookup: (cid) => c.store.get(cid),
       allowPaths: false,
     })
-    return ctx.json(jsonSafe(await c.requester.explain(prepared.descriptor)) as object)
+    return ctx.json(jsonSafe(await requester.explain(prepared.descriptor)) as object)
   })
 
   app.post(
@@ -158,20 +262,21 @@ export function createHttpApp(c: HttpApiComponents): Hono {
   )
 
   app.post('/v1/jobs', bodyLimit({ maxSize: 1024 * 1024 }), async (ctx) => {
+    const { tracker } = requesterRole()
     const spec = await specFromBody(ctx.req.json())
     const prepared = await prepareJob(spec, {
       baseDir: '/',
       lookup: (cid) => c.store.get(cid),
       allowPaths: false,
     })
-    const job = await c.tracker.submit(prepared)
+    const job = await tracker.submit(prepared)
     return ctx.json(summary(job) as object, 201)
   })
 
-  app.get('/v1/jobs', (ctx) => ctx.json({ jobs: c.tracker.list().map(summary) }))
+  app.get('/v1/jobs', (ctx) => ctx.json({ jobs: (c.tracker?.list() ?? []).map(summary) }))
 
   const find = (id: string): TrackedJob => {
-    const job = c.tracker.get(id)
+    const job = requesterRole().tracker.get(id)
     if (!job)
       throw new BaseError(ErrorCode.NotFound, `no job ${id} on this node`, {
         hint: 'list jobs with GET /v1/jobs',
@@ -181,6 +286,17 @@ export function createHttpApp(c: HttpApiComponents): Hono {
 
   app.get('/v1/jobs/:id', (ctx) => {
     const job = find(ctx.req.param('id'))
+    return ctx.json({ ...(summary(job) as object), events: jsonSafe(job.events) })
+  })
+
+  app.get('/v1/jobs/:id/logs', (ctx) => {
+    const job = find(ctx.req.param('id'))
+    return ctx.json(jsonSafe({ id: job.id, state: job.state, events: job.events }) as object)
+  })
+
+  app.post('/v1/jobs/:id/cancel', async (ctx) => {
+    const { tracker } = requesterRole()
+    const job = await tracker.cancel(find(ctx.req.param('id')).id, c.chain)
     return ctx.json({ ...(summary(job) as object), events: jsonSafe(job.events) })
   })
 
@@ -202,7 +318,7 @@ export function createHttpApp(c: HttpApiComponents): Hono {
       await new Promise<void>((resolve) => {
         // Writes are chained so the `end` event is flushed before the stream closes.
         let written: Promise<unknown> = Promise.resolve()
-        const stop = c.tracker.follow(job.id, (event) => {
+        const stop = requesterRole().tracker.follow(job.id, (event) => {
           written = written
             .then(() => stream.writeSSE({ event: event.type, data: JSON.stringify(jsonSafe(event)) }))
             .catch(() => undefined)

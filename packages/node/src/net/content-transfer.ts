@@ -38,6 +38,8 @@ export interface ServeContentOptions {
   logger?: Logger
   /** Called when a peer sends an invalid request; hook for peer scoring. */
   onInvalidRequest?: (err: InvalidMessageError, context: { peerId: PeerId }) => void
+  /** Streams from these peers are reset unread (peers banned for misbehaviour). */
+  isBanned?: (peer: PeerId) => boolean
 }
 
 /**
@@ -57,6 +59,10 @@ export async function serveContent(
 
   await host.handle(PROTOCOL_DATA, async (stream, connection) => {
     const peerId = connection.remotePeer
+    if (options.isBanned?.(peerId)) {
+      stream.abort(new Error('peer is banned'))
+      return
+    }
     const signal = deadline(undefined, timeoutMs)
     try {
       let cid: string

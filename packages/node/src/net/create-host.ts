@@ -38,6 +38,10 @@ export interface BazaarHostInit {
   minConnections?: number
   /** Source IPs exempt from gossipsub's IP-colocation penalty; default loopback. */
   ipColocationWhitelist?: string[]
+  /** Peers refused when they connect or we would dial them (e.g. banned for misbehaviour). */
+  denyPeer?: (peer: PeerId) => boolean
+  /** Gossipsub's app-specific score of a peer (negative for misbehaving peers); default 0. */
+  appSpecificScore?: (peer: string) => number
 }
 
 /** A started libp2p node with Bazaar's services, plus a few helpers. */
@@ -68,6 +72,15 @@ export async function createBazaarHost(init: BazaarHostInit = {}): Promise<Bazaa
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
+    ...(init.denyPeer === undefined
+      ? {}
+      : {
+          connectionGater: {
+            denyDialPeer: (peer: PeerId) => init.denyPeer!(peer),
+            denyInboundEncryptedConnection: (peer: PeerId) => init.denyPeer!(peer),
+            denyOutboundEncryptedConnection: (peer: PeerId) => init.denyPeer!(peer),
+          },
+        }),
     connectionManager: {
       // the default (5 inbound connections per second per IP) refuses local swarms
       inboundConnectionThreshold: 1_000,
@@ -82,6 +95,7 @@ export async function createBazaarHost(init: BazaarHostInit = {}): Promise<Bazaa
         heartbeatInterval: init.gossipHeartbeatMs ?? 1_000,
         scoreParams: {
           IPColocationFactorWhitelist: new Set(init.ipColocationWhitelist ?? ['127.0.0.1', '::1']),
+          ...(init.appSpecificScore === undefined ? {} : { appSpecificScore: init.appSpecificScore }),
         },
       }),
       dht: kadDHT({

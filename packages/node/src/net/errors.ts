@@ -80,3 +80,14 @@ export function toAbortError(reason: unknown, what: string): BaseError {
   }
   return new OperationAbortedError(`${what}: aborted`, { cause: reason })
 }
+
+/** A networking option is out of range: a configuration bug, caught at startup. */
+export class NetConfigError extends BaseError {
+  override name = 'NetConfigError' as const
+  constructor(option: string, problem: string) {
+    super(ErrorCode.Internal, `${option} ${problem}`, {
+      hint: `fix the node's network configuration (${option})`,
+      details: { option },
+    })
+  }
+}

@@ -9,6 +9,10 @@ export { DEFAULT_SUBSCRIBER_WAIT_MS } from './topic-gossip.ts'
 export interface JobGossipInit {
   /** Called once per valid announcement; `fromPeer` is the signed origin of the gossip message. */
   onAnnouncement: (announcement: JobAnnouncement, fromPeer: PeerId) => void | Promise<void>
+  /** Called for every announcement the validator rejects (peer scoring). */
+  onInvalid?: (from: PeerId, err: Error) => void
+  /** Announcements from these peers are ignored unread. */
+  isBanned?: (peer: PeerId) => boolean
   logger?: Logger
 }
 
@@ -25,6 +29,8 @@ export function createJobGossip(host: BazaarHost, init: JobGossipInit): JobGossi
     what: 'job announcement',
     originOf: (announcement) => announcement.requesterPeerId,
     onMessage: init.onAnnouncement,
+    ...(init.onInvalid ? { onInvalid: init.onInvalid } : {}),
+    ...(init.isBanned ? { isBanned: init.isBanned } : {}),
     ...(init.logger ? { logger: init.logger } : {}),
   })
 }

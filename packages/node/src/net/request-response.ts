@@ -47,6 +47,8 @@ export interface HandleRequestsOptions {
   logger?: Logger
   /** Called when a peer sends garbage (oversized, non-JSON, schema violation); hook for peer scoring. */
   onInvalidRequest?: (err: InvalidMessageError, context: { peerId: PeerId }) => void
+  /** Streams from these peers are reset unread (peers banned for misbehaviour). */
+  isBanned?: (peer: PeerId) => boolean
 }
 
 /**
@@ -72,6 +74,10 @@ export async function handleRequests<Req>(
     protocol,
     async (stream, connection) => {
       const peerId = connection.remotePeer
+      if (options.isBanned?.(peerId)) {
+        stream.abort(new Error('peer is banned'))
+        return
+      }
       const signal = deadline(undefined, timeoutMs)
       let request: Req
       try {

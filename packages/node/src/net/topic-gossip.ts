@@ -25,14 +25,29 @@ export interface TopicGossipInit<T> {
   onMessage: (message: T, fromPeer: PeerId) => void | Promise<void>
   /** Called when a peer starts subscribing to the topic (e.g. to send it current state). */
   onSubscriber?: (peer: PeerId) => void
+  /**
+   * Checks a schema-valid message further (e.g. its signature), inside the validator so nothing
+   * unchecked is delivered or forwarded: 'reject' counts against the sender when it is the
+   * message's origin (relays that do not verify are not blamed), 'ignore' drops it quietly
+   * (e.g. another market's offer).
+   */
+  verify?: (message: T) => GossipVerdict | Promise<GossipVerdict>
+  /** Called for every message the validator rejects, with the peer that sent it to us (peer scoring). */
+  onInvalid?: (from: PeerId, err: Error) => void
+  /** Messages from these peers are ignored unread (peers banned for misbehaviour). */
+  isBanned?: (peer: PeerId) => boolean
   logger?: Logger
 }
+
+export type GossipVerdict = 'accept' | 'ignore' | 'reject'
 
 export interface TopicGossipStats {
   /** Valid messages delivered to onMessage. */
   received: number
   /** Messages rejected by validation (the sender's gossipsub score is penalized). */
   invalid: number
+  /** Messages dropped without penalty: not ours to judge, or from a banned peer. */
+  ignored: number
 }
 
 export interface TopicGossip<T> {
@@ -58,7 +73,7 @@ export function createTopicGossip<T>(host: BazaarHost, init: TopicGossipInit<T>)
   const { topic, schema, what } = init
   const pubsub = host.services.pubsub
   const log = (init.logger ?? host.logger).child({ topic })
-  const stats: TopicGossipStats = { received: 0, invalid: 0 }
+  const stats: TopicGossipStats = { received: 0, invalid: 0, ignored: 0 }
   const validated = new WeakMap<Message, T>()
 
   const validate = (message: Message): T => {
@@ -73,31 +88,54 @@ export function createTopicGossip<T>(host: BazaarHost, init: TopicGossipInit<T>)
     return decoded
   }
 
-  pubsub.topicValidators.set(topic, (propagationSource, message) => {
+  const reject = (from: PeerId, err: unknown): TopicValidatorResult => {
+    stats.invalid++
+    const error = err instanceof Error ? err : new Error(String(err))
+    log.debug({ from: from.toString(), err: error.message }, `rejected invalid ${what}`)
     try {
-      validated.set(message, validate(message))
-      return TopicValidatorResult.Accept
-    } catch (err) {
-      stats.invalid++
-      log.debug(
-        { from: propagationSource.toString(), err: err instanceof Error ? err.message : String(err) },
-        `rejected invalid ${what}`,
-      )
-      return TopicValidatorResult.Reject
+      init.onInvalid?.(from, error)
+    } catch (hookErr) {
+      log.error({ err: String(hookErr) }, 'onInvalid hook threw')
     }
+    return TopicValidatorResult.Reject
+  }
+
+  pubsub.topicValidators.set(topic, async (propagationSource, message) => {
+    if (init.isBanned?.(propagationSource) || (message.type === 'signed' && init.isBanned?.(message.from))) {
+      stats.ignored++
+      return TopicValidatorResult.Ignore
+    }
+    let decoded: T
+    try {
+      decoded = validate(message)
+    } catch (err) {
+      return reject(propagationSource, err)
+    }
+    let verdict: GossipVerdict = 'accept'
+    try {
+      verdict = init.verify ? await init.verify(decoded) : 'accept'
+    } catch (err) {
+      return reject(propagationSource, err)
+    }
+    // Nodes that do not use a topic's messages may relay them after the schema check alone, so
+    // a forgery that fails verification is blamed on its origin only when the origin sent it
+    // to us itself; relayed, it is dropped (not delivered, not forwarded) without penalty.
+    if (verdict === 'reject' && message.type === 'signed' && propagationSource.equals(message.from))
+      return reject(propagationSource, new InvalidMessageError(`${what}: failed verification`))
+    if (verdict !== 'accept') {
+      stats.ignored++
+      return TopicValidatorResult.Ignore
+    }
+    validated.set(message, decoded)
+    return TopicValidatorResult.Accept
   })
 
   const onMessage = (evt: CustomEvent<Message>): void => {
     const message = evt.detail
     if (message.topic !== topic || message.type !== 'signed') return
-    let decoded = validated.get(message)
-    if (decoded === undefined) {
-      try {
-        decoded = validate(message)
-      } catch {
-        return // the validator already rejected it; gossipsub should not deliver it
-      }
-    }
+    // Only what our validator accepted is delivered (gossipsub runs it before this event).
+    const decoded = validated.get(message)
+    if (decoded === undefined) return
     validated.delete(message)
     stats.received++
     const from = message.from

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto'
 import {
   CapacityLedger,
+  describeQuote,
   type PriceIndexSnapshot,
+  type PriceQuote,
   type ProviderCapacity,
   type ProviderPricing,
 } from '@bazaar/market'
 import {
   type AwardNotice,
-  BaseError,
   type BidMessageWire,
   bidReplySchema,
   cidToBytes32,
@@ -18,13 +19,13 @@ import {
   type OfferMessage,
   offerToWire,
   PROTOCOL_BID,
-  type ResultReceipt,
 } from '@bazaar/protocol'
 import type { Logger } from 'pino'
 import { type Address, bytesToHex, type Hex } from 'viem'
 import type { ContentStore } from '../content-store.ts'
 import type { MarketChain } from '../market-chain.ts'
 import type { NetworkServices } from '../network-services.ts'
+import { runJob } from './job-runner.ts'
 
 /** The subset of the executor the provider needs. */
 export interface WasmRunner {
@@ -62,7 +63,10 @@ export interface ProviderComponents {
   signOffer: (offer: OfferMessage) => Promise<Hex>
   /** This provider's current stake, advertised in offers (requesters check it on-chain). */
   readStake: () => Promise<bigint>
-  /** Recent clearing prices, for spot pricing (optional). */
+  /**
+   * The market's recent clearing prices (the node's chain-fed index), read at every bid: with
+   * `pricing.spot` set the ask follows the class's median. Utilization comes from the ledger.
+   */
   prices?: () => PriceIndexSnapshot | undefined
 }
 
@@ -80,6 +84,8 @@ export interface ProviderJobRecord {
   jobId: bigint
   phase: ProviderJobPhase
   pricePerFuel?: bigint
+  /** How the bid's price was reached: floor, market median, utilization (see describeQuote). */
+  quote?: PriceQuote
   reason?: string
   fuelUsed?: bigint
 }
@@ -239,7 +245,11 @@ export class ProviderService {
     }
     openBid.releaseTimer.unref()
     this.bids.set(key, openBid)
-    this.record(key, { phase: 'bid', pricePerFuel: decision.pricePerFuel })
+    this.record(key, { phase: 'bid', pricePerFuel: decision.pricePerFuel, quote: decision.quote })
+    this.c.logger.debug(
+      { jobId: key, pricePerFuel: decision.pricePerFuel.toString(), pricing: describeQuote(decision.quote) },
+      'bidding',
+    )
     try {
       const jobId = BigInt(key)
       await this.c.network.rememberPeer(announcement.requesterPeerId, announcement.requesterAddrs)
@@ -295,30 +305,20 @@ export class ProviderService {
 
   private async execute(jobId: bigint, announcement: JobAnnouncement): Promise<void> {
     const key = jobId.toString()
-    const job = announcement.job
-    const fuelLimit = BigInt(job.limits.fuel)
-    let receipt: ResultReceipt
-    try {
-      this.record(key, { phase: 'running' })
-      const peer = announcement.requesterPeerId
-      const signal = this.abort.signal
-      const module = await this.c.network.fetch(peer, job.moduleCid, { signal })
-      const inputs = []
-      for (const input of job.inputs) {
-        inputs.push({ path: input.path, bytes: await this.c.network.fetch(peer, input.cid, { signal }) })
-      }
-      receipt = await this.run(key, job, module, inputs, fuelLimit)
-    } catch (err) {
-      // Could not even start (requester unreachable or served bad bytes): bill nothing.
-      this.c.logger.warn({ jobId: key, err: describeError(err) }, 'job inputs unavailable')
-      receipt = {
-        version: 1,
-        jobId: key,
-        status: 'error',
-        errorCode: err instanceof BaseError ? err.code : 'E_INTERNAL',
-        errorMessage: describeError(err).slice(0, 512),
-        fuelUsed: '0',
-      }
+    this.record(key, { phase: 'running' })
+    // Fetches the job's files, runs it with the executor of its runtime, and turns every
+    // outcome (including inputs that could not be fetched: fuel 0) into a receipt.
+    const peer = announcement.requesterPeerId
+    const signal = this.abort.signal
+    const receipt = await runJob(this.c.runner, {
+      jobId: key,
+      job: announcement.job,
+      fetch: (cid) => this.c.network.fetch(peer, cid, { signal }),
+      store: this.c.store,
+      signal,
+    })
+    if (receipt.status === 'error' && receipt.fuelUsed === '0') {
+      this.c.logger.warn({ jobId: key, err: receipt.errorMessage }, 'job not run')
     }
     try {
       const receiptCid = await this.c.store.put(encodeReceipt(receipt))
@@ -333,65 +333,6 @@ export class ProviderService {
     } catch (err) {
       this.record(key, { phase: 'failed', reason: describeError(err) })
       this.c.logger.error({ jobId: key, err: describeError(err) }, 'could not settle job')
-    }
-  }
-
-  private async run(
-    key: string,
-    job: JobAnnouncement['job'],
-    module: Uint8Array,
-    inputs: { path: string; bytes: Uint8Array }[],
-    fuelLimit: bigint,
-  ): Promise<ResultReceipt> {
-    try {
-      const result = await this.c.runner.run(
-        {
-          module,
-          moduleKey: job.moduleCid,
-          args: job.args,
-          env: job.env,
-          inputs,
-          limits: {
-            fuel: fuelLimit,
-            memoryMb: job.resources.memoryMb,
-            timeoutMs: job.limits.timeoutMs,
-            outputBytes: job.limits.outputBytes,
-          },
-          seed: key,
-        },
-        { signal: this.abort.signal },
-      )
-      const outputCid = await this.c.store.put(result.stdout)
-      return {
-        version: 1,
-        jobId: key,
-        status: 'ok',
-        exitCode: result.exitCode,
-        outputCid,
-        outputBytes: result.stdout.length,
-        fuelUsed: result.fuelUsed.toString(),
-      }
-    } catch (err) {
-      // A job that fails in the sandbox is still work done: out of fuel bills the whole
-      // limit (the requester chose it); any other failure bills the fuel it reports.
-      const code = err instanceof BaseError ? err.code : 'E_INTERNAL'
-      const reported = err instanceof BaseError ? err.details.fuelUsed : undefined
-      const fuelUsed =
-        code === 'E_OUT_OF_FUEL'
-          ? fuelLimit
-          : typeof reported === 'string' || typeof reported === 'bigint'
-            ? BigInt(reported)
-            : 0n
-      return {
-        version: 1,
-        jobId: key,
-        status: 'error',
-        errorCode: code,
-        // Hints are fixed per error kind; engine messages are not, and receipts must be
-        // identical across honest providers.
-        errorMessage: (err instanceof BaseError ? (err.hint ?? err.name) : 'internal error').slice(0, 512),
-        fuelUsed: (fuelUsed > fuelLimit ? fuelLimit : fuelUsed).toString(),
-      }
     }
   }
 

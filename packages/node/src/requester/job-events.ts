@@ -13,5 +13,15 @@ export type JobEvent =
   | { type: 'verified'; jobId: bigint; outputBytes: number }
   | { type: 'finalized'; jobId: bigint; paid: bigint; refunded: bigint }
   | { type: 'refunded'; jobId: bigint; reason: string }
+  // Verification (docs/verification.md): the steps of an audited job.
+  | { type: 'audit-opened'; jobId: bigint; caseId: bigint; probability: number }
+  | { type: 'audit-drawn'; jobId: bigint; selected: boolean; auditor?: Address }
+  | { type: 'referees-drawn'; jobId: bigint; disputeId: bigint; referees: readonly Address[] }
+  | { type: 'dispute-resolved'; jobId: bigint; disputeId: bigint }
+  | {
+      type: 'audited'
+      jobId: bigint
+      verdict: 'not-selected' | 'verified' | 'unaudited' | 'provider-wrong' | 'undetermined'
+    }
 
 export type JobEventListener = (event: JobEvent & { at: number }) => void

@@ -1,4 +1,5 @@
-import { type BaseError, describeError } from '@bazaar/protocol'
+import { BaseError, describeError, ErrorCode } from '@bazaar/protocol'
+import type { MarketChain } from '../market-chain.ts'
 import type { JobEvent } from './job-events.ts'
 import type { PreparedJob } from './prepare-job.ts'
 import type { JobOutcome, RequesterService } from './requester-service.ts'
@@ -16,6 +17,11 @@ export interface TrackedJob {
   error: { code: string; message: string; hint?: string } | undefined
 }
 
+/** A cancel that came too late (awarded, or ended). */
+export class JobNotCancellableError extends BaseError {
+  override name = 'JobNotCancellableError' as const
+}
+
 type Listener = (event: (JobEvent & { at: number }) | { type: 'end'; state: TrackedJobState }) => void
 
 /**
@@ -27,6 +33,9 @@ export class JobTracker {
   private readonly jobs = new Map<string, TrackedJob>()
   private readonly listeners = new Map<string, Set<Listener>>()
   private readonly inFlight = new Set<Promise<unknown>>()
+  /** Per running job: how to stop its run, and the run itself (for `cancel`). */
+  private readonly running = new Map<string, { abort: AbortController; run: Promise<unknown> }>()
+  private readonly cancelled = new Set<string>()
   private readonly requester: RequesterService
 
   constructor(requester: RequesterService) {
@@ -37,8 +46,10 @@ export class JobTracker {
   submit(prepared: PreparedJob): Promise<TrackedJob> {
     return new Promise((resolve, reject) => {
       let job: TrackedJob | undefined
-      const run = this.requester
+      const abort = new AbortController()
+      const run: Promise<unknown> = this.requester
         .run(prepared, {
+          signal: abort.signal,
           onEvent: (event) => {
             if (!job && event.type === 'created') {
               job = {
@@ -51,6 +62,7 @@ export class JobTracker {
                 error: undefined,
               }
               this.jobs.set(job.id, job)
+              this.running.set(job.id, { abort, run })
               resolve(job)
             }
             if (job) {
@@ -61,7 +73,7 @@ export class JobTracker {
         })
         .then(
           (outcome) => {
-            if (!job) return
+            if (!job || this.cancelled.has(job.id)) return
             job.outcome = outcome
             job.state = outcome.status
             job.error = outcome.error
@@ -69,6 +81,7 @@ export class JobTracker {
           },
           (err: unknown) => {
             if (!job) return reject(err)
+            if (this.cancelled.has(job.id)) return
             job.state = 'error'
             const base = err as Partial<BaseError>
             job.error = {
@@ -79,7 +92,10 @@ export class JobTracker {
             this.end(job)
           },
         )
-        .finally(() => this.inFlight.delete(run))
+        .finally(() => {
+          this.inFlight.delete(run)
+          if (job) this.running.delete(job.id)
+        })
       this.inFlight.add(run)
     })
   }
@@ -106,6 +122,65 @@ export class JobTracker {
     this.listeners.set(id, set)
     set.add(wrapped)
     return () => set.delete(wrapped)
+  }
+
+  /**
+   * Cancels a job still in its auction: stops its run, then cancels it on-chain, which refunds
+   * the whole escrow. An awarded job cannot be cancelled (the provider is already working and
+   * its collateral is locked): it runs to the end and pays only the fuel used.
+   */
+  async cancel(id: string, chain: Pick<MarketChain, 'getJob' | 'cancelJob'>): Promise<TrackedJob> {
+    const job = this.jobs.get(id)
+    if (!job) throw new BaseError(ErrorCode.NotFound, `no job ${id} on this node`)
+    const awarded = job.events.find((e) => e.type === 'awarded')
+    if (job.state !== 'running' || awarded || this.cancelled.has(id)) {
+      throw new JobNotCancellableError(
+        ErrorCode.InvalidMessage,
+        job.state !== 'running'
+          ? `job ${id} already ended (${job.state})`
+          : `job ${id} is already awarded to ${awarded && 'provider' in awarded ? awarded.provider : 'a provider'}`,
+        {
+          hint: 'only a job still collecting bids can be cancelled; an awarded job pays only the fuel it uses',
+        },
+      )
+    }
+    this.cancelled.add(id)
+    const entry = this.running.get(id)
+    entry?.abort.abort(new BaseError(ErrorCode.Aborted, `job ${id} cancelled by the requester`))
+    await entry?.run.catch(() => undefined)
+    const jobId = BigInt(id)
+    const escrow = job.events.find((e) => e.type === 'created')?.escrow ?? 0n
+    const onChain = await chain.getJob(jobId)
+    if (onChain.status !== 'Open') {
+      // The award transaction was already on its way when the cancel arrived.
+      job.state = 'error'
+      job.error = {
+        code: ErrorCode.Aborted,
+        message: `job ${id} was ${onChain.status.toLowerCase()} on-chain before the cancel took effect`,
+        hint: 'the provider still reveals; anyone can finalize after the challenge window',
+      }
+      this.end(job)
+      return job
+    }
+    const { gasUsed } = await chain.cancelJob(jobId)
+    const event = { type: 'refunded' as const, jobId, reason: 'cancelled by the requester', at: Date.now() }
+    job.events.push(event)
+    for (const listener of this.listeners.get(id) ?? []) listener(event)
+    job.state = 'refunded'
+    job.outcome = {
+      jobId,
+      status: 'refunded',
+      fuelUsed: 0n,
+      escrow,
+      paid: 0n,
+      refunded: escrow,
+      gasUsed,
+      bidsReceived: job.events.filter((e) => e.type === 'bid').length,
+      error: { code: ErrorCode.Aborted, message: `job ${id} cancelled by the requester` },
+    }
+    job.error = job.outcome.error
+    this.end(job)
+    return job
   }
 
   /** Waits for jobs in flight (used on shutdown). */

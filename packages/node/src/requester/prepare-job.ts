@@ -10,13 +10,14 @@ import {
   parseCid,
   type SourceRef,
 } from '@bazaar/protocol'
+import { dockerFuelLimit } from '@bazaar/protocol/spec-docker'
 import type { Hex } from 'viem'
 
 /** A job ready for the market: its descriptor, its hash, and the blobs it names. */
 export interface PreparedJob {
   descriptor: JobDescriptor
   specHash: Hex
-  /** Module and input bytes by CID, served to the winning provider. */
+  /** Module (or image) and input bytes by CID, served to the winning provider. */
   blobs: Map<string, Uint8Array>
   spec: JobSpec
 }
@@ -36,7 +37,7 @@ export interface PrepareOptions {
   allowPaths?: boolean
 }
 
-/** Resolves every file a spec names into bytes and CIDs. */
+/** Resolves every file a spec names (module or image, inputs) into bytes and CIDs. */
 export async function prepareJob(spec: JobSpec, options: PrepareOptions): Promise<PreparedJob> {
   const blobs = new Map<string, Uint8Array>()
   const load = async (ref: SourceRef, field: string): Promise<{ cid: string; size: number }> => {
@@ -75,7 +76,10 @@ export async function prepareJob(spec: JobSpec, options: PrepareOptions): Promis
     return { cid, size: bytes.length }
   }
 
-  const moduleRef = await load(spec.module, 'module')
+  // The program first (a module, or for docker a root file system tarball, content-addressed
+  // and served like an input), then the inputs.
+  const program =
+    spec.runtime === 'docker' ? await load(spec.image, 'image') : await load(spec.module, 'module')
   const inputs = []
   for (const [index, input] of spec.inputs.entries()) {
     const ref: SourceRef =
@@ -87,21 +91,42 @@ export async function prepareJob(spec: JobSpec, options: PrepareOptions): Promis
     const loaded = await load(ref, `inputs.${index}`)
     inputs.push({ path: input.name, cid: loaded.cid, size: loaded.size })
   }
-  const descriptor: JobDescriptor = {
+  const common = {
     name: spec.name ?? 'job',
-    runtime: spec.runtime,
-    moduleCid: moduleRef.cid,
-    args: spec.args,
     env: spec.env,
     inputs,
     resources: spec.resources,
-    limits: {
-      fuel: spec.limits.fuel.toString(),
-      timeoutMs: spec.limits.timeoutMs,
-      outputBytes: spec.limits.outputBytes,
-    },
     maxPricePerFuel: spec.price.maxPerFuel.toString(),
     verification: spec.verification,
+  }
+  let descriptor: JobDescriptor
+  if (spec.runtime === 'docker') {
+    descriptor = {
+      ...common,
+      runtime: 'docker',
+      imageCid: program.cid,
+      command: spec.command,
+      output: spec.output,
+      limits: {
+        // Not the requester's choice: every requested core for the whole timeout (core-ms).
+        fuel: dockerFuelLimit(spec.limits.timeoutMs, spec.resources.cores).toString(),
+        timeoutMs: spec.limits.timeoutMs,
+        outputBytes: spec.limits.outputBytes,
+        pids: spec.limits.pids,
+      },
+    }
+  } else {
+    descriptor = {
+      ...common,
+      runtime: 'wasm',
+      moduleCid: program.cid,
+      args: spec.args,
+      limits: {
+        fuel: spec.limits.fuel.toString(),
+        timeoutMs: spec.limits.timeoutMs,
+        outputBytes: spec.limits.outputBytes,
+      },
+    }
   }
   return { descriptor, specHash: hashJobDescriptor(descriptor), blobs, spec }
 }

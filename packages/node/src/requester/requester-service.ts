@@ -36,6 +36,12 @@ import { type Address, type Hex, verifyTypedData } from 'viem'
 import type { ContentStore } from '../content-store.ts'
 import type { MarketChain } from '../market-chain.ts'
 import type { NetworkServices } from '../network-services.ts'
+import {
+  type AuditCourt,
+  type AuditOutcome,
+  openAudit,
+  settleAudit,
+} from '../verification/audit-settlement.ts'
 import type { JobEvent, JobEventListener } from './job-events.ts'
 import type { PreparedJob } from './prepare-job.ts'
 
@@ -57,6 +63,14 @@ export interface RequesterComponents {
   logger: Logger
   /** On-chain standing of a provider (stake, jailed, reputation) for selection and explain. */
   standingOf: (provider: Address) => Promise<ProviderStanding>
+  /**
+   * The market's clearing prices, shared with the node's chain feed (every award on the
+   * market). This requester's own awards are recorded in it at once; without it the index
+   * holds only those.
+   */
+  prices?: { readonly index: PriceIndex; learn(announcement: JobAnnouncement): void }
+  /** The verification court for this signer; jobs with `verification.mode: audit` need it. */
+  court?: AuditCourt
 }
 
 /** Why one provider is not working on a job: from its bid, its decline, or its offer. */
@@ -120,14 +134,15 @@ export class RequesterService {
   private readonly auctions = new Map<string, Auction>()
   /** Providers' signed offers heard on gossip. */
   readonly offers = new OfferBook()
-  /** Clearing prices of the awards this node made, per resource class. */
-  readonly prices = new PriceIndex({ windowSeconds: 24n * 3600n })
+  /** Clearing prices per resource class: the whole market's when fed from the chain, else this node's awards. */
+  readonly prices: PriceIndex
   private readonly init: Required<Omit<RequesterInit, 'policy'>> & Pick<RequesterInit, 'policy'>
   private readonly c: RequesterComponents
 
   constructor(init: RequesterInit, components: RequesterComponents) {
     this.init = { maxAnnouncements: 5, pollIntervalMs: 100, minBidValiditySeconds: 10, ...init }
     this.c = components
+    this.prices = components.prices?.index ?? new PriceIndex({ windowSeconds: 24n * 3600n })
   }
 
   /** Offers and bid-stream messages dropped, by reason: bad input is counted, never fatal. */
@@ -234,21 +249,29 @@ export class RequesterService {
   ): Promise<JobOutcome> {
     const emit = (event: JobEvent) => options.onEvent?.({ ...event, at: Date.now() })
     const { chain, network, store } = this.c
+    const verification = job.descriptor.verification
+    const court = this.c.court
+    if (verification.mode === 'audit' && !court) {
+      // Checked before any escrow moves: an audit this node cannot run must not start.
+      throw new BaseError(ErrorCode.InvalidSpec, 'this node cannot run audited jobs: no verification court', {
+        hint: 'use a deployment that includes the VerificationCourt, or submit with verification: { mode: none }',
+      })
+    }
     let gasUsed = 0n
     for (const [cid, bytes] of job.blobs) await store.putVerified(cid, bytes)
 
     const maxFuel = BigInt(job.descriptor.limits.fuel)
     const maxPricePerFuel = BigInt(job.descriptor.maxPricePerFuel)
-    // Deadlines are judged by block time, which need not match this machine's clock.
-    const nowSeconds = await chain.nowSeconds()
+    // Deadlines are judged by block time (which need not match this machine's clock), counted
+    // from when the creating transaction is sent.
     const biddingMs = job.spec.deadlines.biddingMs
     const biddingBudgetSeconds = BigInt(Math.ceil((biddingMs * this.init.maxAnnouncements) / 1000) + 30)
     const created = await chain.createJob({
       specHash: job.specHash,
       maxPricePerFuel,
       maxFuel,
-      bidDeadline: nowSeconds + biddingBudgetSeconds,
-      executionDeadline: nowSeconds + biddingBudgetSeconds + BigInt(job.spec.deadlines.executionSeconds),
+      biddingSeconds: biddingBudgetSeconds,
+      executionSeconds: BigInt(job.spec.deadlines.executionSeconds),
     })
     gasUsed += created.gasUsed
     const jobId = created.jobId
@@ -302,6 +325,9 @@ export class RequesterService {
         },
       }
       this.auctions.set(key, auction)
+      // Gossip does not echo our own announcement back: tell the feed the job's class directly,
+      // so its award is classed right whichever of us records it first.
+      this.c.prices?.learn(announcement)
       await network.publishJob(announcement)
       emit({ type: 'announced', jobId, attempt, bidDeadline: announcement.bidDeadline })
       // The window closes at its deadline, or as soon as every provider we know of has answered:
@@ -391,6 +417,20 @@ export class RequesterService {
       timeSeconds: BigInt(Math.floor(Date.now() / 1000)),
     })
     emit({ type: 'awarded', jobId, provider: winner.provider, pricePerFuel, bids: bidsReceived })
+    // Audited jobs are held by the court from here: it, not finalize, settles them.
+    const auditInit =
+      verification.mode === 'audit' && court
+        ? {
+            court,
+            onEvent: (event: JobEvent) => emit(event),
+            pollMs: this.init.pollIntervalMs,
+            ...(options.signal ? { signal: options.signal } : {}),
+          }
+        : undefined
+    const audit = auditInit
+      ? await openAudit(auditInit, jobId, verification.mode === 'audit' ? verification.probability : 1)
+      : undefined
+    if (audit) gasUsed += audit.gasUsed
     const ack = await network
       .request(
         winner.providerPeerId,
@@ -455,6 +495,38 @@ export class RequesterService {
         err instanceof BaseError ? err : new BaseError(ErrorCode.Internal, describeError(err), { cause: err })
       this.c.logger.warn({ jobId: key, err: describeError(err) }, 'result could not be verified')
     }
+    let audited: AuditOutcome | undefined
+    if (auditInit && audit) {
+      audited = await settleAudit(auditInit, jobId, audit.caseId)
+      gasUsed += audited.gasUsed
+      emit({ type: 'audited', jobId, verdict: audited.verdict })
+      emit({ type: 'finalized', jobId, paid: audited.paid, refunded: audited.refunded })
+      if (audited.verdict === 'provider-wrong' || audited.verdict === 'undetermined') {
+        const wrong = audited.verdict === 'provider-wrong'
+        return {
+          ...base,
+          status: 'refunded',
+          provider: winner.provider,
+          pricePerFuel,
+          fuelUsed: onChain.fuelUsed,
+          paid: audited.paid,
+          refunded: audited.refunded,
+          gasUsed,
+          bidsReceived,
+          error: new BaseError(
+            wrong ? ErrorCode.VerificationFailed : ErrorCode.Undetermined,
+            wrong
+              ? `the audit found job ${key}'s result wrong: provider ${winner.provider} was slashed`
+              : `the audit of job ${key} reached no verdict`,
+            {
+              hint: wrong
+                ? 'nothing was paid and the escrow refunded; submit the job again'
+                : 'no referee majority: nothing was paid and the escrow refunded; submit the job again',
+            },
+          ).toJSON(),
+        }
+      }
+    }
     if (verifyError) {
       // Not finalized by us: the challenge window stays open for a dispute.
       return {
@@ -468,9 +540,9 @@ export class RequesterService {
         error: verifyError.toJSON(),
       }
     }
-    const settled = await chain.finalize(jobId)
-    gasUsed += settled.gasUsed
-    emit({ type: 'finalized', jobId, paid: settled.paid, refunded: settled.refunded })
+    const settled = audited ?? (await chain.finalize(jobId))
+    gasUsed += audited ? 0n : settled.gasUsed
+    if (!audited) emit({ type: 'finalized', jobId, paid: settled.paid, refunded: settled.refunded })
     return {
       ...base,
       status: receipt?.status === 'ok' ? 'completed' : 'failed',

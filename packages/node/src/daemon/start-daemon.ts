@@ -1,0 +1,187 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { type Deployment, loadDeployment } from '@bazaar/chain'
+import { createExecutor, probeResources } from '@bazaar/executor'
+import { formatTokens } from '@bazaar/protocol'
+import type { Logger } from 'pino'
+import type { Hex } from 'viem'
+import { type HttpApi, startHttpApi } from '../api/http-api.ts'
+import { type BazaarNode, createBazaarNode } from '../bazaar-node.ts'
+import { JobTracker } from '../requester/job-tracker.ts'
+import { connectChain } from './connect-chain.ts'
+import { type NodeConfig, NodeConfigError } from './node-config.ts'
+import { loadOrCreatePeerKey } from './peer-key.ts'
+
+export interface DaemonInit {
+  config: NodeConfig
+  /** The node's account key, already unlocked from its keystore by the caller. */
+  privateKey: Hex
+  logger: Logger
+  /** The deployment file's contents, if the caller already loaded it (else read from `config.deployment`). */
+  deployment?: Deployment
+}
+
+/** What a started daemon tells its operator (also written to `<dataDir>/node.json`). */
+export interface DaemonInfo {
+  role: NodeConfig['role']
+  address: string
+  chainId: number
+  peerId: string
+  multiaddrs: string[]
+  api: string
+  pid: number
+  /** Provider role: what it offers. */
+  offer?: { cores: number; memoryMb: number; floorPricePerFuel: string; runtimes: string[] }
+  /** Provider role: active stake and whether it meets the registry minimum. */
+  stake?: { staked: string; minStake: string; eligible: boolean }
+}
+
+export interface Daemon {
+  readonly info: DaemonInfo
+  readonly node: BazaarNode
+  /** Stops taking work, waits for jobs in flight, then closes the API, the network and the sandbox. */
+  stop(): Promise<void>
+}
+
+/**
+ * Starts a standalone node against an existing chain: loads the deployment file, connects
+ * over JSON-RPC, probes resources (provider role), joins the network and serves the HTTP API.
+ * Everything started is stopped again if a later step fails.
+ */
+export async function startDaemon(init: DaemonInit): Promise<Daemon> {
+  const { config, logger } = init
+  const log = logger.child({ component: 'bazaar:daemon' })
+  const deployment = init.deployment ?? (await loadDeployment(config.deployment))
+  const contracts = await connectChain({ rpcUrl: config.rpcUrl, deployment, privateKey: init.privateKey })
+  await mkdir(config.dataDir, { recursive: true })
+  const peerKey = await loadOrCreatePeerKey(config.dataDir)
+  const isProvider = config.role === 'provider' || config.role === 'both'
+  const isRequester = config.role === 'requester' || config.role === 'both'
+  const cleanup: (() => Promise<void>)[] = []
+
+  try {
+    let providerInit: Parameters<typeof createBazaarNode>[0]['provider']
+    let offer: DaemonInfo['offer']
+    let stake: DaemonInfo['stake']
+    if (isProvider) {
+      const machine = await probeResources({ dataDir: config.dataDir })
+      // Offer what was asked for, never more than the machine has.
+      const cores = Math.min(config.provider.cores ?? machine.cores, machine.cores)
+      const memoryMb = Math.min(config.provider.memoryMb ?? machine.memoryMb, machine.memoryMb)
+      log.info(
+        {
+          cores,
+          memoryMb,
+          machine: { cores: machine.cores, memoryMb: machine.memoryMb, gpus: machine.gpus.length },
+        },
+        'resources probed',
+      )
+      const runner = createExecutor({ workers: cores })
+      cleanup.unshift(() => runner.close())
+      providerInit = {
+        capacity: { cores, memoryMb, runtimes: ['wasm'] },
+        pricing: {
+          floorPerFuel: config.provider.price,
+          utilizationMarkupPercent: config.provider.utilizationMarkupPercent,
+          ...(config.provider.spot ? { spot: config.provider.spot } : {}),
+        },
+        runner,
+      }
+      offer = { cores, memoryMb, floorPricePerFuel: config.provider.price.toString(), runtimes: ['wasm'] }
+      const [account, params] = await Promise.all([
+        contracts.accountOf(contracts.address),
+        contracts.registryParameters(),
+      ])
+      stake = {
+        staked: account.staked.toString(),
+        minStake: params.minStake.toString(),
+        eligible: account.staked >= params.minStake,
+      }
+      if (!stake.eligible) {
+        // Not fatal: the operator may stake while the node runs; until then requesters skip it.
+        log.warn(
+          { staked: formatTokens(account.staked), minStake: formatTokens(params.minStake) },
+          'stake below the registry minimum: requesters will not award jobs to this provider',
+        )
+      }
+    }
+
+    const node = await createBazaarNode({
+      name: config.role,
+      contracts,
+      logger,
+      listen: config.listen,
+      bootstrap: config.bootstrap,
+      peerKey,
+      ...(providerInit ? { provider: providerInit } : {}),
+      ...(isRequester ? { requester: { ...config.requester } } : {}),
+      // Audited jobs (requesters) and referee/auditor duty (providers join the pool when staked
+      // and able to post the bond; docs/verification.md).
+      court: { address: deployment.court },
+    })
+    cleanup.unshift(() => node.stop())
+    const tracker = node.requester ? new JobTracker(node.requester) : undefined
+    if (tracker) cleanup.unshift(() => tracker.drain())
+
+    let api: HttpApi
+    try {
+      api = await startHttpApi(
+        {
+          role: config.role,
+          tracker,
+          requester: node.requester,
+          provider: node.provider,
+          registry: contracts,
+          store: node.store,
+          chain: node.chain,
+          network: node.network,
+          logger,
+          balance: () => contracts.balanceOf(contracts.address),
+          stakeOf: (provider) => contracts.stakeOf(provider),
+        },
+        { port: config.api.port, hostname: config.api.host },
+      )
+    } catch (cause) {
+      throw new NodeConfigError(
+        `api.port: cannot serve the API on ${config.api.host}:${config.api.port} (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message})`,
+        { cause, hint: 'another process holds the port: pass --api-port with a free port, or 0 for any' },
+      )
+    }
+    cleanup.unshift(() => api.close())
+
+    const info: DaemonInfo = {
+      role: config.role,
+      address: contracts.address,
+      chainId: contracts.clients.chainId,
+      peerId: node.network.peerId,
+      multiaddrs: node.network.multiaddrs(),
+      api: api.url,
+      pid: process.pid,
+      ...(offer ? { offer } : {}),
+      ...(stake ? { stake } : {}),
+    }
+    // Other processes (scripts, tests, a second node's --bootstrap) can read where this node is.
+    const infoFile = join(config.dataDir, 'node.json')
+    await writeFile(infoFile, `${JSON.stringify(info, null, 2)}\n`)
+    cleanup.push(() => rm(infoFile, { force: true }))
+    log.info(info, 'node started')
+
+    let stopped: Promise<void> | undefined
+    return {
+      info,
+      node,
+      stop() {
+        stopped ??= (async () => {
+          log.info('stopping: waiting for jobs in flight')
+          for (const step of cleanup)
+            await step().catch((err: unknown) => log.warn({ err }, 'stop step failed'))
+          log.info('stopped')
+        })()
+        return stopped
+      },
+    }
+  } catch (err) {
+    for (const step of cleanup) await step().catch(() => undefined)
+    throw err
+  }
+}

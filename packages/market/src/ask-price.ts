@@ -11,6 +11,7 @@ export interface SpotPricing {
 
 export interface AskPricing {
   floorPerFuel: bigint
+  floorPerFuelByRuntime?: Readonly<Record<string, bigint>>
   utilizationMarkupPercent: number
   spot?: SpotPricing
 }
@@ -19,6 +20,9 @@ const PPM = 1_000_000n
 
 export function validatePricing(pricing: AskPricing): void {
   if (pricing.floorPerFuel < 0n) throw new MarketConfigError('floorPerFuel', 'must not be negative')
+  for (const [runtime, floor] of Object.entries(pricing.floorPerFuelByRuntime ?? {})) {
+    if (floor < 0n) throw new MarketConfigError(`floorPerFuelByRuntime.${runtime}`, 'must not be negative')
+  }
   const m = pricing.utilizationMarkupPercent
   if (!Number.isSafeInteger(m) || m < 0 || m > 100_000) {
     throw new MarketConfigError('utilizationMarkupPercent', `must be an integer in [0, 100000], got ${m}`)

@@ -27,6 +27,22 @@ describe('decideBid', () => {
     })
   })
 
+  it('asks the floor of the job runtime when one is set (a docker fuel unit is a core-ms)', () => {
+    const both = { ...capacity, runtimes: ['wasm', 'docker'] }
+    const perRuntime = { ...pricing, floorPerFuelByRuntime: { docker: 5_000_000n } }
+    const docker = { ...job, runtime: 'docker', maxPricePerFuel: 10_000_000n }
+    assert.deepEqual(decideBid(docker, both, idle, perRuntime), { bid: true, pricePerFuel: 5_000_000n })
+    assert.deepEqual(decideBid(job, both, idle, perRuntime), { bid: true, pricePerFuel: 1_000n })
+    const cheap = decideBid({ ...docker, maxPricePerFuel: 4_000_000n }, both, idle, perRuntime)
+    assert.equal(cheap.bid, false)
+    assert.throws(
+      () => decideBid(docker, both, idle, { ...pricing, floorPerFuelByRuntime: { docker: -1n } }),
+      {
+        name: 'MarketConfigError',
+      },
+    )
+  })
+
   it('prices on awarded work, not on open bids it may still lose', () => {
     assert.deepEqual(decideBid(job, capacity, { cores: 3, memoryMb: 192, awardedCores: 0 }, pricing), {
       bid: true,

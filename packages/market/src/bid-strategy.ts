@@ -23,6 +23,11 @@ export interface ProviderPricing {
   /** The lowest price per fuel unit this provider accepts. */
   floorPerFuel: bigint
   /**
+   * A floor per runtime whose fuel unit differs, overriding `floorPerFuel` for its jobs: a
+   * docker fuel unit is one core-millisecond, worth about a million WASM fuel units.
+   */
+  floorPerFuelByRuntime?: Readonly<Record<string, bigint>>
+  /**
    * How much the price rises at full utilization, in percent of the base price: a busy
    * provider asks more, which spreads work across the market. 100 = twice the base when full.
    */
@@ -137,7 +142,8 @@ export function decideBid(
   }
   const utilization = utilizationPpm(capacity, reserved)
   // The floor-based ask decides whether the job is worth taking at all; spot only raises it.
-  const floorAsk = askPrice(pricing.floorPerFuel, pricing.utilizationMarkupPercent, utilization, 0n)
+  const floorPerFuel = pricing.floorPerFuelByRuntime?.[job.runtime] ?? pricing.floorPerFuel
+  const floorAsk = askPrice(floorPerFuel, pricing.utilizationMarkupPercent, utilization, 0n)
   if (floorAsk > job.maxPricePerFuel) {
     return {
       bid: false,
@@ -148,7 +154,7 @@ export function decideBid(
   const quote = quotePrice({
     resourceClass: resourceClass(job),
     maxPricePerFuel: job.maxPricePerFuel,
-    floorPerFuel: pricing.floorPerFuel,
+    floorPerFuel,
     markupPercent: pricing.utilizationMarkupPercent,
     utilizationPpm: utilization,
     ...(pricing.spot === undefined ? {} : { spot: pricing.spot }),

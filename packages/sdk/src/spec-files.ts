@@ -15,8 +15,11 @@ export async function uploadSpecFile(client: BazaarClient, path: string): Promis
   const baseDir = dirname(resolve(path))
   const upload = async (file: string) =>
     (await client.uploadBlob(await readLocal(resolve(baseDir, file), `a file named by ${path}`, true))).cid
-  const module = spec.module as { path?: string }
-  if (module.path !== undefined) spec.module = { cid: await upload(module.path) }
+  // A wasm spec names a module, a docker spec an image tarball: either may be a local path.
+  const module = spec.module as { path?: string } | undefined
+  if (module?.path !== undefined) spec.module = { cid: await upload(module.path) }
+  const image = spec.image as { path?: string } | undefined
+  if (image?.path !== undefined) spec.image = { cid: await upload(image.path) }
   const inputs = (spec.inputs ?? []) as { name: string; path?: string }[]
   spec.inputs = await Promise.all(
     inputs.map(async (input) =>

@@ -48,6 +48,10 @@ export const nodeConfigFileSchema = z
       .object({
         /** Floor price per fuel unit, in token base units. */
         price: baseUnits,
+        /** Floor price per core-millisecond of a container job (its fuel unit), in base units. */
+        dockerPrice: baseUnits,
+        /** Offer `runtime: docker` when a Docker daemon answers (default true). */
+        docker: z.boolean(),
         /** Percent the ask rises at full utilization (100 = twice the floor). */
         utilizationMarkupPercent: z.number().int().min(0).max(10_000),
         /** Cores and memory to offer; at most what the machine has (default: all of it). */
@@ -97,6 +101,9 @@ export interface NodeConfig {
   logLevel: string
   provider: {
     price: bigint
+    dockerPrice: bigint
+    /** False: never offer containers, even with a Docker daemon. */
+    docker: boolean
     utilizationMarkupPercent: number
     cores?: number
     memoryMb?: number
@@ -115,6 +122,11 @@ export const NODE_DEFAULTS = {
   logLevel: 'info',
   /** 1 gwei of BZR per fuel unit: the low end of what local demo providers ask. */
   price: 1_000_000_000n,
+  /**
+   * Per core-millisecond of a container: a million times the WASM floor, about what a core
+   * does in WASM fuel per millisecond (docs/execution.md).
+   */
+  dockerPrice: 1_000_000_000_000_000n,
   utilizationMarkupPercent: 100,
   /** Follow the market a little below its median, once a class has enough awards to trust. */
   spot: { percentOfMedian: 95, minSamples: 5 },
@@ -215,6 +227,8 @@ export function resolveNodeConfig(
     logLevel: merged.logLevel ?? NODE_DEFAULTS.logLevel,
     provider: {
       price: merged.provider?.price ?? NODE_DEFAULTS.price,
+      dockerPrice: merged.provider?.dockerPrice ?? NODE_DEFAULTS.dockerPrice,
+      docker: merged.provider?.docker ?? true,
       utilizationMarkupPercent:
         merged.provider?.utilizationMarkupPercent ?? NODE_DEFAULTS.utilizationMarkupPercent,
       ...(merged.provider?.cores ? { cores: merged.provider.cores } : {}),

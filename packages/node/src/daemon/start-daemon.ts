@@ -1,12 +1,13 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type Deployment, loadDeployment } from '@bazaar/chain'
-import { createExecutor, probeResources } from '@bazaar/executor'
+import { createDockerExecutor, createExecutor, probeResources } from '@bazaar/executor'
 import { formatTokens } from '@bazaar/protocol'
 import type { Logger } from 'pino'
 import type { Hex } from 'viem'
 import { type HttpApi, startHttpApi } from '../api/http-api.ts'
 import { type BazaarNode, createBazaarNode } from '../bazaar-node.ts'
+import { createJobRunner } from '../provider/job-runner.ts'
 import { JobTracker } from '../requester/job-tracker.ts'
 import { connectChain } from './connect-chain.ts'
 import { type NodeConfig, NodeConfigError } from './node-config.ts'
@@ -64,7 +65,14 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
     let offer: DaemonInfo['offer']
     let stake: DaemonInfo['stake']
     if (isProvider) {
-      const machine = await probeResources({ dataDir: config.dataDir })
+      // Containers are offered only when a Docker daemon answers (and the operator did not turn them off).
+      const docker = config.provider.docker === false ? undefined : createDockerExecutor()
+      const machine = await probeResources({
+        dataDir: config.dataDir,
+        ...(docker ? { dockerPing: () => docker.ping() } : {}),
+      })
+      const containers = machine.runtimes.includes('docker') ? docker : undefined
+      if (docker && !containers) await docker.close()
       // Offer what was asked for, never more than the machine has.
       const cores = Math.min(config.provider.cores ?? machine.cores, machine.cores)
       const memoryMb = Math.min(config.provider.memoryMb ?? machine.memoryMb, machine.memoryMb)
@@ -76,18 +84,23 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
         },
         'resources probed',
       )
-      const runner = createExecutor({ workers: cores })
-      cleanup.unshift(() => runner.close())
+      const wasm = createExecutor({ workers: cores })
+      cleanup.unshift(() => wasm.close())
+      if (containers) cleanup.unshift(() => containers.close())
+      const runner = createJobRunner({ wasm, ...(containers ? { containers } : {}) })
+      const runtimes = [...runner.runtimes]
       providerInit = {
-        capacity: { cores, memoryMb, runtimes: ['wasm'] },
+        capacity: { cores, memoryMb, runtimes },
         pricing: {
           floorPerFuel: config.provider.price,
+          // A docker fuel unit is a core-millisecond: it has its own floor.
+          floorPerFuelByRuntime: { docker: config.provider.dockerPrice },
           utilizationMarkupPercent: config.provider.utilizationMarkupPercent,
           ...(config.provider.spot ? { spot: config.provider.spot } : {}),
         },
         runner,
       }
-      offer = { cores, memoryMb, floorPricePerFuel: config.provider.price.toString(), runtimes: ['wasm'] }
+      offer = { cores, memoryMb, floorPricePerFuel: config.provider.price.toString(), runtimes }
       const [account, params] = await Promise.all([
         contracts.accountOf(contracts.address),
         contracts.registryParameters(),

@@ -258,6 +258,37 @@ export class VerificationCourt {
     }
   }
 
+  /** Every result revealed on the market from `fromBlock` on (what watchers re-check). */
+  async revealsSince(
+    fromBlock: bigint,
+  ): Promise<{ jobId: bigint; provider: Address; resultHash: Hex; fuelUsed: bigint; blockNumber: bigint }[]> {
+    try {
+      const logs = await this.#contracts.clients.publicClient.getContractEvents({
+        address: this.#contracts.deployment.market,
+        abi: jobMarketAbi,
+        eventName: 'ResultRevealed',
+        fromBlock,
+        strict: true,
+      })
+      return logs.map((log) => ({ ...log.args, blockNumber: log.blockNumber }))
+    } catch (err) {
+      throw ChainError.from(err, 'JobMarket.ResultRevealed')
+    }
+  }
+
+  /** The market's challenge window in seconds: how long after a reveal a challenge may come. */
+  async challengeWindow(): Promise<bigint> {
+    try {
+      return await this.#contracts.clients.publicClient.readContract({
+        address: this.#contracts.deployment.market,
+        abi: jobMarketAbi,
+        functionName: 'challengeWindow',
+      })
+    } catch (err) {
+      throw ChainError.from(err, 'JobMarket.challengeWindow')
+    }
+  }
+
   // ---- plumbing ----
 
   #send(functionName: string, args: readonly unknown[]): Promise<WriteResult> {

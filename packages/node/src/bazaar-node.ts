@@ -11,7 +11,7 @@ import {
 } from '@bazaar/protocol'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Logger } from 'pino'
-import { type ContentStore, createMemoryContentStore } from './content-store.ts'
+import { type ContentStore, createPersistentContentStore } from './content-store.ts'
 import type { MarketChain } from './market-chain.ts'
 import { createMarketChain } from './market-chain-adapter.ts'
 import { createMarketPriceFeed, type MarketPriceFeed, type MarketPriceFeedInit } from './market-price-feed.ts'
@@ -19,9 +19,17 @@ import type { NetworkServices } from './network-services.ts'
 import { createNetworkServices } from './network-services-libp2p.ts'
 import { ProviderService, type WasmRunner } from './provider/provider-service.ts'
 import { type RequesterInit, RequesterService } from './requester/requester-service.ts'
+import { type NodeStore, openNodeStore } from './store/node-store.ts'
 import { AnnouncementCache } from './verification/announcement-cache.ts'
 import type { RefereeDuty, RefereeEvent } from './verification/referee-duty.ts'
 import { startRefereeDuty } from './verification/referee-node.ts'
+import type { Watcher, WatcherEvent } from './verification/watcher.ts'
+
+/**
+ * Chance a provider re-executes any one optimistic job to look for a fault. With n providers
+ * watching, some watcher checks a job with probability 1 - 0.9^n (docs/verification.md).
+ */
+export const DEFAULT_WATCH_PROBABILITY = 0.1
 
 export interface BazaarNodeInit {
   name: string
@@ -31,7 +39,18 @@ export interface BazaarNodeInit {
   bootstrap?: string[]
   /** libp2p identity; a fresh one when omitted (the daemon keeps one in its data dir). */
   peerKey?: PrivateKey
-  provider?: { capacity: ProviderCapacity; pricing: ProviderPricing; runner: WasmRunner }
+  provider?: {
+    capacity: ProviderCapacity
+    pricing: ProviderPricing
+    runner: WasmRunner
+    /** TEST ONLY (see ProviderInit): a pause between commit and reveal, for crash tests. */
+    testPauseBeforeRevealMs?: number
+  }
+  /**
+   * Where the node keeps its database (`node.db`, docs/reliability.md). Without it the database
+   * is in memory: same behaviour, forgotten on exit.
+   */
+  dataDir?: string
   requester?: RequesterInit
   /** The chain-fed price index (every award on the market); defaults poll once a second. */
   priceFeed?: MarketPriceFeedInit
@@ -44,6 +63,9 @@ export interface BazaarNodeInit {
     referee?: boolean
     pollMs?: number
     onRefereeEvent?(event: RefereeEvent): void
+    /** Chance a provider re-checks each optimistic job's result (default 0.1; 0 never watches). */
+    watchProbability?: number
+    onWatcherEvent?(event: WatcherEvent): void
   }
 }
 
@@ -52,11 +74,15 @@ export interface BazaarNode {
   readonly chain: MarketChain
   readonly network: NetworkServices
   readonly store: ContentStore
+  /** The node's persistent state (jobs, blobs, salts, peers). */
+  readonly db: NodeStore
   readonly provider: ProviderService | undefined
   readonly requester: RequesterService | undefined
   readonly prices: MarketPriceFeed
   /** Referee and auditor duty, on providers with a court. */
   readonly referee: RefereeDuty | undefined
+  /** Optimistic jobs' watcher, on providers with a court that watch. */
+  readonly watcher: Watcher | undefined
   stop(): Promise<void>
 }
 
@@ -66,12 +92,14 @@ export interface BazaarNode {
  */
 export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode> {
   const logger = init.logger.child({ node: init.name })
-  const store = createMemoryContentStore()
+  const db = openNodeStore(init.dataDir ? { dataDir: init.dataDir } : {})
+  const store = createPersistentContentStore(db.blobs)
   const chain = createMarketChain(init.contracts)
   const prices = createMarketPriceFeed(init.priceFeed ?? {}, { chain, logger })
   let provider: ProviderService | undefined
   let requester: RequesterService | undefined
   let referee: RefereeDuty | undefined
+  let watcher: Watcher | undefined
   // Jobs seen on gossip, for re-executing one when drawn as referee or auditor.
   const announcements = new AnnouncementCache()
 
@@ -117,9 +145,16 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
   const { contracts } = init
   if (init.provider) {
     provider = new ProviderService(
-      { capacity: init.provider.capacity, pricing: init.provider.pricing },
+      {
+        capacity: init.provider.capacity,
+        pricing: init.provider.pricing,
+        ...(init.provider.testPauseBeforeRevealMs
+          ? { testPauseBeforeRevealMs: init.provider.testPauseBeforeRevealMs }
+          : {}),
+      },
       {
         ...components,
+        db,
         runner: init.provider.runner,
         signOffer: (offer) =>
           contracts.clients.account.signTypedData({
@@ -133,6 +168,8 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
       },
     )
     provider.startOffers()
+    // Jobs a previous run of this node left unfinished: reveal, re-run or give up, per the chain.
+    await provider.resume()
   }
   if (init.requester) {
     const court = init.court ? createVerificationCourt(contracts, init.court.address) : undefined
@@ -140,6 +177,7 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
     if (court) await court.approve(2n ** 255n)
     requester = new RequesterService(init.requester, {
       ...components,
+      db,
       prices,
       ...(court ? { court } : {}),
       // On-chain standing: stake, jail and track record from the registry, so selection and
@@ -167,7 +205,7 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
   }
 
   if (init.provider && init.court && init.court.referee !== false) {
-    ;({ duty: referee } = await startRefereeDuty({
+    ;({ duty: referee, watcher } = await startRefereeDuty({
       contracts,
       court: init.court.address,
       ...components,
@@ -175,6 +213,8 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
       announcements,
       ...(init.court.pollMs ? { pollMs: init.court.pollMs } : {}),
       ...(init.court.onRefereeEvent ? { onEvent: init.court.onRefereeEvent } : {}),
+      watchProbability: init.court.watchProbability ?? DEFAULT_WATCH_PROBABILITY,
+      ...(init.court.onWatcherEvent ? { onWatcherEvent: init.court.onWatcherEvent } : {}),
     }))
   }
 
@@ -184,15 +224,19 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
     chain,
     network,
     store,
+    db,
     provider,
     requester,
     prices,
     referee,
+    watcher,
     async stop() {
+      await watcher?.stop()
       await referee?.stop()
       await prices.stop()
       await provider?.stop()
       await network.stop()
+      db.close()
     },
   }
 }

@@ -41,3 +41,39 @@ export function createMemoryContentStore(): ContentStore {
     },
   }
 }
+
+/**
+ * The same store over the node database's blob table (docs/reliability.md): outputs and
+ * receipts a provider must keep serving, and a requester's inputs, survive a restart.
+ */
+export function createPersistentContentStore(blobs: {
+  put(cid: string, bytes: Uint8Array): void
+  get(cid: string): Uint8Array | undefined
+  has(cid: string): boolean
+  delete(cid: string): void
+  readonly size: number
+}): ContentStore {
+  return {
+    async put(bytes) {
+      const cid = await cidOf(bytes)
+      blobs.put(cid, bytes)
+      return cid
+    },
+    async putVerified(cid, bytes) {
+      await assertCid(bytes, cid)
+      blobs.put(cid, bytes)
+    },
+    async get(cid) {
+      return blobs.get(cid)
+    },
+    has(cid) {
+      return blobs.has(cid)
+    },
+    delete(cid) {
+      blobs.delete(cid)
+    },
+    get size() {
+      return blobs.size
+    },
+  }
+}

@@ -16,6 +16,7 @@ import type { Hex } from 'viem'
 import { type BazaarNode, createBazaarNode } from './bazaar-node.ts'
 import type { WasmRunner } from './provider/provider-service.ts'
 import type { RefereeEvent } from './verification/referee-duty.ts'
+import type { WatcherEvent } from './verification/watcher.ts'
 
 export interface LocalProviderConfig {
   name: string
@@ -45,7 +46,13 @@ export interface LocalMarketInit {
    * joins the referee pool and serves when drawn. Off by default: each provider then polls the
    * court for duties.
    */
-  verification?: { pollMs?: number; onRefereeEvent?(provider: string, event: RefereeEvent): void }
+  verification?: {
+    pollMs?: number
+    onRefereeEvent?(provider: string, event: RefereeEvent): void
+    /** Chance each provider re-checks an optimistic job (default 0.1). */
+    watchProbability?: number
+    onWatcherEvent?(provider: string, event: WatcherEvent): void
+  }
 }
 
 export interface LocalMarket {
@@ -116,6 +123,11 @@ export async function startLocalMarket(init: LocalMarketInit): Promise<LocalMark
                 ...(init.verification.pollMs ? { pollMs: init.verification.pollMs } : {}),
                 onRefereeEvent: (event: RefereeEvent) =>
                   init.verification?.onRefereeEvent?.(config.name, event),
+                ...(init.verification.watchProbability === undefined
+                  ? {}
+                  : { watchProbability: init.verification.watchProbability }),
+                onWatcherEvent: (event: WatcherEvent) =>
+                  init.verification?.onWatcherEvent?.(config.name, event),
               },
             }
           : {}),

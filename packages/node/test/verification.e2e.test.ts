@@ -19,6 +19,7 @@ import type { WasmRunner } from '../src/provider/provider-service.ts'
 import type { JobEvent } from '../src/requester/job-events.ts'
 import { prepareJob } from '../src/requester/prepare-job.ts'
 import type { RefereeEvent } from '../src/verification/referee-duty.ts'
+import type { WatcherEvent } from '../src/verification/watcher.ts'
 
 const logger = pino({ level: process.env.BAZAAR_TEST_LOG ?? 'silent' })
 const GWEI = 1_000_000_000n
@@ -31,11 +32,20 @@ const wrongResult = (runner: WasmRunner): WasmRunner => ({
   },
 })
 
+/** Test harness: a provider that claims more fuel than its job used (to be paid more). */
+const greedyFuel = (runner: WasmRunner): WasmRunner => ({
+  async run(job, opts) {
+    const result = await runner.run(job, opts)
+    return { ...result, fuelUsed: result.fuelUsed + 12_345n }
+  },
+})
+
 describe('audited jobs on a real local market', () => {
   let market: LocalMarket
   let module: Uint8Array
   let moduleCid: string
   const refereeEvents: { provider: string; event: RefereeEvent }[] = []
+  const watcherEvents: { provider: string; event: WatcherEvent }[] = []
 
   before(async () => {
     module = new Uint8Array(await readFile(resolve(examplesBuildDir, 'wordcount.wasm')))
@@ -57,22 +67,38 @@ describe('audited jobs on a real local market', () => {
           pricing: { floorPerFuel: GWEI / 2n, utilizationMarkupPercent: 0 },
           wrapRunner: wrongResult,
         },
+        // Cheaper still and smaller: it wins jobs that fit in 32 MB, and over-claims fuel.
+        {
+          name: 'greedy',
+          cores: 1,
+          memoryMb: 32,
+          pricing: { floorPerFuel: GWEI / 4n, utilizationMarkupPercent: 0 },
+          wrapRunner: greedyFuel,
+        },
         honest('honest-a', GWEI),
         honest('honest-b', GWEI + 1n),
         honest('honest-c', GWEI + 2n),
         honest('honest-d', GWEI + 3n),
       ],
+      // Short, so an unchallenged optimistic job finalizes within the test.
+      challengeWindow: 6n,
       verification: {
         pollMs: 100,
         onRefereeEvent: (provider, event) => refereeEvents.push({ provider, event }),
+        // Every provider re-checks every optimistic job (the default is 10%).
+        watchProbability: 1,
+        onWatcherEvent: (provider, event) => watcherEvents.push({ provider, event }),
       },
     })
+    // Greedy does not watch optimistic jobs (its fuel claims would challenge every one of them);
+    // it still serves as auditor and referee, with its wrong fuel, and is outvoted.
+    await market.providers[1]!.watcher?.stop()
   })
   after(async () => {
     await market?.stop()
   })
 
-  async function audited(memoryMb: number) {
+  async function audited(memoryMb: number, verification: object = { mode: 'audit', probability: 1 }) {
     const spec = validateJobSpec({
       version: 1,
       name: 'audited-wordcount',
@@ -83,7 +109,7 @@ describe('audited jobs on a real local market', () => {
       resources: { cores: 1, memoryMb },
       limits: { fuel: '20000000', timeoutMs: 10_000 },
       price: { maxPerFuel: (5n * GWEI).toString() },
-      verification: { mode: 'audit', probability: 1 },
+      verification,
       deadlines: { biddingMs: 600, executionSeconds: 120 },
     })
     const prepared = await prepareJob(spec, { baseDir: '.', known: new Map([[moduleCid, module]]) })
@@ -134,7 +160,7 @@ describe('audited jobs on a real local market', () => {
     await supplyConserved()
   })
 
-  it('pays an honest provider after the auditor re-executes and agrees, and hands over the right output', async () => {
+  it('pays an honest provider once the audit confirms its result, and hands over the right output', async () => {
     const { outcome, events } = await audited(128)
     assert.equal(outcome.status, 'completed', JSON.stringify(outcome.error))
     assert.notEqual(outcome.provider, market.providers[0]!.chain.address)
@@ -162,6 +188,78 @@ describe('audited jobs on a real local market', () => {
     } finally {
       await executor.close()
     }
+    await supplyConserved()
+  })
+
+  it('optimistic: a watcher re-executes, challenges the wrong result, and referees slash the cheater', async () => {
+    const mallory = market.providers[0]!.chain.address
+    const stakeBefore = await market.admin.stakeOf(mallory)
+    const { outcome, events } = await audited(64, { mode: 'optimistic' })
+    assert.equal(outcome.provider, mallory)
+    assert.equal(outcome.status, 'refunded', JSON.stringify(outcome.error))
+    assert.equal(outcome.error?.code, 'E_VERIFICATION_FAILED')
+    assert.deepEqual([outcome.paid, outcome.refunded], [0n, outcome.escrow])
+    const types = events.map((e) => e.type)
+    assert.ok(types.includes('challenged'), types.join(', '))
+    const verdict = events.find((e) => e.type === 'challenge-verdict')
+    assert.deepEqual(verdict && 'verdict' in verdict ? verdict.verdict : undefined, 'provider-wrong')
+    assert.equal(await market.admin.stakeOf(mallory), stakeBefore - 10n ** 18n)
+    const challengers = watcherEvents.filter((w) => w.event.type === 'challenged').map((w) => w.provider)
+    assert.equal(challengers.length, 1, 'one challenge per job; the others find it taken')
+    assert.ok(!challengers.includes('mallory'))
+    await supplyConserved()
+  })
+
+  it('optimistic: the cheater challenges an honest result, loses its bond, and the result stands', async () => {
+    // Mallory's executor flips every output, so as a watcher it "finds" every honest result
+    // wrong and challenges it: the referees uphold the result and its bond pays for the trouble.
+    const mallory = market.providers[0]!.chain.address
+    const malloryBefore = await market.admin.balanceOf(mallory)
+    const { outcome, events } = await audited(128, { mode: 'optimistic' })
+    assert.equal(outcome.status, 'completed', JSON.stringify(outcome.error))
+    assert.notEqual(outcome.provider, mallory)
+    const verdict = events.find((e) => e.type === 'challenge-verdict')
+    assert.deepEqual(verdict && 'verdict' in verdict ? verdict.verdict : undefined, 'upheld')
+    assert.equal(outcome.paid, outcome.fuelUsed * outcome.pricePerFuel!)
+    assert.equal(outcome.paid + outcome.refunded, outcome.escrow)
+    const challenger = watcherEvents.find(
+      (w) => w.event.type === 'challenged' && w.event.jobId === outcome.jobId,
+    )
+    assert.equal(challenger?.provider, 'mallory')
+    // The challenge bond (the market's least collateral, 1 BZR) is gone.
+    assert.equal(await market.admin.balanceOf(mallory), malloryBefore - 10n ** 18n)
+    const agreed = watcherEvents.filter(
+      (w) => w.event.type === 'checked' && w.event.jobId === outcome.jobId && w.event.agreed,
+    )
+    assert.ok(agreed.length >= 1, 'honest watchers re-executed it and agreed')
+    await supplyConserved()
+  })
+
+  it('optimistic without a challenge: the result stands after the window and is paid', async () => {
+    // Mallory stops watching (its bond would go on every honest job); the others agree.
+    await market.providers[0]!.watcher?.stop()
+    const { outcome, events } = await audited(128, { mode: 'optimistic' })
+    assert.equal(outcome.status, 'completed', JSON.stringify(outcome.error))
+    assert.ok(!events.some((e) => e.type === 'challenged'))
+    assert.equal(outcome.paid, outcome.fuelUsed * outcome.pricePerFuel!)
+    assert.deepEqual(
+      events.map((e) => e.type).filter((t) => t === 'revealed' || t === 'verified' || t === 'finalized'),
+      ['revealed', 'verified', 'finalized'],
+    )
+    await supplyConserved()
+  })
+
+  it('audit: a provider that over-claims fuel is caught like a wrong result', async () => {
+    const greedy = market.providers[1]!.chain.address
+    const stakeBefore = await market.admin.stakeOf(greedy)
+    const { outcome, events } = await audited(32)
+    assert.equal(outcome.provider, greedy)
+    assert.equal(outcome.status, 'refunded', JSON.stringify(outcome.error))
+    assert.equal(outcome.error?.code, 'E_VERIFICATION_FAILED')
+    assert.equal(outcome.paid, 0n)
+    const verdict = events.find((e) => e.type === 'audited')
+    assert.deepEqual(verdict && 'verdict' in verdict ? verdict.verdict : undefined, 'provider-wrong')
+    assert.equal(await market.admin.stakeOf(greedy), stakeBefore - 10n ** 18n)
     await supplyConserved()
   })
 })

@@ -8,6 +8,7 @@ const resourcesField = z.object({ cores: z.int().min(1), memoryMb: z.int().min(1
 const verificationField = z.discriminatedUnion('mode', [
   z.object({ mode: z.literal('none') }).strict(),
   z.object({ mode: z.literal('audit'), probability: z.number().gt(0).max(1) }).strict(),
+  z.object({ mode: z.literal('optimistic') }).strict(),
 ])
 const decimal = z.string().regex(/^\d+$/)
 

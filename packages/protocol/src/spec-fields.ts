@@ -88,8 +88,11 @@ export const specVerification = z
             .default(DEFAULT_AUDIT_PROBABILITY),
         })
         .strict(),
+      // The result stands after the market's challenge window unless a staked watcher, having
+      // re-executed the job, challenges it with a bond (docs/verification.md).
+      z.object({ mode: z.literal('optimistic') }).strict(),
     ],
-    { error: 'mode must be "none" or "audit" ("replicated" and "optimistic" are not available yet)' },
+    { error: 'mode must be "none", "audit" or "optimistic" ("replicated" is not available yet)' },
   )
   .default({ mode: 'none' })
 

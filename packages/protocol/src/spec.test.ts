@@ -44,6 +44,9 @@ describe('parseJobSpec', () => {
     assert.equal(tooHigh?.field, 'verification.probability')
     assert.equal(tooHigh?.line, 10)
     assert.match(tooHigh?.message ?? '', /at most 1/)
+    assert.deepEqual(parseJobSpec(`${valid}verification: { mode: optimistic }\n`).verification, {
+      mode: 'optimistic',
+    })
     const [notBuilt] = issuesOf(`${valid}verification: { mode: replicated }\n`)
     assert.match(notBuilt?.message ?? '', /not available yet/)
   })

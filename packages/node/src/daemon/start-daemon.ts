@@ -99,6 +99,10 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
           ...(config.provider.spot ? { spot: config.provider.spot } : {}),
         },
         runner,
+        // TEST ONLY: the crash-recovery e2e kills the node between commit and reveal.
+        ...(process.env.BAZAAR_TEST_PAUSE_BEFORE_REVEAL_MS
+          ? { testPauseBeforeRevealMs: Number(process.env.BAZAAR_TEST_PAUSE_BEFORE_REVEAL_MS) }
+          : {}),
       }
       offer = { cores, memoryMb, floorPricePerFuel: config.provider.price.toString(), runtimes }
       const [account, params] = await Promise.all([
@@ -126,6 +130,8 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       listen: config.listen,
       bootstrap: config.bootstrap,
       peerKey,
+      // Jobs, salts, receipts and outputs survive a restart (docs/reliability.md).
+      dataDir: config.dataDir,
       ...(providerInit ? { provider: providerInit } : {}),
       ...(isRequester ? { requester: { ...config.requester } } : {}),
       // Audited jobs (requesters) and referee/auditor duty (providers join the pool when staked
@@ -133,8 +139,15 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       court: { address: deployment.court },
     })
     cleanup.unshift(() => node.stop())
-    const tracker = node.requester ? new JobTracker(node.requester) : undefined
-    if (tracker) cleanup.unshift(() => tracker.drain())
+    const tracker = node.requester
+      ? new JobTracker(node.requester, { db: node.db.requesterJobs, store: node.store })
+      : undefined
+    if (tracker) {
+      cleanup.unshift(() => tracker.drain())
+      // Jobs this node was running when it stopped (or was killed) continue where they stopped.
+      const resumed = await tracker.restore()
+      if (resumed.length > 0) log.info({ jobs: resumed }, 'resumed unfinished jobs')
+    }
 
     let api: HttpApi
     try {

@@ -25,6 +25,8 @@ import { type Address, bytesToHex, type Hex } from 'viem'
 import type { ContentStore } from '../content-store.ts'
 import type { MarketChain } from '../market-chain.ts'
 import type { NetworkServices } from '../network-services.ts'
+import type { NodeStore } from '../store/node-store.ts'
+import type { StoredProviderJob } from '../store/provider-job-repo.ts'
 import { runJob } from './job-runner.ts'
 
 /** The subset of the executor the provider needs. */
@@ -51,6 +53,11 @@ export interface ProviderInit {
   /** How long a published offer stays valid; it is republished at half that (default 60 s). */
   offerLifetimeSeconds?: number
   region?: string
+  /**
+   * TEST ONLY (the crash-recovery e2e; never set in production): waits this long between the
+   * commit and the reveal, so a test can kill the node in that gap deterministically.
+   */
+  testPauseBeforeRevealMs?: number
 }
 
 export interface ProviderComponents {
@@ -68,7 +75,23 @@ export interface ProviderComponents {
    * `pricing.spot` set the ask follows the class's median. Utilization comes from the ledger.
    */
   prices?: () => PriceIndexSnapshot | undefined
+  /**
+   * Persistent state (docs/reliability.md): every phase change is written before it is acted
+   * on, and `resume()` finishes what a killed node left. Without it the provider forgets on exit.
+   */
+  db?: Pick<NodeStore, 'providerJobs' | 'peers' | 'transaction'>
 }
+
+/** The commitment a provider made (or is about to make) for a job, kept until it is revealed. */
+interface Settlement {
+  resultHash: Hex
+  fuelUsed: bigint
+  salt: Hex
+  commitment: Hex
+}
+
+/** Phases a restarted provider still has work in. */
+const UNFINISHED: readonly ProviderJobPhase[] = ['bid', 'awarded', 'running', 'committed']
 
 export type ProviderJobPhase =
   | 'bid'
@@ -245,7 +268,11 @@ export class ProviderService {
     }
     openBid.releaseTimer.unref()
     this.bids.set(key, openBid)
-    this.record(key, { phase: 'bid', pricePerFuel: decision.pricePerFuel, quote: decision.quote })
+    this.record(
+      key,
+      { phase: 'bid', pricePerFuel: decision.pricePerFuel, quote: decision.quote },
+      { announcement },
+    )
     this.c.logger.debug(
       { jobId: key, pricePerFuel: decision.pricePerFuel.toString(), pricing: describeQuote(decision.quote) },
       'bidding',
@@ -266,6 +293,10 @@ export class ProviderService {
         signature,
       }
       openBid.message = message
+      // Written before it is sent: a bid the requester may award is a promise this node keeps
+      // even after a restart.
+      this.c.db?.providerJobs.save({ jobId, phase: 'bid', bidMessage: message })
+      this.c.db?.peers.remember(announcement.requesterPeerId, announcement.requesterAddrs)
       const reply = await this.sendBid(announcement, message)
       if (!reply.accepted) this.release(key, `bid refused: ${reply.reason ?? 'no reason given'}`)
     } catch (err) {
@@ -321,19 +352,146 @@ export class ProviderService {
       this.c.logger.warn({ jobId: key, err: receipt.errorMessage }, 'job not run')
     }
     try {
+      // The receipt (and, inside runJob, the output) is stored before anything is committed to
+      // it, so whatever is revealed can always be served.
       const receiptCid = await this.c.store.put(encodeReceipt(receipt))
       const resultHash = cidToBytes32(receiptCid)
       const fuelUsed = BigInt(receipt.fuelUsed)
       const salt = bytesToHex(randomBytes(32)) as Hex
       const commitment = this.c.chain.resultCommitment({ resultHash, fuelUsed, salt, provider: this.address })
-      await this.c.chain.commitResult(jobId, commitment)
-      this.record(key, { phase: 'committed', fuelUsed })
-      await this.c.chain.revealResult({ jobId, resultHash, fuelUsed, salt })
-      this.record(key, { phase: 'revealed', fuelUsed })
+      // The salt is saved before the commitment leaves this node: a node killed after the
+      // commit can then still reveal it (a lost salt would be a slashed collateral).
+      this.record(key, { phase: 'running', fuelUsed }, { salt, commitment, resultHash, receiptCid })
+      await this.settle(jobId, { resultHash, fuelUsed, salt, commitment })
     } catch (err) {
       this.record(key, { phase: 'failed', reason: describeError(err) })
       this.c.logger.error({ jobId: key, err: describeError(err) }, 'could not settle job')
     }
+  }
+
+  /** Commits (unless the chain already has our commitment) and reveals, reading the chain first. */
+  private async settle(jobId: bigint, s: Settlement): Promise<void> {
+    const key = jobId.toString()
+    let status = (await this.c.chain.getJob(jobId)).status
+    if (status === 'Awarded') {
+      await this.c.chain.commitResult(jobId, s.commitment)
+      status = 'Committed'
+    }
+    if (status === 'Committed') {
+      this.record(key, { phase: 'committed', fuelUsed: s.fuelUsed })
+      const pause = this.init.testPauseBeforeRevealMs ?? 0
+      if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause))
+      await this.c.chain.revealResult({ jobId, resultHash: s.resultHash, fuelUsed: s.fuelUsed, salt: s.salt })
+    }
+    this.record(key, { phase: 'revealed', fuelUsed: s.fuelUsed })
+  }
+
+  /**
+   * After a restart: finishes every job the stored state says is unfinished, judged against the
+   * chain. Awarded with a saved commitment: commit it and reveal; awarded without one: run it
+   * again while its commit deadline allows; committed: reveal with the saved salt while the
+   * reveal deadline allows; revealed: nothing (outputs and receipts are served from the store);
+   * a bid still open: kept, capacity reserved, so an award that comes is honoured.
+   */
+  async resume(): Promise<void> {
+    const db = this.c.db
+    if (!db) return
+    const all = db.providerJobs.inPhases(['revealed', 'failed', 'lost', ...UNFINISHED])
+    for (const stored of all) {
+      this.jobs.set(stored.jobId.toString(), {
+        jobId: stored.jobId,
+        phase: stored.phase as ProviderJobPhase,
+        ...(stored.pricePerFuel !== undefined ? { pricePerFuel: stored.pricePerFuel } : {}),
+        ...(stored.fuelUsed !== undefined ? { fuelUsed: stored.fuelUsed } : {}),
+        ...(stored.reason !== undefined ? { reason: stored.reason } : {}),
+      })
+    }
+    for (const stored of all.filter((j) => UNFINISHED.includes(j.phase as ProviderJobPhase))) {
+      await this.resumeJob(stored).catch((err: unknown) => {
+        this.record(stored.jobId.toString(), { phase: 'failed', reason: `resume: ${describeError(err)}` })
+        this.c.logger.error(
+          { jobId: stored.jobId.toString(), err: describeError(err) },
+          'could not resume job',
+        )
+      })
+    }
+  }
+
+  private async resumeJob(stored: StoredProviderJob): Promise<void> {
+    const key = stored.jobId.toString()
+    const announcement = stored.announcement
+    if (!announcement) {
+      this.record(key, { phase: 'failed', reason: 'resume: the job announcement was not saved' })
+      return
+    }
+    const peer = announcement.requesterPeerId
+    const addrs = [
+      ...new Set([...announcement.requesterAddrs, ...(this.c.db?.peers.multiaddrsOf(peer) ?? [])]),
+    ]
+    await this.c.network.rememberPeer(peer, addrs).catch(() => undefined)
+    const onChain = await this.c.chain.getJob(stored.jobId)
+    const ours = onChain.provider.toLowerCase() === this.address.toLowerCase()
+    const need = { cores: announcement.job.resources.cores, memoryMb: announcement.job.resources.memoryMb }
+    if (onChain.status === 'Open' && stored.phase === 'bid' && stored.bidMessage) {
+      // Still awardable: stand by the bid until it expires.
+      this.ledger.reserve(key, need)
+      const expiresInMs = Number(BigInt(stored.bidMessage.expiry) - (await this.c.chain.nowSeconds())) * 1000
+      const openBid: OpenBid = {
+        announcement,
+        pricePerFuel: BigInt(stored.bidMessage.pricePerFuel),
+        message: stored.bidMessage,
+        releaseTimer: setTimeout(() => this.release(key, 'bid expired'), Math.max(0, expiresInMs) + 5_000),
+      }
+      openBid.releaseTimer.unref()
+      this.bids.set(key, openBid)
+      this.record(key, { phase: 'bid' })
+      this.c.logger.info({ jobId: key }, 'resumed: bid still open')
+      return
+    }
+    if (!ours || !['Awarded', 'Committed', 'Revealed', 'Finalized'].includes(onChain.status)) {
+      this.record(key, {
+        phase: 'lost',
+        reason: `resume: job is ${onChain.status} on-chain and not ours to run`,
+      })
+      return
+    }
+    if (onChain.status === 'Revealed' || onChain.status === 'Finalized') {
+      this.record(key, { phase: 'revealed', fuelUsed: onChain.fuelUsed })
+      return
+    }
+    const now = await this.c.chain.nowSeconds()
+    if (now > onChain.deadline) {
+      this.record(key, {
+        phase: 'failed',
+        reason: `resume: the ${onChain.status === 'Awarded' ? 'commit' : 'reveal'} deadline has passed`,
+      })
+      return
+    }
+    const { salt, commitment, resultHash, fuelUsed } = stored
+    const saved =
+      salt && commitment && resultHash && fuelUsed !== undefined && stored.receiptCid
+        ? { salt, commitment, resultHash, fuelUsed }
+        : undefined
+    if (onChain.status === 'Committed' && (!saved || saved.commitment !== onChain.commitment)) {
+      this.record(key, {
+        phase: 'failed',
+        reason: 'resume: committed on-chain but the saved salt does not match',
+      })
+      return
+    }
+    this.ledger.reserve(key, need)
+    this.ledger.award(key)
+    this.c.logger.info({ jobId: key, status: onChain.status, saved: saved !== undefined }, 'resuming job')
+    const work = (saved ? this.settle(stored.jobId, saved) : this.execute(stored.jobId, announcement))
+      .catch((err: unknown) => {
+        this.record(key, { phase: 'failed', reason: describeError(err) })
+        this.c.logger.error({ jobId: key, err: describeError(err) }, 'could not settle resumed job')
+      })
+      .finally(() => {
+        this.running.delete(work)
+        this.ledger.release(key)
+      })
+    this.running.add(work)
   }
 
   private sendBid(announcement: JobAnnouncement, message: BidMessageWire) {
@@ -377,9 +535,28 @@ export class ProviderService {
     this.record(key, { phase, reason })
   }
 
-  private record(key: string, update: Omit<ProviderJobRecord, 'jobId'>): void {
+  /**
+   * Updates a job's record, in memory and (when this node has a database) on disk, before the
+   * caller acts on it. `saved` holds what only the database keeps (the salt must never show in
+   * the API before the reveal). A first decline is not written: it leaves nothing to resume.
+   */
+  private record(
+    key: string,
+    update: Omit<ProviderJobRecord, 'jobId'>,
+    saved: Omit<StoredProviderJob, 'jobId' | 'phase'> = {},
+  ): void {
     const previous = this.jobs.get(key)
     this.jobs.set(key, { ...previous, ...update, jobId: BigInt(key) })
+    if (this.c.db && (update.phase !== 'declined' || (previous && previous.phase !== 'declined'))) {
+      this.c.db.providerJobs.save({
+        jobId: BigInt(key),
+        phase: update.phase,
+        ...(update.pricePerFuel !== undefined ? { pricePerFuel: update.pricePerFuel } : {}),
+        ...(update.reason !== undefined ? { reason: update.reason } : {}),
+        ...(update.fuelUsed !== undefined ? { fuelUsed: update.fuelUsed } : {}),
+        ...saved,
+      })
+    }
   }
 
   /** Stops bidding and waits for jobs in flight to settle. */

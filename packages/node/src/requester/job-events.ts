@@ -18,6 +18,8 @@ export type JobEvent =
   | { type: 'audit-drawn'; jobId: bigint; selected: boolean; auditor?: Address }
   | { type: 'referees-drawn'; jobId: bigint; disputeId: bigint; referees: readonly Address[] }
   | { type: 'dispute-resolved'; jobId: bigint; disputeId: bigint }
+  | { type: 'challenged'; jobId: bigint; caseId: bigint; challenger: Address }
+  | { type: 'challenge-verdict'; jobId: bigint; verdict: 'provider-wrong' | 'upheld' | 'undetermined' }
   | {
       type: 'audited'
       jobId: bigint

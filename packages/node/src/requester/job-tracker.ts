@@ -1,5 +1,7 @@
 import { BaseError, describeError, ErrorCode } from '@bazaar/protocol'
+import type { ContentStore } from '../content-store.ts'
 import type { MarketChain } from '../market-chain.ts'
+import type { RequesterJobRepo } from '../store/requester-job-repo.ts'
 import type { JobEvent } from './job-events.ts'
 import type { PreparedJob } from './prepare-job.ts'
 import type { JobOutcome, RequesterService } from './requester-service.ts'
@@ -26,8 +28,9 @@ type Listener = (event: (JobEvent & { at: number }) | { type: 'end'; state: Trac
 
 /**
  * Runs jobs in the background and remembers them, so the API can answer for jobs in
- * flight and watchers can follow their events. In memory for now (persistence is the
- * Reliability issue).
+ * flight and watchers can follow their events. With a database (docs/reliability.md),
+ * `restore()` brings back every job this node ran, with its past events, and resumes the
+ * unfinished ones.
  */
 export class JobTracker {
   private readonly jobs = new Map<string, TrackedJob>()
@@ -37,9 +40,90 @@ export class JobTracker {
   private readonly running = new Map<string, { abort: AbortController; run: Promise<unknown> }>()
   private readonly cancelled = new Set<string>()
   private readonly requester: RequesterService
+  private readonly db: RequesterJobRepo | undefined
+  private readonly store: Pick<ContentStore, 'get'> | undefined
 
-  constructor(requester: RequesterService) {
+  constructor(
+    requester: RequesterService,
+    persistence: { db?: RequesterJobRepo; store?: Pick<ContentStore, 'get'> } = {},
+  ) {
     this.requester = requester
+    this.db = persistence.db
+    this.store = persistence.store
+  }
+
+  /**
+   * Loads every stored job with its events; ended ones as they ended (outputs from the content
+   * store), unfinished ones resumed in the background. Returns the ids resumed.
+   */
+  async restore(): Promise<string[]> {
+    if (!this.db) return []
+    const resumed: string[] = []
+    for (const stored of this.db.list()) {
+      const id = stored.jobId.toString()
+      if (this.jobs.has(id)) continue
+      const job: TrackedJob = {
+        id,
+        name: stored.name,
+        state: stored.step === 'ended' ? (stored.state as TrackedJobState) : 'running',
+        submittedAt: stored.submittedAt,
+        events: this.db.events<JobEvent & { at: number }>(stored.jobId),
+        outcome: undefined,
+        error: stored.error,
+      }
+      this.jobs.set(id, job)
+      if (stored.step === 'ended') {
+        const outcome = stored.outcome as JobOutcome | undefined
+        const outputCid = outcome?.receipt?.status === 'ok' ? outcome.receipt.outputCid : undefined
+        const output = outputCid ? await this.store?.get(outputCid) : undefined
+        if (outcome) job.outcome = output ? { ...outcome, output } : outcome
+        continue
+      }
+      resumed.push(id)
+      const abort = new AbortController()
+      this.track(job, abort, (onEvent) =>
+        this.requester.resume(stored.jobId, { signal: abort.signal, onEvent }),
+      )
+    }
+    return resumed
+  }
+
+  /** Follows a run to its end: events to the job and its listeners, then its outcome. */
+  private track(
+    job: TrackedJob,
+    abort: AbortController,
+    start: (onEvent: (event: JobEvent & { at: number }) => void) => Promise<JobOutcome>,
+  ): void {
+    const run: Promise<unknown> = start((event) => {
+      job.events.push(event)
+      for (const listener of this.listeners.get(job.id) ?? []) listener(event)
+    })
+      .then(
+        (outcome) => {
+          if (this.cancelled.has(job.id)) return
+          job.outcome = outcome
+          job.state = outcome.status
+          job.error = outcome.error
+          this.end(job)
+        },
+        (err: unknown) => {
+          if (this.cancelled.has(job.id)) return
+          job.state = 'error'
+          const base = err as Partial<BaseError>
+          job.error = {
+            code: base.code ?? 'E_INTERNAL',
+            message: describeError(err),
+            ...(base.hint ? { hint: base.hint } : {}),
+          }
+          this.end(job)
+        },
+      )
+      .finally(() => {
+        this.inFlight.delete(run)
+        this.running.delete(job.id)
+      })
+    this.inFlight.add(run)
+    this.running.set(job.id, { abort, run })
   }
 
   /** Starts the job; resolves once it has an on-chain id (escrow locked), or rejects if it never got one. */
@@ -159,11 +243,13 @@ export class JobTracker {
         message: `job ${id} was ${onChain.status.toLowerCase()} on-chain before the cancel took effect`,
         hint: 'the provider still reveals; anyone can finalize after the challenge window',
       }
+      this.db?.update(jobId, { step: 'ended', state: 'error', error: job.error })
       this.end(job)
       return job
     }
     const { gasUsed } = await chain.cancelJob(jobId)
     const event = { type: 'refunded' as const, jobId, reason: 'cancelled by the requester', at: Date.now() }
+    this.db?.appendEvent(jobId, event)
     job.events.push(event)
     for (const listener of this.listeners.get(id) ?? []) listener(event)
     job.state = 'refunded'
@@ -179,6 +265,12 @@ export class JobTracker {
       error: { code: ErrorCode.Aborted, message: `job ${id} cancelled by the requester` },
     }
     job.error = job.outcome.error
+    this.db?.update(jobId, {
+      step: 'ended',
+      state: 'refunded',
+      outcome: job.outcome,
+      error: job.outcome.error,
+    })
     this.end(job)
     return job
   }

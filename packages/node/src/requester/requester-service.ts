@@ -1,3 +1,4 @@
+import { ChainError } from '@bazaar/chain'
 import {
   type Exclusion,
   type Explanation,
@@ -32,16 +33,18 @@ import {
   resultReceiptSchema,
 } from '@bazaar/protocol'
 import type { Logger } from 'pino'
-import { type Address, type Hex, verifyTypedData } from 'viem'
+import { type Address, type Hex, verifyTypedData, zeroHash } from 'viem'
 import type { ContentStore } from '../content-store.ts'
 import type { MarketChain } from '../market-chain.ts'
 import type { NetworkServices } from '../network-services.ts'
+import type { NodeStore } from '../store/node-store.ts'
 import {
   type AuditCourt,
   type AuditOutcome,
   openAudit,
   settleAudit,
 } from '../verification/audit-settlement.ts'
+import { awaitChallenges, type OptimisticCourt } from '../verification/optimistic-settlement.ts'
 import type { JobEvent, JobEventListener } from './job-events.ts'
 import type { PreparedJob } from './prepare-job.ts'
 
@@ -70,7 +73,29 @@ export interface RequesterComponents {
    */
   prices?: { readonly index: PriceIndex; learn(announcement: JobAnnouncement): void }
   /** The verification court for this signer; jobs with `verification.mode: audit` need it. */
-  court?: AuditCourt
+  court?: AuditCourt & OptimisticCourt
+  /**
+   * Persistent state (docs/reliability.md): the job, its chosen bid and its events are written
+   * before they are acted on, and `resume` continues a job after a restart.
+   */
+  db?: Pick<NodeStore, 'requesterJobs'>
+}
+
+/** What the steps after the auction need to know about a job (rebuilt from the store on resume). */
+interface AwardedJob {
+  jobId: bigint
+  escrow: bigint
+  descriptor: JobDescriptor
+  bidsReceived: number
+  gasUsed: bigint
+  winner?: BidMessageWire
+  auditCaseId?: bigint
+}
+
+function restartedError(key: string): BaseError {
+  return new BaseError(ErrorCode.Aborted, `job ${key} was interrupted by a requester restart and refunded`, {
+    hint: 'the escrow was returned; submit the job again',
+  })
 }
 
 /** Why one provider is not working on a job: from its bid, its decline, or its offer. */
@@ -247,17 +272,132 @@ export class RequesterService {
     job: PreparedJob,
     options: { onEvent?: JobEventListener; signal?: AbortSignal } = {},
   ): Promise<JobOutcome> {
-    const emit = (event: JobEvent) => options.onEvent?.({ ...event, at: Date.now() })
+    const created: { jobId?: bigint } = {}
+    return this.recordEnd(created, () => this.runJob(job, options, created))
+  }
+
+  /**
+   * Continues a job this node started before a restart, from where its stored state says it
+   * stopped (docs/reliability.md): an auction in progress is cancelled (its bids were lost) and
+   * refunded; a chosen bid is awarded if the chain has not seen the award and the bid is still
+   * valid; an awarded job waits for the reveal, verifies, and finalizes (never twice: the chain
+   * says whether it already was), or reclaims the escrow past the deadline; an audited job
+   * continues its audit. Events go on the job's stored timeline.
+   */
+  async resume(
+    jobId: bigint,
+    options: { onEvent?: JobEventListener; signal?: AbortSignal } = {},
+  ): Promise<JobOutcome> {
+    const db = this.c.db
+    const stored = db?.requesterJobs.get(jobId)
+    if (!db || !stored) throw new BaseError(ErrorCode.NotFound, `no stored job ${jobId} on this node`)
+    const created = { jobId }
+    return this.recordEnd(created, async () => {
+      const emit = this.emitter(options, created)
+      const { chain } = this.c
+      const key = jobId.toString()
+      const onChain = await chain.getJob(jobId)
+      this.c.logger.info({ jobId: key, step: stored.step, status: onChain.status }, 'resuming job')
+      const ctx: AwardedJob = {
+        jobId,
+        escrow: stored.escrow,
+        descriptor: stored.descriptor,
+        bidsReceived: stored.bidsReceived,
+        gasUsed: stored.gasUsed,
+        ...(stored.winner ? { winner: stored.winner } : {}),
+        ...(stored.auditCaseId !== undefined ? { auditCaseId: stored.auditCaseId } : {}),
+      }
+      const winner = stored.winner
+      let awardTx: Hex | undefined
+      if (stored.step === 'auction' || !winner) {
+        return this.refund(ctx, emit, 'the requester restarted during the auction', restartedError(key))
+      }
+      if (stored.step === 'awarding' && onChain.status === 'Open') {
+        const validUntil = BigInt(winner.expiry) - BigInt(this.init.minBidValiditySeconds)
+        if ((await chain.nowSeconds()) > validUntil) {
+          return this.refund(
+            ctx,
+            emit,
+            'the chosen bid expired while the requester restarted',
+            restartedError(key),
+          )
+        }
+        const award = await this.award(ctx, winner, emit)
+        ctx.gasUsed += award.gasUsed
+        awardTx = award.hash
+      } else if (stored.step === 'awarding') {
+        // The award landed before the restart: the winner may not have heard of it yet. The
+        // notice's hash is informative only (providers check the chain), and unknown here.
+        if (onChain.provider.toLowerCase() === winner.provider.toLowerCase()) awardTx = zeroHash
+        db.requesterJobs.update(jobId, { step: 'awarded' })
+      }
+      return this.afterAward(ctx, winner, emit, options.signal, awardTx)
+    })
+  }
+
+  /** Runs `fn`, then writes the job's end (outcome, or error) to the database. */
+  private async recordEnd(created: { jobId?: bigint }, fn: () => Promise<JobOutcome>): Promise<JobOutcome> {
+    const db = this.c.db
+    try {
+      const outcome = await fn()
+      if (db) {
+        const { output: _output, ...kept } = outcome
+        db.requesterJobs.update(outcome.jobId, {
+          step: 'ended',
+          state: outcome.status,
+          outcome: kept,
+          ...(outcome.error ? { error: outcome.error } : {}),
+        })
+      }
+      return outcome
+    } catch (err) {
+      if (db && created.jobId !== undefined) {
+        const base = err as Partial<BaseError>
+        db.requesterJobs.update(created.jobId, {
+          step: 'ended',
+          state: 'error',
+          error: {
+            code: base.code ?? ErrorCode.Internal,
+            message: describeError(err),
+            ...(base.hint ? { hint: base.hint } : {}),
+          },
+        })
+      }
+      throw err
+    }
+  }
+
+  /** Stamps events, writes them on the job's timeline once it has an id, then passes them on. */
+  private emitter(
+    options: { onEvent?: JobEventListener },
+    created: { jobId?: bigint },
+  ): (event: JobEvent) => void {
+    return (event) => {
+      const stamped = { ...event, at: Date.now() }
+      if (created.jobId !== undefined) this.c.db?.requesterJobs.appendEvent(created.jobId, stamped)
+      options.onEvent?.(stamped)
+    }
+  }
+
+  private async runJob(
+    job: PreparedJob,
+    options: { onEvent?: JobEventListener; signal?: AbortSignal },
+    createdRef: { jobId?: bigint },
+  ): Promise<JobOutcome> {
+    const emit = this.emitter(options, createdRef)
     const { chain, network, store } = this.c
     const verification = job.descriptor.verification
     const court = this.c.court
-    if (verification.mode === 'audit' && !court) {
-      // Checked before any escrow moves: an audit this node cannot run must not start.
-      throw new BaseError(ErrorCode.InvalidSpec, 'this node cannot run audited jobs: no verification court', {
-        hint: 'use a deployment that includes the VerificationCourt, or submit with verification: { mode: none }',
-      })
+    if (verification.mode !== 'none' && !court) {
+      // Checked before any escrow moves: verification this node cannot run must not start.
+      throw new BaseError(
+        ErrorCode.InvalidSpec,
+        `this node cannot run verified (${verification.mode}) jobs: no verification court`,
+        {
+          hint: 'use a deployment that includes the VerificationCourt, or submit with verification: { mode: none }',
+        },
+      )
     }
-    let gasUsed = 0n
     for (const [cid, bytes] of job.blobs) await store.putVerified(cid, bytes)
 
     const maxFuel = BigInt(job.descriptor.limits.fuel)
@@ -273,19 +413,25 @@ export class RequesterService {
       biddingSeconds: biddingBudgetSeconds,
       executionSeconds: BigInt(job.spec.deadlines.executionSeconds),
     })
-    gasUsed += created.gasUsed
     const jobId = created.jobId
     const key = jobId.toString()
     const escrow = maxFuel * maxPricePerFuel
+    // Written as soon as the escrow is locked, so a restarted node knows the job is its own.
+    this.c.db?.requesterJobs.create({
+      jobId,
+      name: job.descriptor.name,
+      descriptor: job.descriptor,
+      escrow,
+      submittedAt: Date.now(),
+    })
+    createdRef.jobId = jobId
     emit({ type: 'created', jobId, escrow })
-
-    const base = { jobId, escrow, gasUsed: 0n, fuelUsed: 0n, paid: 0n, refunded: 0n, bidsReceived: 0 }
-    const refund = async (reason: string, error: BaseError): Promise<JobOutcome> => {
-      const state = (await chain.getJob(jobId)).status
-      if (state === 'Open') gasUsed += (await chain.cancelJob(jobId)).gasUsed
-      else gasUsed += (await chain.reclaimExpired(jobId)).gasUsed
-      emit({ type: 'refunded', jobId, reason })
-      return { ...base, status: 'refunded', refunded: escrow, gasUsed, error: error.toJSON() }
+    const ctx: AwardedJob = {
+      jobId,
+      escrow,
+      descriptor: job.descriptor,
+      bidsReceived: 0,
+      gasUsed: created.gasUsed,
     }
 
     // Auction: announce, collect sealed bids until the window closes, pick the best.
@@ -383,11 +529,14 @@ export class RequesterService {
         await sleep(Math.min(250 * attempt, 1_000), options.signal)
       }
     }
+    ctx.bidsReceived = bidsReceived
     for (const loser of losers) this.notify(loser.providerPeerId, { type: 'bid-declined', jobId: key })
     if (!winner) {
       const reasons = await this.noBidReasons(job.descriptor, lastRound)
       const summary = [...new Set(reasons.flatMap((r) => r.reasons.map((x) => x.reason)))].join(', ')
-      return refund(
+      return this.refund(
+        ctx,
+        emit,
         'no qualifying bid',
         new NoBidsError(
           ErrorCode.NoBids,
@@ -400,23 +549,83 @@ export class RequesterService {
       )
     }
 
+    // The chosen bid is written before the award, so a restart can award it or see it awarded.
+    this.c.db?.requesterJobs.update(jobId, { step: 'awarding', winner, bidsReceived, gasUsed: ctx.gasUsed })
+    ctx.winner = winner
+    const award = await this.award(ctx, winner, emit)
+    ctx.gasUsed += award.gasUsed
+    return this.afterAward(ctx, winner, emit, options.signal, award.hash)
+  }
+
+  /** Awards the chosen bid on-chain, records its price, and marks the job awarded. */
+  private async award(ctx: AwardedJob, winner: BidMessageWire, emit: (event: JobEvent) => void) {
+    const { jobId } = ctx
     const pricePerFuel = BigInt(winner.pricePerFuel)
-    const award = await chain.award({
+    const award = await this.c.chain.award({
       jobId,
       provider: winner.provider,
       pricePerFuel,
       expiry: BigInt(winner.expiry),
       signature: winner.signature as Hex,
     })
-    gasUsed += award.gasUsed
+    this.c.db?.requesterJobs.update(jobId, { step: 'awarded', gasUsed: ctx.gasUsed + award.gasUsed })
     this.prices.record({
       jobId,
       provider: winner.provider,
-      resourceClass: resourceClass(requirementsOf(job.descriptor)),
+      resourceClass: resourceClass(requirementsOf(ctx.descriptor)),
       pricePerFuel,
       timeSeconds: BigInt(Math.floor(Date.now() / 1000)),
     })
-    emit({ type: 'awarded', jobId, provider: winner.provider, pricePerFuel, bids: bidsReceived })
+    emit({ type: 'awarded', jobId, provider: winner.provider, pricePerFuel, bids: ctx.bidsReceived })
+    return award
+  }
+
+  /** Refunds an unawarded or expired job (cancel if still open, else reclaim) and reports why. */
+  private async refund(
+    ctx: AwardedJob,
+    emit: (event: JobEvent) => void,
+    reason: string,
+    error: BaseError,
+  ): Promise<JobOutcome> {
+    const { chain } = this.c
+    const { jobId, escrow } = ctx
+    const state = (await chain.getJob(jobId)).status
+    if (state === 'Open') ctx.gasUsed += (await chain.cancelJob(jobId)).gasUsed
+    else if (state === 'Awarded' || state === 'Committed')
+      ctx.gasUsed += (await chain.reclaimExpired(jobId)).gasUsed
+    // Cancelled or Expired already (by us before a restart, or by anyone): nothing left to move.
+    emit({ type: 'refunded', jobId, reason })
+    return {
+      jobId,
+      status: 'refunded',
+      escrow,
+      fuelUsed: 0n,
+      paid: 0n,
+      refunded: escrow,
+      gasUsed: ctx.gasUsed,
+      bidsReceived: ctx.bidsReceived,
+      error: error.toJSON(),
+    }
+  }
+
+  /**
+   * From the award on: tell the winner (when this call sent the award, `awardTx`), open the audit if the job asks for one,
+   * wait for the reveal (or reclaim past the deadline), verify receipt and output, and settle.
+   */
+  private async afterAward(
+    ctx: AwardedJob,
+    winner: BidMessageWire,
+    emit: (event: JobEvent) => void,
+    signal: AbortSignal | undefined,
+    awardTx: Hex | undefined,
+  ): Promise<JobOutcome> {
+    const { chain, network, store } = this.c
+    const { jobId, escrow } = ctx
+    const key = jobId.toString()
+    const pricePerFuel = BigInt(winner.pricePerFuel)
+    const verification = ctx.descriptor.verification
+    const court = this.c.court
+    const base = { jobId, escrow, gasUsed: 0n, fuelUsed: 0n, paid: 0n, refunded: 0n }
     // Audited jobs are held by the court from here: it, not finalize, settles them.
     const auditInit =
       verification.mode === 'audit' && court
@@ -424,37 +633,47 @@ export class RequesterService {
             court,
             onEvent: (event: JobEvent) => emit(event),
             pollMs: this.init.pollIntervalMs,
-            ...(options.signal ? { signal: options.signal } : {}),
+            ...(signal ? { signal } : {}),
           }
         : undefined
-    const audit = auditInit
-      ? await openAudit(auditInit, jobId, verification.mode === 'audit' ? verification.probability : 1)
-      : undefined
-    if (audit) gasUsed += audit.gasUsed
-    const ack = await network
-      .request(
-        winner.providerPeerId,
-        PROTOCOL_AWARD,
-        { type: 'award', jobId: key, txHash: award.hash },
-        awardReplySchema,
-        {
-          ...(options.signal ? { signal: options.signal } : {}),
-        },
+    if (auditInit && ctx.auditCaseId === undefined) {
+      const audit = await openAudit(
+        auditInit,
+        jobId,
+        verification.mode === 'audit' ? verification.probability : 1,
       )
-      .catch((err: unknown) => ({
-        type: 'award-reply' as const,
-        accepted: false,
-        reason: describeError(err),
-      }))
-    if (!ack.accepted)
-      this.c.logger.warn({ jobId: key, reason: ack.reason }, 'provider did not acknowledge award')
+      ctx.gasUsed += audit.gasUsed
+      ctx.auditCaseId = audit.caseId
+      this.c.db?.requesterJobs.update(jobId, { auditCaseId: audit.caseId, gasUsed: ctx.gasUsed })
+    }
+    if (awardTx) {
+      const ack = await network
+        .request(
+          winner.providerPeerId,
+          PROTOCOL_AWARD,
+          { type: 'award', jobId: key, txHash: awardTx },
+          awardReplySchema,
+          {
+            ...(signal ? { signal } : {}),
+          },
+        )
+        .catch((err: unknown) => ({
+          type: 'award-reply' as const,
+          accepted: false,
+          reason: describeError(err),
+        }))
+      if (!ack.accepted)
+        this.c.logger.warn({ jobId: key, reason: ack.reason }, 'provider did not acknowledge award')
+    }
 
     // Wait for the reveal; past the execution deadline the escrow comes back.
     let onChain = await chain.getJob(jobId)
     while (onChain.status === 'Awarded' || onChain.status === 'Committed') {
       if ((await chain.nowSeconds()) > onChain.executionDeadline) {
         return {
-          ...(await refund(
+          ...(await this.refund(
+            ctx,
+            emit,
             'provider missed the execution deadline',
             new BaseError(
               ErrorCode.Timeout,
@@ -466,11 +685,25 @@ export class RequesterService {
           )),
           provider: winner.provider,
           pricePerFuel,
-          bidsReceived,
         }
       }
-      await sleep(this.init.pollIntervalMs, options.signal)
+      await sleep(this.init.pollIntervalMs, signal)
       onChain = await chain.getJob(jobId)
+    }
+    if (onChain.status === 'Expired' || onChain.status === 'Cancelled') {
+      // Reclaimed by someone else (or by us before a restart): the escrow is back.
+      return {
+        ...(await this.refund(
+          ctx,
+          emit,
+          'the job expired on-chain',
+          new BaseError(ErrorCode.Timeout, `job ${key} expired before it was revealed`, {
+            hint: 'the escrow was refunded; submit the job again',
+          }),
+        )),
+        provider: winner.provider,
+        pricePerFuel,
+      }
     }
     emit({ type: 'revealed', jobId, fuelUsed: onChain.fuelUsed })
 
@@ -486,8 +719,10 @@ export class RequesterService {
       }
       if (receipt.status === 'ok') {
         output = await network.fetch(winner.providerPeerId, receipt.outputCid, {
-          maxBytes: job.descriptor.limits.outputBytes,
+          maxBytes: ctx.descriptor.limits.outputBytes,
         })
+        // Kept by CID, so the result is still served after a restart.
+        await store.putVerified(receipt.outputCid, output)
         emit({ type: 'verified', jobId, outputBytes: output.length })
       }
     } catch (err) {
@@ -495,11 +730,16 @@ export class RequesterService {
         err instanceof BaseError ? err : new BaseError(ErrorCode.Internal, describeError(err), { cause: err })
       this.c.logger.warn({ jobId: key, err: describeError(err) }, 'result could not be verified')
     }
+    // A court verdict (audit, or a challenge of an optimistic job) settles the job instead of finalize.
     let audited: AuditOutcome | undefined
-    if (auditInit && audit) {
-      audited = await settleAudit(auditInit, jobId, audit.caseId)
-      gasUsed += audited.gasUsed
+    if (auditInit && ctx.auditCaseId !== undefined) {
+      audited = await settleAudit(auditInit, jobId, ctx.auditCaseId)
       emit({ type: 'audited', jobId, verdict: audited.verdict })
+    } else if (ctx.descriptor.verification.mode === 'optimistic' && this.c.court) {
+      audited = await this.awaitOptimistic(jobId, onChain.revealedAt, emit, signal)
+    }
+    if (audited) {
+      ctx.gasUsed += audited.gasUsed
       emit({ type: 'finalized', jobId, paid: audited.paid, refunded: audited.refunded })
       if (audited.verdict === 'provider-wrong' || audited.verdict === 'undetermined') {
         const wrong = audited.verdict === 'provider-wrong'
@@ -511,13 +751,13 @@ export class RequesterService {
           fuelUsed: onChain.fuelUsed,
           paid: audited.paid,
           refunded: audited.refunded,
-          gasUsed,
-          bidsReceived,
+          gasUsed: ctx.gasUsed,
+          bidsReceived: ctx.bidsReceived,
           error: new BaseError(
             wrong ? ErrorCode.VerificationFailed : ErrorCode.Undetermined,
             wrong
-              ? `the audit found job ${key}'s result wrong: provider ${winner.provider} was slashed`
-              : `the audit of job ${key} reached no verdict`,
+              ? `verification (${ctx.descriptor.verification.mode}) found job ${key}'s result wrong: provider ${winner.provider} was slashed`
+              : `verification (${ctx.descriptor.verification.mode}) of job ${key} reached no verdict`,
             {
               hint: wrong
                 ? 'nothing was paid and the escrow refunded; submit the job again'
@@ -535,14 +775,54 @@ export class RequesterService {
         provider: winner.provider,
         pricePerFuel,
         fuelUsed: onChain.fuelUsed,
-        gasUsed,
-        bidsReceived,
+        gasUsed: ctx.gasUsed,
+        bidsReceived: ctx.bidsReceived,
         error: verifyError.toJSON(),
       }
     }
-    const settled = audited ?? (await chain.finalize(jobId))
-    gasUsed += audited ? 0n : settled.gasUsed
-    if (!audited) emit({ type: 'finalized', jobId, paid: settled.paid, refunded: settled.refunded })
+    let settled: { paid: bigint; refunded: bigint }
+    if (audited) settled = audited
+    else if (onChain.status === 'Finalized') {
+      // Finalized before a restart (by us) or by anyone after the challenge window: never twice.
+      // The requester paid fuel × price; the market's events hold the split, the total is this.
+      const paid = onChain.fuelUsed * onChain.pricePerFuel
+      settled = { paid, refunded: escrow - paid }
+      emit({ type: 'finalized', jobId, ...settled })
+    } else {
+      const finalized = await chain.finalize(jobId).catch(async (err: unknown) => {
+        // A challenge that landed at the very end of the window holds the job: its verdict settles it.
+        if (!(err instanceof ChainError && err.errorName === 'JobMarket__OnHold')) throw err
+        return undefined
+      })
+      if (finalized) {
+        ctx.gasUsed += finalized.gasUsed
+        settled = finalized
+        emit({ type: 'finalized', jobId, paid: settled.paid, refunded: settled.refunded })
+      } else {
+        const verdict = await this.awaitOptimistic(jobId, onChain.revealedAt, emit, signal)
+        if (!verdict)
+          throw new BaseError(ErrorCode.Internal, `job ${key} is held but has no verification case`)
+        ctx.gasUsed += verdict.gasUsed
+        settled = verdict
+        emit({ type: 'finalized', jobId, paid: settled.paid, refunded: settled.refunded })
+        if (verdict.verdict !== 'verified') {
+          return {
+            ...base,
+            status: 'refunded',
+            provider: winner.provider,
+            pricePerFuel,
+            fuelUsed: onChain.fuelUsed,
+            paid: verdict.paid,
+            refunded: verdict.refunded,
+            gasUsed: ctx.gasUsed,
+            bidsReceived: ctx.bidsReceived,
+            error: new BaseError(ErrorCode.VerificationFailed, `a challenge of job ${key} was upheld`, {
+              hint: 'nothing was paid and the escrow refunded; submit the job again',
+            }).toJSON(),
+          }
+        }
+      }
+    }
     return {
       ...base,
       status: receipt?.status === 'ok' ? 'completed' : 'failed',
@@ -551,8 +831,8 @@ export class RequesterService {
       fuelUsed: onChain.fuelUsed,
       paid: settled.paid,
       refunded: settled.refunded,
-      gasUsed,
-      bidsReceived,
+      gasUsed: ctx.gasUsed,
+      bidsReceived: ctx.bidsReceived,
       ...(receipt ? { receipt } : {}),
       ...(output ? { output } : {}),
       ...(receipt?.status === 'error'
@@ -560,8 +840,28 @@ export class RequesterService {
         : {}),
     }
   }
-
   /** Every provider we know of and why it is not on this job: bid excluded, declined, or by its offer. */
+  /**
+   * An optimistic job after its reveal: waits out the challenge window; a challenge is driven
+   * to the referees' verdict (as an AuditOutcome: `verified` when the result was upheld).
+   */
+  private async awaitOptimistic(
+    jobId: bigint,
+    revealedAt: bigint,
+    emit: (event: JobEvent) => void,
+    signal: AbortSignal | undefined,
+  ): Promise<AuditOutcome | undefined> {
+    const court = this.c.court
+    if (!court) return undefined
+    const outcome = await awaitChallenges(
+      { court, onEvent: emit, pollMs: this.init.pollIntervalMs, ...(signal ? { signal } : {}) },
+      jobId,
+      revealedAt,
+    )
+    if (!outcome) return undefined
+    return { ...outcome, verdict: outcome.verdict === 'upheld' ? 'verified' : outcome.verdict }
+  }
+
   private async noBidReasons(
     job: JobDescriptor,
     round: { auction: Auction; excluded: { provider: string; reasons: Exclusion[] }[] } | undefined,

@@ -1,5 +1,6 @@
 import { ChainError, type CourtCase, type CourtDispute } from '@bazaar/chain'
 import type { Address, Hex } from 'viem'
+import { driveCase, isUndetermined } from './drive-case.ts'
 
 /** The court calls a requester makes for an audited job (a `VerificationCourt` for its signer). */
 export interface AuditCourt {
@@ -95,34 +96,11 @@ export async function settleAudit(
       break
     }
   }
-  const resolvedReported = new Set<bigint>()
-  for (;;) {
-    const current = await court.getCase(caseId)
-    const dispute = await court.getDispute(current.disputeId)
-    if (dispute.resolved && !resolvedReported.has(dispute.disputeId)) {
-      resolvedReported.add(dispute.disputeId)
-      init.onEvent?.({ type: 'dispute-resolved', jobId, disputeId: dispute.disputeId })
-    }
-    if (current.status === 'Settled') break
-    if (!dispute.resolved && dispute.commitDeadline === 0n) {
-      // A follow-up dispute (auditor vs provider) needs its referees drawn, a block after it opened.
-      gasUsed += await attempt(async () => {
-        const drawn = await court.drawReferees(dispute.disputeId)
-        init.onEvent?.({
-          type: 'referees-drawn',
-          jobId,
-          disputeId: dispute.disputeId,
-          referees: drawn.referees,
-        })
-        return drawn.gasUsed
-      })
-    } else if (!dispute.resolved) {
-      // Referees resolve as soon as all revealed; past the window whoever is left resolves (the
-      // court says Court__TooEarly until then, before any transaction is sent).
-      gasUsed += await attempt(async () => (await court.resolveDispute(dispute.disputeId)).gasUsed)
-    }
-    await sleep(pollMs, init.signal)
-  }
+  gasUsed += await driveCase(court, jobId, caseId, {
+    pollMs,
+    ...(init.signal ? { signal: init.signal } : {}),
+    ...(init.onEvent ? { onEvent: init.onEvent } : {}),
+  })
   const final = await court.getCase(caseId)
   const auditorAnswered =
     selected && final.auditor !== ZERO_ADDRESS ? await auditorRevealed(court, caseId, final.auditor) : false
@@ -133,11 +111,11 @@ export async function settleAudit(
     ? 'not-selected'
     : settlement.slashed > 0n
       ? 'provider-wrong'
-      : settlement.paid > 0n
-        ? auditorAnswered
+      : isUndetermined(settlement)
+        ? 'undetermined'
+        : auditorAnswered
           ? 'verified'
           : 'unaudited'
-        : 'undetermined'
   return { verdict, paid: settlement.paid, refunded: settlement.refunded, gasUsed }
 }
 
@@ -153,37 +131,4 @@ async function auditorRevealed(court: AuditCourt, caseId: bigint, auditor: Addre
     if (d.audit) return (await court.voteOf(id, auditor)).revealed
   }
   return false
-}
-
-/** A court step that another party may have taken first, or that is not due yet: 0 gas then. */
-async function attempt(step: () => Promise<bigint>): Promise<bigint> {
-  try {
-    return await step()
-  } catch (err) {
-    const name = err instanceof ChainError ? err.errorName : undefined
-    if (
-      name === 'Court__TooEarly' ||
-      name === 'Court__DrawTooEarly' ||
-      name === 'Court__AlreadyResolved' ||
-      name === 'Court__AlreadyDrawn'
-    ) {
-      return 0n
-    }
-    throw err
-  }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason)
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer)
-        reject(signal.reason)
-      },
-      { once: true },
-    )
-  })
 }

@@ -9,6 +9,7 @@ import { runJob } from '../provider/job-runner.ts'
 import type { WasmRunner } from '../provider/provider-service.ts'
 import type { AnnouncementCache } from './announcement-cache.ts'
 import { RefereeDuty, type RefereeEvent } from './referee-duty.ts'
+import { Watcher, type WatcherEvent } from './watcher.ts'
 
 export interface RefereeNodeInit {
   contracts: BazaarContracts
@@ -21,6 +22,9 @@ export interface RefereeNodeInit {
   logger: Logger
   pollMs?: number
   onEvent?(event: RefereeEvent): void
+  /** Chance of re-checking each optimistic job's revealed result (0: never watch). */
+  watchProbability?: number
+  onWatcherEvent?(event: WatcherEvent): void
 }
 
 /**
@@ -31,7 +35,7 @@ export interface RefereeNodeInit {
  */
 export async function startRefereeDuty(
   init: RefereeNodeInit,
-): Promise<{ duty: RefereeDuty; court: VerificationCourt }> {
+): Promise<{ duty: RefereeDuty; watcher: Watcher | undefined; court: VerificationCourt }> {
   const { chain, network, store, logger } = init
   const court = createVerificationCourt(init.contracts, init.court)
   await joinPool(court, init.contracts, chain, logger)
@@ -60,7 +64,23 @@ export async function startRefereeDuty(
     ...(init.onEvent ? { onEvent: init.onEvent } : {}),
   })
   await duty.start()
-  return { duty, court }
+  let watcher: Watcher | undefined
+  if ((init.watchProbability ?? 0) > 0) {
+    watcher = new Watcher({
+      court,
+      me: chain.address,
+      announcements: init.announcements,
+      specHashOf: async (jobId) => (await chain.getJob(jobId)).specHash,
+      reexecute,
+      blockNumber: () => chain.blockNumber(),
+      watchProbability: init.watchProbability ?? 0,
+      logger,
+      ...(init.pollMs ? { pollMs: init.pollMs } : {}),
+      ...(init.onWatcherEvent ? { onEvent: init.onWatcherEvent } : {}),
+    })
+    await watcher.start()
+  }
+  return { duty, watcher, court }
 }
 
 async function joinPool(

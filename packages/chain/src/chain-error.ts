@@ -1,4 +1,10 @@
-import { computeTokenAbi, jobMarketAbi, providerRegistryAbi, verificationCourtAbi } from '@bazaar/contracts'
+import {
+  computeTokenAbi,
+  jobMarketAbi,
+  providerRegistryAbi,
+  verificationCourtAbi,
+  voucherVaultAbi,
+} from '@bazaar/contracts'
 import { BaseError, type BaseErrorOptions, ErrorCode } from '@bazaar/protocol'
 import {
   type Abi,
@@ -14,6 +20,7 @@ const allErrorsAbi: Abi = [
   ...providerRegistryAbi,
   ...jobMarketAbi,
   ...verificationCourtAbi,
+  ...voucherVaultAbi,
 ].filter((item) => item.type === 'error')
 
 export interface ChainErrorOptions extends BaseErrorOptions {

@@ -7,6 +7,8 @@ import {
   providerRegistryBytecode,
   verificationCourtAbi,
   verificationCourtBytecode,
+  voucherVaultAbi,
+  voucherVaultBytecode,
 } from '@bazaar/contracts'
 import { type Address, getAddress, type Hash, keccak256, toHex, zeroAddress } from 'viem'
 import { ChainError } from './chain-error.ts'
@@ -20,6 +22,8 @@ export interface Deployment {
   market: Address
   /** The VerificationCourt (replication, audits, challenges); holds the market's VERIFIER_ROLE. */
   court: Address
+  /** The VoucherVault (escrow per requester and provider, cumulative vouchers, claims). */
+  vault: Address
   /** Block of the first deployment transaction: where event scans start. */
   deployedAtBlock: number
   /** The deploying account: admin of registry and market, and owner (faucet) of a deployed token. */
@@ -55,6 +59,31 @@ export interface DeployParams {
   treasury?: Address
   /** Verification court rules (defaults: {@link defaultCourtConfig} of `minCollateral`). */
   court?: Partial<CourtConfig>
+  /** Voucher vault delays (defaults: {@link DEFAULT_VAULT_CONFIG}). */
+  vault?: Partial<VaultConfig>
+}
+
+/** The VoucherVault's delays in seconds (see VoucherVault.sol `Config`). */
+export interface VaultConfig {
+  /** Between announcing a withdrawal and making it: providers' time to redeem and claim. */
+  thawDelay: number
+  /** Between revoking a signing key and the revocation taking effect. */
+  signerRevokeDelay: number
+  /** A requester's time to dispute a single-job claim. */
+  claimWindow: number
+  /** A verifier's time to settle a disputed claim before it returns to escrow. */
+  disputeTimeout: number
+}
+
+/**
+ * Vault defaults: a day to thaw or revoke (a provider polling hourly has many chances to redeem),
+ * an hour to dispute a claim, a week for a verifier to settle a dispute.
+ */
+export const DEFAULT_VAULT_CONFIG: VaultConfig = {
+  thawDelay: 24 * 3600,
+  signerRevokeDelay: 24 * 3600,
+  claimWindow: 3600,
+  disputeTimeout: 7 * 24 * 3600,
 }
 
 /** The VerificationCourt's rules (see VerificationCourt.sol `Config`). */
@@ -102,10 +131,12 @@ const SLASHER_ROLE = keccak256(toHex('SLASHER_ROLE'))
 const VERIFIER_ROLE = keccak256(toHex('VERIFIER_ROLE'))
 
 /**
- * Deploys ProviderRegistry, JobMarket and VerificationCourt (and a ComputeToken unless
+ * Deploys ProviderRegistry, JobMarket, VerificationCourt and VoucherVault (and a ComputeToken unless
  * `params.token` is given) from the clients' account, which becomes their admin (and the token
  * owner, i.e. the faucet), grants the market its registry roles (lock/release and slash) and the
- * court the market's VERIFIER_ROLE.
+ * court the market's VERIFIER_ROLE. The vault needs no role elsewhere; its own VERIFIER_ROLE
+ * (settling disputed claims) is granted to nobody yet: the admin may grant it, and an unsettled
+ * dispute returns to escrow after `disputeTimeout` (docs/vouchers.md).
  */
 export async function deployBazaar(clients: ChainClients, params: DeployParams): Promise<Deployment> {
   const { walletClient, publicClient, account } = clients
@@ -205,12 +236,30 @@ export async function deployBazaar(clients: ChainClients, params: DeployParams):
         args: [VERIFIER_ROLE, court.address],
       }),
     )
+    const vault = await deployed(
+      'deploy VoucherVault',
+      await walletClient.deployContract({
+        abi: voucherVaultAbi,
+        bytecode: voucherVaultBytecode,
+        args: [
+          token.address,
+          account.address,
+          (({ thawDelay, signerRevokeDelay, claimWindow, disputeTimeout }) => ({
+            thawDelay: BigInt(thawDelay),
+            signerRevokeDelay: BigInt(signerRevokeDelay),
+            claimWindow: BigInt(claimWindow),
+            disputeTimeout: BigInt(disputeTimeout),
+          }))({ ...DEFAULT_VAULT_CONFIG, ...params.vault }),
+        ],
+      }),
+    )
     return {
       chainId: clients.chainId,
       token: token.address,
       registry: registry.address,
       market: market.address,
       court: court.address,
+      vault: vault.address,
       deployedAtBlock: Number(token.blockNumber ?? registry.blockNumber),
       deployer: account.address,
     }

@@ -12,6 +12,7 @@ const deployment: Deployment = {
   registry: '0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512',
   market: '0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0',
   court: '0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9',
+  vault: '0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9',
   deployedAtBlock: 1,
   deployer: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
 }
@@ -47,6 +48,7 @@ describe('deployment files', () => {
         /token not an address/,
         'E_INVALID_MESSAGE',
       ],
+      ['no-vault.json', JSON.stringify({ ...deployment, vault: undefined }), /vault/, 'E_INVALID_MESSAGE'],
       [
         'no-chain.json',
         JSON.stringify({ ...deployment, chainId: undefined }),

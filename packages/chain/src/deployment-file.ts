@@ -13,6 +13,7 @@ const deploymentSchema = z.object({
   registry: address,
   market: address,
   court: address,
+  vault: address,
   deployedAtBlock: z.number().int().nonnegative(),
   deployer: address,
 })
@@ -63,6 +64,7 @@ export async function loadDeployment(path: string): Promise<Deployment> {
     registry: getAddress(d.registry),
     market: getAddress(d.market),
     court: getAddress(d.court),
+    vault: getAddress(d.vault),
     deployedAtBlock: d.deployedAtBlock,
     deployer: getAddress(d.deployer),
   }

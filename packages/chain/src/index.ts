@@ -25,10 +25,12 @@ export {
   DEFAULT_MAX_FAULTS,
   DEFAULT_REPUTATION_HALF_LIFE,
   DEFAULT_UNBONDING_DELAY,
+  DEFAULT_VAULT_CONFIG,
   type Deployment,
   type DeployParams,
   defaultCourtConfig,
   deployBazaar,
+  type VaultConfig,
 } from './deploy.ts'
 export { DeploymentFileError, loadDeployment, writeDeployment } from './deployment-file.ts'
 export {

@@ -22,6 +22,7 @@ const BAZAAR = [
   { file: 'contracts/ProviderRegistry.sol', name: 'ProviderRegistry', prefix: 'providerRegistry' },
   { file: 'contracts/JobMarket.sol', name: 'JobMarket', prefix: 'jobMarket' },
   { file: 'contracts/VerificationCourt.sol', name: 'VerificationCourt', prefix: 'verificationCourt' },
+  { file: 'contracts/VoucherVault.sol', name: 'VoucherVault', prefix: 'voucherVault' },
 ] as const
 const TEST_ONLY = [
   { file: 'test/contracts/HookToken.sol', name: 'HookToken', prefix: 'hookToken' },

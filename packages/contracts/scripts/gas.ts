@@ -20,14 +20,14 @@ import {
   resultCommitment,
   startEmbeddedChain,
 } from '@bazaar/chain'
-import { jobMarketAbi, providerRegistryAbi } from '@bazaar/contracts'
+import { jobMarketAbi, providerRegistryAbi, voucherVaultAbi } from '@bazaar/contracts'
 import solc from 'solc'
 import { type Abi, type Address, keccak256, parseEther, toHex } from 'viem'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const outFile = join(root, 'bench', 'results', 'gas.json')
 
-const chain = await startEmbeddedChain({ accounts: 11 })
+const chain = await startEmbeddedChain({ accounts: 15 })
 const clientsFor = (i: number) =>
   createChainClients({
     provider: chain.provider,
@@ -414,6 +414,120 @@ record(
     },
   ]),
 )
+// ---------------------------------------------------------------- vouchers (issue #9)
+// The voucher path: jobs are paid off-chain by cumulative EIP-712 vouchers, and a provider
+// redeems one voucher per requester covering N jobs. Redeeming costs the same whatever N (the
+// voucher is cumulative), so gas per job is the redemption's gas over N. Measured in steady state
+// (each pair redeemed once before) and with one escrow top-up per redemption as the "+ deposit"
+// figure; a batch redeems vouchers of 5 requesters in one transaction.
+const vaultSend = async (who: BazaarContracts, functionName: string, args: unknown[]) => {
+  const { walletClient, publicClient } = who.clients
+  const hash = await walletClient.writeContract({
+    abi: voucherVaultAbi,
+    address: deployment.vault,
+    functionName,
+    args,
+  } as Parameters<typeof walletClient.writeContract>[0])
+  const receipt = await publicClient.waitForTransactionReceipt({ hash })
+  if (receipt.status !== 'success') throw new Error(`${functionName} reverted`)
+  return receipt.gasUsed
+}
+const voucherTypes = {
+  Voucher: [
+    { name: 'requester', type: 'address' },
+    { name: 'provider', type: 'address' },
+    { name: 'paidThroughSequence', type: 'uint64' },
+    { name: 'cumulativeAmount', type: 'uint256' },
+    { name: 'jobsRoot', type: 'bytes32' },
+  ],
+} as const
+const vaultDomain = {
+  name: 'Bazaar VoucherVault',
+  version: '1',
+  chainId: chain.chainId,
+  verifyingContract: deployment.vault,
+}
+/** Per (requester, provider): jobs vouched so far, at a flat price per job. */
+const vouched = new Map<string, bigint>()
+const PRICE_PER_JOB = parseEther('0.001')
+async function signVoucher(from: BazaarContracts, to: BazaarContracts, jobs: bigint) {
+  const key = `${from.address}:${to.address}`
+  const through = (vouched.get(key) ?? 0n) + jobs
+  vouched.set(key, through)
+  const message = {
+    requester: from.address,
+    provider: to.address,
+    paidThroughSequence: through,
+    cumulativeAmount: through * PRICE_PER_JOB,
+    jobsRoot: keccak256(toHex(`jobs ${key} ${through}`)),
+  }
+  const signature = await from.clients.account.signTypedData({
+    domain: vaultDomain,
+    types: voucherTypes,
+    primaryType: 'Voucher',
+    message,
+  })
+  return { message, signature }
+}
+const voucherRequesters = [requester, ...(await Promise.all([11, 12, 13, 14].map((i) => facade(i))))]
+const voucherProvider = providers[0]!
+for (const r of voucherRequesters) {
+  if (r !== requester) await admin.mint(r.address, parseEther('1000000'))
+  await r.approve(deployment.vault, parseEther('1000000'))
+  record(
+    'VoucherVault.deposit (first, per provider)',
+    await vaultSend(r, 'deposit', [voucherProvider.address, parseEther('1000')]),
+  )
+}
+record(
+  'VoucherVault.deposit (top-up)',
+  await vaultSend(requester, 'deposit', [voucherProvider.address, parseEther('1')]),
+)
+const redeemGas = async (signed: Awaited<ReturnType<typeof signVoucher>>[]) =>
+  vaultSend(voucherProvider, 'redeem', [signed.map((s) => s.message), signed.map((s) => s.signature)])
+// Warm-up: every pair redeemed once, so the figures below are steady state.
+await redeemGas(await Promise.all(voucherRequesters.map((r) => signVoucher(r, voucherProvider, 1n))))
+const topUp = functions['VoucherVault.deposit (top-up)']!.gas
+const perJobPath = Number(warm.total)
+const vouchers: Record<string, unknown> = {
+  note: 'gas per job amortized over N jobs per redemption; per-job path = the steady-state permit lifecycle (5 transactions)',
+  perJobPath: { gasPerJob: perJobPath },
+}
+for (const n of [10n, 100n, 1000n]) {
+  const one = await redeemGas([await signVoucher(requester, voucherProvider, n)])
+  const batch = await redeemGas(
+    await Promise.all(
+      voucherRequesters.map((r) => signVoucher(r, voucherProvider, n / BigInt(voucherRequesters.length))),
+    ),
+  )
+  vouchers[`${n} jobs per redemption`] = {
+    oneVoucher: { redeemGas: Number(one), gasPerJob: Math.ceil(Number(one) / Number(n)) },
+    oneVoucherWithDeposit: {
+      gas: Number(one) + topUp,
+      gasPerJob: Math.ceil((Number(one) + topUp) / Number(n)),
+    },
+    [`batchOf${voucherRequesters.length}Requesters`]: {
+      redeemGas: Number(batch),
+      gasPerJob: Math.ceil(Number(batch) / Number(n)),
+    },
+  }
+}
+record(
+  'VoucherVault.redeem (1 voucher)',
+  BigInt((vouchers['100 jobs per redemption'] as { oneVoucher: { redeemGas: number } }).oneVoucher.redeemGas),
+)
+console.log('\nVoucher path: gas per job amortized (per-job path: %d gas per job)', perJobPath)
+console.table(
+  Object.fromEntries(
+    Object.entries(vouchers)
+      .filter(([k]) => k.endsWith('redemption'))
+      .map(([k, v]) => {
+        const row = v as Record<string, { gasPerJob: number }>
+        return [k, Object.fromEntries(Object.entries(row).map(([name, x]) => [name, x.gasPerJob]))]
+      }),
+  ),
+)
+
 await chain.close()
 
 const lifecycles = {
@@ -455,6 +569,7 @@ const out = {
   functions,
   lifecycles,
   verified,
+  vouchers,
 }
 await mkdir(dirname(outFile), { recursive: true })
 await writeFile(outFile, `${JSON.stringify(out, null, 2)}\n`)

@@ -7,5 +7,7 @@ export {
   providerRegistryBytecode,
   verificationCourtAbi,
   verificationCourtBytecode,
+  voucherVaultAbi,
+  voucherVaultBytecode,
 } from './generated/artifacts.ts'
 export { JOB_STATUSES, type JobStatus, jobStatusName } from './job-status.ts'

@@ -9,7 +9,13 @@ import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { computeTokenAbi, jobMarketAbi, providerRegistryAbi, verificationCourtAbi } from '@bazaar/contracts'
+import {
+  computeTokenAbi,
+  jobMarketAbi,
+  providerRegistryAbi,
+  verificationCourtAbi,
+  voucherVaultAbi,
+} from '@bazaar/contracts'
 
 const INHERITED = new Set([
   'allowance',
@@ -48,6 +54,7 @@ const contracts = [
   ['ProviderRegistry', providerRegistryAbi, 'ProviderRegistry__'],
   ['JobMarket', jobMarketAbi, 'JobMarket__'],
   ['VerificationCourt', verificationCourtAbi, 'Court__'],
+  ['VoucherVault', voucherVaultAbi, 'Vault__'],
 ] as const
 
 /**

@@ -11,7 +11,13 @@ import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { computeTokenAbi, jobMarketAbi, providerRegistryAbi, verificationCourtAbi } from '@bazaar/contracts'
+import {
+  computeTokenAbi,
+  jobMarketAbi,
+  providerRegistryAbi,
+  verificationCourtAbi,
+  voucherVaultAbi,
+} from '@bazaar/contracts'
 
 /** OpenZeppelin errors the contracts raise on purpose; each must be checked by selector. */
 const OZ_ERRORS_WE_RELY_ON = [
@@ -39,6 +45,7 @@ const contracts = [
   ['ProviderRegistry', providerRegistryAbi, 'ProviderRegistry__'],
   ['JobMarket', jobMarketAbi, 'JobMarket__'],
   ['VerificationCourt', verificationCourtAbi, 'Court__'],
+  ['VoucherVault', voucherVaultAbi, 'Vault__'],
 ] as const
 
 /** `x.fn(` or `x.fn{`: a call, not just a mention. */
@@ -61,6 +68,8 @@ describe('Solidity test coverage of the contract interfaces', () => {
       'JobMarket.t.sol',
       'VerificationCourt.t.sol',
       'VerificationCourtFuzz.t.sol',
+      'VoucherVault.t.sol',
+      'VoucherVaultInvariant.t.sol',
     ]) {
       assert.ok(solFiles.includes(file), `missing test/sol/${file}`)
     }

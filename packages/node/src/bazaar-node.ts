@@ -211,6 +211,7 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
       ...components,
       runner: init.provider.runner,
       announcements,
+      duties: db.refereeDuties,
       ...(init.court.pollMs ? { pollMs: init.court.pollMs } : {}),
       ...(init.court.onRefereeEvent ? { onEvent: init.court.onRefereeEvent } : {}),
       watchProbability: init.court.watchProbability ?? DEFAULT_WATCH_PROBABILITY,

@@ -28,6 +28,8 @@ export interface LocalProviderConfig {
    * e.g. to make it return a wrong result, for the verification tests.
    */
   wrapRunner?: (runner: WasmRunner) => WasmRunner
+  /** With verification on: false keeps this provider out of the referee pool (and not watching). */
+  referee?: boolean
 }
 
 export interface LocalMarketInit {
@@ -120,6 +122,7 @@ export async function startLocalMarket(init: LocalMarketInit): Promise<LocalMark
           ? {
               court: {
                 address: deployment.court,
+                ...(config.referee === false ? { referee: false } : {}),
                 ...(init.verification.pollMs ? { pollMs: init.verification.pollMs } : {}),
                 onRefereeEvent: (event: RefereeEvent) =>
                   init.verification?.onRefereeEvent?.(config.name, event),

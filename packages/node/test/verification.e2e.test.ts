@@ -40,6 +40,16 @@ const greedyFuel = (runner: WasmRunner): WasmRunner => ({
   },
 })
 
+/** Test harness: a provider that takes the job and never delivers (until the node stops). */
+const noShow = (): WasmRunner => ({
+  run: (_job, opts) =>
+    new Promise((_resolve, reject) => {
+      const fail = () => reject(new Error('no-show provider stopped'))
+      if (opts?.signal?.aborted) fail()
+      opts?.signal?.addEventListener('abort', fail, { once: true })
+    }),
+})
+
 describe('audited jobs on a real local market', () => {
   let market: LocalMarket
   let module: Uint8Array
@@ -75,6 +85,16 @@ describe('audited jobs on a real local market', () => {
           pricing: { floorPerFuel: GWEI / 4n, utilizationMarkupPercent: 0 },
           wrapRunner: greedyFuel,
         },
+        // The cheapest of all and the smallest: it wins 16 MB jobs, then never commits.
+        {
+          name: 'sleepy',
+          cores: 1,
+          memoryMb: 16,
+          pricing: { floorPerFuel: GWEI / 8n, utilizationMarkupPercent: 0 },
+          wrapRunner: noShow,
+          // It would never answer as auditor or referee either: keep it out of the pool.
+          referee: false,
+        },
         honest('honest-a', GWEI),
         honest('honest-b', GWEI + 1n),
         honest('honest-c', GWEI + 2n),
@@ -98,7 +118,11 @@ describe('audited jobs on a real local market', () => {
     await market?.stop()
   })
 
-  async function audited(memoryMb: number, verification: object = { mode: 'audit', probability: 1 }) {
+  async function audited(
+    memoryMb: number,
+    verification: object = { mode: 'audit', probability: 1 },
+    executionSeconds = 120,
+  ) {
     const spec = validateJobSpec({
       version: 1,
       name: 'audited-wordcount',
@@ -110,7 +134,7 @@ describe('audited jobs on a real local market', () => {
       limits: { fuel: '20000000', timeoutMs: 10_000 },
       price: { maxPerFuel: (5n * GWEI).toString() },
       verification,
-      deadlines: { biddingMs: 600, executionSeconds: 120 },
+      deadlines: { biddingMs: 600, executionSeconds },
     })
     const prepared = await prepareJob(spec, { baseDir: '.', known: new Map([[moduleCid, module]]) })
     const events: JobEvent[] = []
@@ -260,6 +284,21 @@ describe('audited jobs on a real local market', () => {
     const verdict = events.find((e) => e.type === 'audited')
     assert.deepEqual(verdict && 'verdict' in verdict ? verdict.verdict : undefined, 'provider-wrong')
     assert.equal(await market.admin.stakeOf(greedy), stakeBefore - 10n ** 18n)
+    await supplyConserved()
+  })
+
+  it('audit: a provider that never delivers is slashed, and the requester gets escrow, collateral and fee back', async () => {
+    const sleepy = market.providers[2]!.chain.address
+    const requester = market.requester.chain.address
+    const stakeBefore = await market.admin.stakeOf(sleepy)
+    const balanceBefore = await market.admin.balanceOf(requester)
+    const { outcome } = await audited(16, { mode: 'audit', probability: 1 }, 10)
+    assert.equal(outcome.status, 'refunded', JSON.stringify(outcome.error))
+    assert.equal(outcome.error?.code, 'E_TIMEOUT')
+    assert.equal(await market.admin.stakeOf(sleepy), stakeBefore - 10n ** 18n)
+    // The escrow and the audit fee came back; the slashed collateral went to the requester.
+    assert.equal(await market.admin.balanceOf(requester), balanceBefore + 10n ** 18n)
+    assert.equal(await market.admin.balanceOf(market.deployment.market), 0n, 'no escrow left behind')
     await supplyConserved()
   })
 })

@@ -594,6 +594,16 @@ export class RequesterService {
     else if (state === 'Awarded' || state === 'Committed')
       ctx.gasUsed += (await chain.reclaimExpired(jobId)).gasUsed
     // Cancelled or Expired already (by us before a restart, or by anyone): nothing left to move.
+    if (ctx.auditCaseId !== undefined && this.c.court) {
+      // The audit of a job that expired ends here, and its fee comes back.
+      ctx.gasUsed += await this.c.court
+        .settleCase(ctx.auditCaseId)
+        .then((r) => r.gasUsed)
+        .catch((err: unknown) => {
+          this.c.logger.warn({ jobId: jobId.toString(), err: describeError(err) }, 'audit case not closed')
+          return 0n
+        })
+    }
     emit({ type: 'refunded', jobId, reason })
     return {
       jobId,
@@ -669,7 +679,10 @@ export class RequesterService {
     // Wait for the reveal; past the execution deadline the escrow comes back.
     let onChain = await chain.getJob(jobId)
     while (onChain.status === 'Awarded' || onChain.status === 'Committed') {
-      if ((await chain.nowSeconds()) > onChain.executionDeadline) {
+      // Block time, or this clock when later: on a quiet chain (automine, no traffic) block time
+      // stands still, and the reclaim's own block carries the real time the contract checks.
+      const now = bigMax(await chain.nowSeconds(), BigInt(Math.floor(Date.now() / 1000)))
+      if (now > onChain.executionDeadline) {
         return {
           ...(await this.refund(
             ctx,
@@ -901,4 +914,8 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       { once: true },
     )
   })
+}
+
+function bigMax(a: bigint, b: bigint): bigint {
+  return a > b ? a : b
 }

@@ -19,6 +19,7 @@ import {
 } from '@bazaar/chain'
 import { hashJobDescriptor, type JobAnnouncement, type JobDescriptor } from '@bazaar/protocol'
 import { type Hex, keccak256, parseEther, toHex } from 'viem'
+import { openNodeStore } from '../store/node-store.ts'
 import { AnnouncementCache } from './announcement-cache.ts'
 import { type AuditEvent, openAudit, settleAudit } from './audit-settlement.ts'
 import { RefereeDuty, type RefereeEvent } from './referee-duty.ts'
@@ -162,5 +163,46 @@ describe('audit settlement with referee duty', () => {
     await chain.increaseTime(1_000)
     const stood = await settled
     assert.deepEqual([stood.verdict, stood.paid], ['unaudited', 300n * 4n])
+  })
+
+  it('resumes a referee duty after a restart with the salt it saved before committing', async () => {
+    const { jobId, caseId, init } = await revealedAuditedJob(RIGHT)
+    await courts[1]!.drawAudit(caseId) // arms
+    const { auditor } = await courts[1]!.drawAudit(caseId)
+    assert.ok(auditor)
+    const index = facades.findIndex((f) => f.address === auditor)
+    const { disputeId } = await courts[1]!.getCase(caseId)
+    // The first run saved its answer and salt, sent the commit, and died before revealing.
+    const store = openNodeStore()
+    const salt = keccak256(toHex('saved salt'))
+    store.refereeDuties.save({
+      disputeId,
+      jobId,
+      phase: 'committing',
+      resultHash: RIGHT,
+      fuelUsed: 300n,
+      salt,
+    })
+    await courts[index]!.commitVerdict(
+      disputeId,
+      resultCommitment({ resultHash: RIGHT, fuelUsed: 300n, salt, provider: auditor }),
+    )
+    const restarted = new RefereeDuty({
+      court: courts[index]!,
+      me: auditor,
+      announcements: new AnnouncementCache(),
+      specHashOf: async (id) => (await facades[0]!.getJob(id)).specHash,
+      reexecute: async () => assert.fail('a resumed duty must not re-execute: its answer was saved'),
+      blockNumber: () => facades[0]!.clients.publicClient.getBlockNumber(),
+      logger: silent,
+      pollMs: 50,
+      duties: store.refereeDuties,
+    })
+    duties.push(restarted)
+    await restarted.start()
+    const outcome = await settleAudit(init, jobId, caseId)
+    assert.deepEqual([outcome.verdict, outcome.paid], ['verified', 300n * 4n])
+    assert.equal(store.refereeDuties.get(disputeId)?.phase, 'done')
+    store.close()
   })
 })

@@ -9,6 +9,8 @@ export interface AuditCourt {
     caseId: bigint,
   ): Promise<{ drawn: boolean; selected: boolean; auditor?: Address; gasUsed: bigint }>
   getCase(caseId: bigint): Promise<CourtCase>
+  /** Ends an audit case whose job expired (the fee goes back). */
+  settleCase(caseId: bigint): Promise<{ gasUsed: bigint }>
   getDispute(disputeId: bigint): Promise<CourtDispute>
   voteOf(disputeId: bigint, referee: Address): Promise<{ revealed: boolean }>
   drawReferees(disputeId: bigint): Promise<{ referees: readonly Address[]; gasUsed: bigint }>
@@ -82,19 +84,25 @@ export async function settleAudit(
   const pollMs = init.pollMs ?? 500
   let gasUsed = 0n
   let selected = false
-  for (;;) {
-    const step = await court.drawAudit(caseId)
-    gasUsed += step.gasUsed
-    if (step.drawn) {
-      selected = step.selected
-      init.onEvent?.({
-        type: 'audit-drawn',
-        jobId,
-        selected,
-        ...(step.auditor ? { auditor: step.auditor } : {}),
-      })
-      break
+  const before = await court.getCase(caseId)
+  if (before.status === 'Running') {
+    for (;;) {
+      const step = await court.drawAudit(caseId)
+      gasUsed += step.gasUsed
+      if (step.drawn) {
+        selected = step.selected
+        init.onEvent?.({
+          type: 'audit-drawn',
+          jobId,
+          selected,
+          ...(step.auditor ? { auditor: step.auditor } : {}),
+        })
+        break
+      }
     }
+  } else {
+    // Drawn already (by us before a restart, or by anyone after the grace period).
+    selected = before.auditor !== ZERO_ADDRESS
   }
   gasUsed += await driveCase(court, jobId, caseId, {
     pollMs,

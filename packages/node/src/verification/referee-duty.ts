@@ -9,6 +9,7 @@ export interface RefereeCourt {
   getDispute(disputeId: bigint): Promise<CourtDispute>
   getCase(caseId: bigint): Promise<CourtCase>
   commitVerdict(disputeId: bigint, commitment: Hex): Promise<unknown>
+  voteOf(disputeId: bigint, referee: Address): Promise<{ commitment: Hex; revealed: boolean }>
   revealVerdict(args: { disputeId: bigint; resultHash: Hex; fuel: bigint; salt: Hex }): Promise<unknown>
   resolveDispute(disputeId: bigint): Promise<unknown>
 }
@@ -20,6 +21,22 @@ export type RefereeEvent =
   | { type: 'revealed'; disputeId: bigint }
   | { type: 'resolved'; disputeId: bigint }
   | { type: 'skipped'; disputeId: bigint; reason: string }
+
+const ZERO_HASH = `0x${'0'.repeat(64)}`
+
+/** Where duties are kept across restarts (the node's SQLite store): the salt before its commit. */
+export interface RefereeDutyStore {
+  save(duty: {
+    disputeId: bigint
+    jobId?: bigint
+    phase: 'committing' | 'committed' | 'revealed' | 'done'
+    resultHash?: Hex
+    fuelUsed?: bigint
+    salt?: Hex
+  }): void
+  get(disputeId: bigint): { phase: string; resultHash?: Hex; fuelUsed?: bigint; salt?: Hex } | undefined
+  open(): { disputeId: bigint }[]
+}
 
 export interface RefereeDutyInit {
   court: RefereeCourt
@@ -39,6 +56,8 @@ export interface RefereeDutyInit {
   /** How often to look for new duties and for the next step of open ones (default 500 ms). */
   pollMs?: number
   onEvent?(event: RefereeEvent): void
+  /** Persistence: without it duties live in memory and a restart mid-duty misses the reveal. */
+  duties?: RefereeDutyStore
 }
 
 /**
@@ -63,6 +82,8 @@ export class RefereeDuty {
 
   async start(): Promise<void> {
     this.#nextBlock = await this.#init.blockNumber()
+    // Duties a previous run left open: continue them with their saved salts.
+    for (const { disputeId } of this.#init.duties?.open() ?? []) this.#take(disputeId)
     this.#timer = setInterval(() => void this.#scan(), this.#init.pollMs ?? 500)
     this.#timer.unref()
   }
@@ -86,18 +107,7 @@ export class RefereeDuty {
       const latest = await this.#init.blockNumber()
       const duties = await this.#init.court.dutiesSince(this.#init.me, from)
       this.#nextBlock = latest + 1n
-      for (const { disputeId } of duties) {
-        if (this.#seen.has(disputeId)) continue
-        this.#seen.add(disputeId)
-        const work = this.#serve(disputeId).catch((err: unknown) => {
-          this.#init.logger.warn(
-            { disputeId: disputeId.toString(), err: describeError(err) },
-            'referee duty failed',
-          )
-        })
-        this.#work.add(work)
-        void work.finally(() => this.#work.delete(work))
-      }
+      for (const { disputeId } of duties) this.#take(disputeId)
     } catch (err) {
       this.#init.logger.warn({ err: describeError(err) }, 'could not scan for referee duties')
     } finally {
@@ -105,41 +115,80 @@ export class RefereeDuty {
     }
   }
 
+  #take(disputeId: bigint): void {
+    if (this.#seen.has(disputeId)) return
+    this.#seen.add(disputeId)
+    const work = this.#serve(disputeId).catch((err: unknown) => {
+      this.#init.logger.warn(
+        { disputeId: disputeId.toString(), err: describeError(err) },
+        'referee duty failed',
+      )
+    })
+    this.#work.add(work)
+    void work.finally(() => this.#work.delete(work))
+  }
+
   async #serve(disputeId: bigint): Promise<void> {
-    const { court, logger } = this.#init
+    const { court, logger, duties } = this.#init
     const emit = (event: RefereeEvent) => this.#init.onEvent?.(event)
+    const saved = duties?.get(disputeId)
     const dispute = await court.getDispute(disputeId)
-    if (dispute.resolved) return
+    if (dispute.resolved) {
+      duties?.save({ disputeId, phase: 'done' })
+      return
+    }
     const verdictCase = await court.getCase(dispute.caseId)
     const jobId = verdictCase.jobIds[0]
     if (jobId === undefined) return
     emit({ type: 'drawn', disputeId, jobId, audit: dispute.audit })
-    const announcement = this.#init.announcements.get(jobId)
-    if (!announcement) {
-      emit({ type: 'skipped', disputeId, reason: 'the job announcement was never seen on gossip' })
-      return
+    let resultHash: Hex
+    let fuelUsed: bigint
+    let salt: Hex
+    if (saved?.salt && saved.resultHash && saved.fuelUsed !== undefined) {
+      // Resumed after a restart: the answer and its salt were saved before the commit was sent.
+      resultHash = saved.resultHash
+      fuelUsed = saved.fuelUsed
+      salt = saved.salt
+    } else {
+      const announcement = this.#init.announcements.get(jobId)
+      if (!announcement) {
+        emit({ type: 'skipped', disputeId, reason: 'the job announcement was never seen on gossip' })
+        return
+      }
+      if (hashJobDescriptor(announcement.job) !== (await this.#init.specHashOf(jobId))) {
+        emit({
+          type: 'skipped',
+          disputeId,
+          reason: 'the announced job does not match its on-chain spec hash',
+        })
+        return
+      }
+      logger.info(
+        { disputeId: disputeId.toString(), jobId: jobId.toString() },
+        'drawn as referee: re-executing',
+      )
+      ;({ resultHash, fuelUsed } = await this.#init.reexecute(announcement, this.#abort.signal))
+      salt = toHex(crypto.getRandomValues(new Uint8Array(32)))
+      // Written before the commit that uses it: a restart can still reveal.
+      duties?.save({ disputeId, jobId, phase: 'committing', resultHash, fuelUsed, salt })
     }
-    if (hashJobDescriptor(announcement.job) !== (await this.#init.specHashOf(jobId))) {
-      emit({ type: 'skipped', disputeId, reason: 'the announced job does not match its on-chain spec hash' })
-      return
+    if ((await court.voteOf(disputeId, this.#init.me)).commitment === ZERO_HASH) {
+      await court.commitVerdict(
+        disputeId,
+        resultCommitment({ resultHash, fuelUsed, salt, provider: this.#init.me }),
+      )
     }
-    logger.info(
-      { disputeId: disputeId.toString(), jobId: jobId.toString() },
-      'drawn as referee: re-executing',
-    )
-    const { resultHash, fuelUsed } = await this.#init.reexecute(announcement, this.#abort.signal)
-    const salt = toHex(crypto.getRandomValues(new Uint8Array(32)))
-    await court.commitVerdict(
-      disputeId,
-      resultCommitment({ resultHash, fuelUsed, salt, provider: this.#init.me }),
-    )
+    duties?.save({ disputeId, phase: 'committed' })
     emit({ type: 'committed', disputeId, resultHash, fuelUsed })
     // Reveals open once every referee committed or the commit window closed.
-    await this.#retry(
-      () => court.revealVerdict({ disputeId, resultHash, fuel: fuelUsed, salt }),
-      'Court__TooEarly',
-      dispute.commitDeadline,
-    )
+    if (!(await court.voteOf(disputeId, this.#init.me)).revealed) {
+      await this.#retry(
+        () => court.revealVerdict({ disputeId, resultHash, fuel: fuelUsed, salt }),
+        'Court__TooEarly',
+        dispute.commitDeadline,
+      )
+    }
+    duties?.save({ disputeId, phase: 'revealed' })
     emit({ type: 'revealed', disputeId })
     // Resolution opens once every referee revealed or the reveal window closed; anyone may
     // resolve, and the first to do so settles the case.
@@ -152,6 +201,7 @@ export class RefereeDuty {
       dispute.revealDeadline,
       'Court__AlreadyResolved',
     )
+    duties?.save({ disputeId, phase: 'done' })
     if (resolved) emit({ type: 'resolved', disputeId })
   }
 

@@ -8,7 +8,7 @@ import type { NetworkServices } from '../network-services.ts'
 import { runJob } from '../provider/job-runner.ts'
 import type { WasmRunner } from '../provider/provider-service.ts'
 import type { AnnouncementCache } from './announcement-cache.ts'
-import { RefereeDuty, type RefereeEvent } from './referee-duty.ts'
+import { RefereeDuty, type RefereeDutyStore, type RefereeEvent } from './referee-duty.ts'
 import { Watcher, type WatcherEvent } from './watcher.ts'
 
 export interface RefereeNodeInit {
@@ -22,6 +22,8 @@ export interface RefereeNodeInit {
   logger: Logger
   pollMs?: number
   onEvent?(event: RefereeEvent): void
+  /** Where duties and their salts are kept across restarts. */
+  duties?: RefereeDutyStore
   /** Chance of re-checking each optimistic job's revealed result (0: never watch). */
   watchProbability?: number
   onWatcherEvent?(event: WatcherEvent): void
@@ -62,6 +64,7 @@ export async function startRefereeDuty(
     logger,
     ...(init.pollMs ? { pollMs: init.pollMs } : {}),
     ...(init.onEvent ? { onEvent: init.onEvent } : {}),
+    ...(init.duties ? { duties: init.duties } : {}),
   })
   await duty.start()
   let watcher: Watcher | undefined

@@ -94,7 +94,7 @@ describe('dashboard', () => {
       for (const job of finished) {
         const row = page.locator(`tr[data-job="${job.id}"]`)
         assert.equal((await row.locator('td').nth(2).textContent())?.trim(), 'completed')
-        assert.equal(await row.locator('.step.done').count(), 6, 'every step of the timeline is done')
+        assert.equal(await row.locator('.step.done').count(), 7, 'every step of the timeline is done')
         const paid = (await row.locator('td.paid').textContent())?.trim()
         assert.equal(paid, `${truncatedTokens(job.outcome!.paid)} BZR`)
       }

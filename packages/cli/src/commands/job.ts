@@ -41,8 +41,26 @@ export function describeEvent(event: JobEventView): string | undefined {
       return `no qualifying bid in round ${event.attempt}`
     case 'awarded':
       return `awarded to ${provider} at ${event.pricePerFuel} per fuel: the cheapest of ${event.bids} bid(s)`
+    case 'committed':
+      return 'result committed on-chain (hidden until the reveal)'
     case 'revealed':
       return `result revealed on-chain: ${event.fuelUsed} fuel`
+    case 'audit-opened':
+      return `audit opened (probability ${event.probability}); the fee is held by the verification court`
+    case 'audit-drawn':
+      return event.selected
+        ? `audit drawn: ${typeof event.auditor === 'string' ? `${event.auditor.slice(0, 10)}…` : 'an auditor'} re-executes the job`
+        : 'audit draw passed this job: no re-execution, the fee comes back'
+    case 'challenged':
+      return `result challenged by ${typeof event.challenger === 'string' ? `${event.challenger.slice(0, 10)}…` : 'a watcher'}`
+    case 'referees-drawn':
+      return `${(event.referees as unknown[] | undefined)?.length ?? 0} referee(s) drawn to re-execute the job`
+    case 'dispute-resolved':
+      return `dispute ${event.disputeId} resolved by the referees`
+    case 'audited':
+      return `audit verdict: ${event.verdict}`
+    case 'challenge-verdict':
+      return `challenge verdict: ${event.verdict}`
     case 'verified':
       return `output verified against its hash (${event.outputBytes} bytes)`
     case 'finalized':

@@ -9,6 +9,7 @@ export type JobEvent =
   | { type: 'declined'; jobId: bigint; provider: Address; reason: string; detail: string }
   | { type: 'no-bids'; jobId: bigint; attempt: number }
   | { type: 'awarded'; jobId: bigint; provider: Address; pricePerFuel: bigint; bids: number }
+  | { type: 'committed'; jobId: bigint }
   | { type: 'revealed'; jobId: bigint; fuelUsed: bigint }
   | { type: 'verified'; jobId: bigint; outputBytes: number }
   | { type: 'finalized'; jobId: bigint; paid: bigint; refunded: bigint }

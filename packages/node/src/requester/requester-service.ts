@@ -678,7 +678,12 @@ export class RequesterService {
 
     // Wait for the reveal; past the execution deadline the escrow comes back.
     let onChain = await chain.getJob(jobId)
+    let committedSeen = false
     while (onChain.status === 'Awarded' || onChain.status === 'Committed') {
+      if (onChain.status === 'Committed' && !committedSeen) {
+        committedSeen = true
+        emit({ type: 'committed', jobId })
+      }
       // Block time, or this clock when later: on a quiet chain (automine, no traffic) block time
       // stands still, and the reclaim's own block carries the real time the contract checks.
       const now = bigMax(await chain.nowSeconds(), BigInt(Math.floor(Date.now() / 1000)))
@@ -718,6 +723,8 @@ export class RequesterService {
         pricePerFuel,
       }
     }
+    // A reveal implies its commit, even when both landed between two polls.
+    if (!committedSeen) emit({ type: 'committed', jobId })
     emit({ type: 'revealed', jobId, fuelUsed: onChain.fuelUsed })
 
     // Verify: the receipt must hash to what was revealed, and the output to what it names.

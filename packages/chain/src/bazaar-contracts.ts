@@ -434,12 +434,13 @@ export class BazaarContracts {
     params: CreateJobParams | ((blockTime: bigint) => CreateJobParams),
   ): Promise<WriteResult & { jobId: bigint }> {
     const result = await this.#write('JobMarket.createJobWithPermit', async () => {
-      // Terms given as a function get their deadlines from block time taken here, inside the
+      // Terms given as a function get their deadlines from the time taken here, inside the
       // signer's queue: however long the queue was, the deadlines start when the job is sent.
-      const terms =
-        typeof params === 'function'
-          ? params((await this.clients.publicClient.getBlock({ blockTag: 'latest' })).timestamp)
-          : params
+      // The latest block's time, or this clock when later: a chain with bursty traffic (an
+      // automining devnet) can leave its latest block behind the time the next one will carry.
+      const latest = (await this.clients.publicClient.getBlock({ blockTag: 'latest' })).timestamp
+      const wall = BigInt(Math.floor(Date.now() / 1000))
+      const terms = typeof params === 'function' ? params(latest > wall ? latest : wall) : params
       const escrow = terms.maxPricePerFuel * terms.maxFuel
       const permit = await this.signPermit(this.deployment.market, escrow, await this.#permitDeadline())
       return this.#contractWrite({

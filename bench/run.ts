@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import type { BenchSuite } from './bench-suite.ts'
 import { executionSuite } from './suites/execution.ts'
 import { gossipSuite } from './suites/gossip.ts'
+import { loadSuite } from './suites/load.ts'
 import { marketEngineSuite } from './suites/market-engine.ts'
 import { marketLatencySuite } from './suites/market-latency.ts'
 import { verificationSimSuite } from './suites/verification-sim.ts'
@@ -19,6 +20,7 @@ const suites: BenchSuite[] = [
   executionSuite,
   gossipSuite,
   verificationSimSuite,
+  loadSuite,
 ]
 
 const wanted = process.argv.slice(2)

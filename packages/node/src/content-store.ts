@@ -15,44 +15,34 @@ export interface ContentStore {
   readonly size: number
 }
 
-export function createMemoryContentStore(): ContentStore {
-  const blobs = new Map<string, Uint8Array>()
-  return {
-    async put(bytes) {
-      const cid = await cidOf(bytes)
-      blobs.set(cid, bytes)
-      return cid
-    },
-    async putVerified(cid, bytes) {
-      await assertCid(bytes, cid)
-      blobs.set(cid, bytes)
-    },
-    async get(cid) {
-      return blobs.get(cid)
-    },
-    has(cid) {
-      return blobs.has(cid)
-    },
-    delete(cid) {
-      blobs.delete(cid)
-    },
-    get size() {
-      return blobs.size
-    },
-  }
-}
-
-/**
- * The same store over the node database's blob table (docs/reliability.md): outputs and
- * receipts a provider must keep serving, and a requester's inputs, survive a restart.
- */
-export function createPersistentContentStore(blobs: {
+/** Where a content store keeps its bytes: a Map in memory, or the node database's blob table. */
+export interface BlobTable {
   put(cid: string, bytes: Uint8Array): void
   get(cid: string): Uint8Array | undefined
   has(cid: string): boolean
   delete(cid: string): void
   readonly size: number
-}): ContentStore {
+}
+
+/** A store in memory: forgotten on exit (tests, and nodes without a data dir). */
+export function createMemoryContentStore(): ContentStore {
+  const map = new Map<string, Uint8Array>()
+  return createPersistentContentStore({
+    put: (cid, bytes) => void map.set(cid, bytes),
+    get: (cid) => map.get(cid),
+    has: (cid) => map.has(cid),
+    delete: (cid) => void map.delete(cid),
+    get size() {
+      return map.size
+    },
+  })
+}
+
+/**
+ * The store over a blob table, such as the node database's (docs/reliability.md): outputs and
+ * receipts a provider must keep serving, and a requester's inputs, survive a restart.
+ */
+export function createPersistentContentStore(blobs: BlobTable): ContentStore {
   return {
     async put(bytes) {
       const cid = await cidOf(bytes)

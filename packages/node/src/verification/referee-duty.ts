@@ -1,7 +1,8 @@
 import { ChainError, type CourtCase, type CourtDispute, resultCommitment } from '@bazaar/chain'
-import { describeError, hashJobDescriptor, type JobAnnouncement } from '@bazaar/protocol'
+import { hashJobDescriptor, type JobAnnouncement } from '@bazaar/protocol'
 import { type Address, type Hex, toHex } from 'viem'
 import type { AnnouncementCache } from './announcement-cache.ts'
+import { EventScan } from './event-scan.ts'
 
 /** The court calls a referee makes (a `VerificationCourt` for this node's signer). */
 export interface RefereeCourt {
@@ -70,62 +71,39 @@ export interface RefereeDutyInit {
 export class RefereeDuty {
   readonly #init: RefereeDutyInit
   readonly #seen = new Set<bigint>()
-  readonly #work = new Set<Promise<void>>()
-  readonly #abort = new AbortController()
-  #timer: NodeJS.Timeout | undefined
-  #nextBlock = 0n
-  #scanning = false
+  readonly #scan: EventScan<{ disputeId: bigint }>
 
   constructor(init: RefereeDutyInit) {
     this.#init = init
+    this.#scan = new EventScan({
+      blockNumber: init.blockNumber,
+      fetch: (fromBlock) => init.court.dutiesSince(init.me, fromBlock),
+      handle: ({ disputeId }) => this.#take(disputeId),
+      logger: init.logger,
+      what: 'referee duties',
+      ...(init.pollMs ? { pollMs: init.pollMs } : {}),
+    })
   }
 
   async start(): Promise<void> {
-    this.#nextBlock = await this.#init.blockNumber()
+    await this.#scan.start()
     // Duties a previous run left open: continue them with their saved salts.
     for (const { disputeId } of this.#init.duties?.open() ?? []) this.#take(disputeId)
-    this.#timer = setInterval(() => void this.#scan(), this.#init.pollMs ?? 500)
-    this.#timer.unref()
   }
 
-  async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer)
-    this.#abort.abort()
-    await Promise.allSettled([...this.#work])
+  stop(): Promise<void> {
+    return this.#scan.stop()
   }
 
   /** Duties being worked on now. */
   get active(): number {
-    return this.#work.size
-  }
-
-  async #scan(): Promise<void> {
-    if (this.#scanning || this.#abort.signal.aborted) return
-    this.#scanning = true
-    try {
-      const from = this.#nextBlock
-      const latest = await this.#init.blockNumber()
-      const duties = await this.#init.court.dutiesSince(this.#init.me, from)
-      this.#nextBlock = latest + 1n
-      for (const { disputeId } of duties) this.#take(disputeId)
-    } catch (err) {
-      this.#init.logger.warn({ err: describeError(err) }, 'could not scan for referee duties')
-    } finally {
-      this.#scanning = false
-    }
+    return this.#scan.active
   }
 
   #take(disputeId: bigint): void {
     if (this.#seen.has(disputeId)) return
     this.#seen.add(disputeId)
-    const work = this.#serve(disputeId).catch((err: unknown) => {
-      this.#init.logger.warn(
-        { disputeId: disputeId.toString(), err: describeError(err) },
-        'referee duty failed',
-      )
-    })
-    this.#work.add(work)
-    void work.finally(() => this.#work.delete(work))
+    this.#scan.run({ disputeId: disputeId.toString() }, 'referee duty failed', () => this.#serve(disputeId))
   }
 
   async #serve(disputeId: bigint): Promise<void> {
@@ -167,7 +145,7 @@ export class RefereeDuty {
         { disputeId: disputeId.toString(), jobId: jobId.toString() },
         'drawn as referee: re-executing',
       )
-      ;({ resultHash, fuelUsed } = await this.#init.reexecute(announcement, this.#abort.signal))
+      ;({ resultHash, fuelUsed } = await this.#init.reexecute(announcement, this.#scan.signal))
       salt = toHex(crypto.getRandomValues(new Uint8Array(32)))
       // Written before the commit that uses it: a restart can still reveal.
       duties?.save({ disputeId, jobId, phase: 'committing', resultHash, fuelUsed, salt })
@@ -223,7 +201,7 @@ export class RefereeDuty {
         if (BigInt(Math.floor(Date.now() / 1000)) > deadline + 3_600n) throw err
       }
       await new Promise((resolve) => setTimeout(resolve, pollMs))
-      if (this.#abort.signal.aborted) return false
+      if (this.#scan.signal.aborted) return false
     }
   }
 }

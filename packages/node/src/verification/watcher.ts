@@ -1,7 +1,8 @@
-import { describeError, hashJobDescriptor, type JobAnnouncement } from '@bazaar/protocol'
+import { hashJobDescriptor, type JobAnnouncement } from '@bazaar/protocol'
 import type { Address, Hex } from 'viem'
 import type { AnnouncementCache } from './announcement-cache.ts'
 import { type CaseCourt, driveCase } from './drive-case.ts'
+import { EventScan } from './event-scan.ts'
 
 /** The court calls a watcher makes (a `VerificationCourt` for this node's signer). */
 export interface WatcherCourt extends CaseCourt {
@@ -13,6 +14,8 @@ export interface WatcherCourt extends CaseCourt {
   approve(amount: bigint): Promise<unknown>
   config(): Promise<{ challengeBond: bigint }>
 }
+
+type Reveal = { jobId: bigint; provider: Address; resultHash: Hex; fuelUsed: bigint; blockNumber: bigint }
 
 export type WatcherEvent =
   | { type: 'checked'; jobId: bigint; agreed: boolean }
@@ -49,56 +52,39 @@ export interface WatcherInit {
 export class Watcher {
   readonly #init: WatcherInit
   readonly #seen = new Set<bigint>()
-  readonly #work = new Set<Promise<void>>()
-  readonly #abort = new AbortController()
-  #timer: NodeJS.Timeout | undefined
-  #nextBlock = 0n
-  #scanning = false
+  readonly #scan: EventScan<Reveal>
 
   constructor(init: WatcherInit) {
     this.#init = init
+    this.#scan = new EventScan({
+      blockNumber: init.blockNumber,
+      fetch: (fromBlock) => init.court.revealsSince(fromBlock),
+      handle: (reveal) => this.#consider(reveal),
+      logger: init.logger,
+      what: 'revealed results',
+      ...(init.pollMs ? { pollMs: init.pollMs } : {}),
+    })
   }
 
-  async start(): Promise<void> {
-    this.#nextBlock = await this.#init.blockNumber()
-    this.#timer = setInterval(() => void this.#scan(), this.#init.pollMs ?? 500)
-    this.#timer.unref()
+  start(): Promise<void> {
+    return this.#scan.start()
   }
 
-  async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer)
-    this.#abort.abort()
-    await Promise.allSettled([...this.#work])
+  stop(): Promise<void> {
+    return this.#scan.stop()
   }
 
-  async #scan(): Promise<void> {
-    if (this.#scanning || this.#abort.signal.aborted) return
-    this.#scanning = true
-    try {
-      const latest = await this.#init.blockNumber()
-      const reveals = await this.#init.court.revealsSince(this.#nextBlock)
-      this.#nextBlock = latest + 1n
-      for (const reveal of reveals) {
-        if (this.#seen.has(reveal.jobId)) continue
-        this.#seen.add(reveal.jobId)
-        if (reveal.provider.toLowerCase() === this.#init.me.toLowerCase()) continue
-        const announcement = this.#init.announcements.get(reveal.jobId)
-        if (announcement?.job.verification.mode !== 'optimistic') continue
-        if ((this.#init.random ?? Math.random)() >= this.#init.watchProbability) continue
-        const work = this.#check(reveal, announcement).catch((err: unknown) => {
-          this.#init.logger.warn(
-            { jobId: reveal.jobId.toString(), err: describeError(err) },
-            'watching a job failed',
-          )
-        })
-        this.#work.add(work)
-        void work.finally(() => this.#work.delete(work))
-      }
-    } catch (err) {
-      this.#init.logger.warn({ err: describeError(err) }, 'could not scan for revealed results')
-    } finally {
-      this.#scanning = false
-    }
+  /** A reveal on an optimistic job this node heard announced, by someone else: maybe re-check it. */
+  #consider(reveal: Reveal): void {
+    if (this.#seen.has(reveal.jobId)) return
+    this.#seen.add(reveal.jobId)
+    if (reveal.provider.toLowerCase() === this.#init.me.toLowerCase()) return
+    const announcement = this.#init.announcements.get(reveal.jobId)
+    if (announcement?.job.verification.mode !== 'optimistic') return
+    if ((this.#init.random ?? Math.random)() >= this.#init.watchProbability) return
+    this.#scan.run({ jobId: reveal.jobId.toString() }, 'watching a job failed', () =>
+      this.#check(reveal, announcement),
+    )
   }
 
   async #check(
@@ -112,7 +98,7 @@ export class Watcher {
       emit({ type: 'skipped', jobId, reason: 'the announced job does not match its on-chain spec hash' })
       return
     }
-    const mine = await this.#init.reexecute(announcement, this.#abort.signal)
+    const mine = await this.#init.reexecute(announcement, this.#scan.signal)
     const agreed = mine.resultHash === reveal.resultHash && mine.fuelUsed === reveal.fuelUsed
     emit({ type: 'checked', jobId, agreed })
     if (agreed) return
@@ -122,7 +108,7 @@ export class Watcher {
     emit({ type: 'challenged', jobId, caseId })
     await driveCase(court, jobId, caseId, {
       ...(this.#init.pollMs ? { pollMs: this.#init.pollMs } : {}),
-      signal: this.#abort.signal,
+      signal: this.#scan.signal,
     })
     emit({ type: 'settled', jobId, caseId })
   }

@@ -591,8 +591,7 @@ export class RequesterService {
     const { jobId, escrow } = ctx
     const state = (await chain.getJob(jobId)).status
     if (state === 'Open') ctx.gasUsed += (await chain.cancelJob(jobId)).gasUsed
-    else if (state === 'Awarded' || state === 'Committed')
-      ctx.gasUsed += (await chain.reclaimExpired(jobId)).gasUsed
+    else if (state === 'Awarded' || state === 'Committed') ctx.gasUsed += await this.reclaim(jobId)
     // Cancelled or Expired already (by us before a restart, or by anyone): nothing left to move.
     if (ctx.auditCaseId !== undefined && this.c.court) {
       // The audit of a job that expired ends here, and its fee comes back.
@@ -732,13 +731,17 @@ export class RequesterService {
     let output: Uint8Array | undefined
     let verifyError: BaseError | undefined
     try {
-      const receiptBytes = await network.fetch(winner.providerPeerId, bytes32ToCid(onChain.resultHash))
+      // A provider that just restarted, or a slow link, gets a few tries before the result is
+      // called unverifiable; a wrong byte (CID mismatch) is never retried.
+      const fetchResult = (cid: string, options?: { maxBytes: number }) =>
+        retryTransient(() => network.fetch(winner.providerPeerId, cid, options), signal)
+      const receiptBytes = await fetchResult(bytes32ToCid(onChain.resultHash))
       receipt = decodeMessage(resultReceiptSchema, receiptBytes, 'result receipt')
       if (receipt.jobId !== key || BigInt(receipt.fuelUsed) !== onChain.fuelUsed) {
         throw new BaseError(ErrorCode.InvalidMessage, 'receipt does not match the revealed job or fuel')
       }
       if (receipt.status === 'ok') {
-        output = await network.fetch(winner.providerPeerId, receipt.outputCid, {
+        output = await fetchResult(receipt.outputCid, {
           maxBytes: ctx.descriptor.limits.outputBytes,
         })
         // Kept by CID, so the result is still served after a restart.
@@ -882,6 +885,23 @@ export class RequesterService {
     return { ...outcome, verdict: outcome.verdict === 'upheld' ? 'verified' : outcome.verdict }
   }
 
+  /**
+   * Reclaims a job whose provider missed its deadline. The chain's clock can trail this one by
+   * a second or so (a devnet rounds its block times): while the contract still says
+   * `JobMarket__NotExpired`, wait and try again, for a minute at most.
+   */
+  private async reclaim(jobId: bigint): Promise<bigint> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await this.c.chain.reclaimExpired(jobId)).gasUsed
+      } catch (err) {
+        if (!(err instanceof ChainError && err.errorName === 'JobMarket__NotExpired') || attempt >= 60)
+          throw err
+        await sleep(1_000)
+      }
+    }
+  }
+
   private async noBidReasons(
     job: JobDescriptor,
     round: { auction: Auction; excluded: { provider: string; reasons: Exclusion[] }[] } | undefined,
@@ -925,4 +945,22 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 function bigMax(a: bigint, b: bigint): bigint {
   return a > b ? a : b
+}
+
+/** Errors of the network that a later try may not meet: the peer was slow, offline or reset. */
+const TRANSIENT = new Set(['PeerTimeoutError', 'PeerResetError'])
+/** Pauses before the second and third try of a transient failure. */
+const RETRY_PAUSES_MS = [1_000, 3_000]
+
+/** Runs `op`, retrying a transient network error after each pause in RETRY_PAUSES_MS. */
+async function retryTransient<T>(op: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await op()
+    } catch (err) {
+      const pause = RETRY_PAUSES_MS[attempt]
+      if (pause === undefined || !(err instanceof Error && TRANSIENT.has(err.name))) throw err
+      await sleep(pause, signal)
+    }
+  }
 }

@@ -11,6 +11,7 @@ import {
   type Address,
   type ContractFunctionArgs,
   type ContractFunctionName,
+  encodeFunctionData,
   type Hash,
   type Hex,
   parseEventLogs,
@@ -19,6 +20,7 @@ import {
   type TypedDataDomain,
 } from 'viem'
 import { ChainError } from './chain-error.ts'
+import { broadcastThroughOutage, type OutageOptions, throughOutage } from './chain-outage.ts'
 import type { ChainClients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
 import { signBid } from './sign-bid.ts'
@@ -151,6 +153,11 @@ export interface BazaarContractsInit {
   receiptTimeout?: number
   /** Lifetime of the permits this facade signs, in seconds of block time (default 3600). */
   permitLifetime?: bigint
+  /**
+   * Pauses between tries of a write while the RPC endpoint is unreachable (default
+   * CHAIN_RETRY_PAUSES_MS, about a minute in all); `[]` fails at the first unanswered request.
+   */
+  outagePausesMs?: readonly number[]
 }
 
 /** Tail of the write queue per (chain, signer), shared by every facade of that signer. */
@@ -176,6 +183,7 @@ export class BazaarContracts {
   readonly deployment: Pick<Deployment, 'token' | 'registry' | 'market'>
   readonly #receiptTimeout: number
   readonly #permitLifetime: bigint
+  readonly #outage: OutageOptions
   readonly #queueKey: string
   #tokenDomain: Promise<TypedDataDomain> | undefined
 
@@ -184,6 +192,7 @@ export class BazaarContracts {
     this.deployment = init.deployment
     this.#receiptTimeout = init.receiptTimeout ?? 120_000
     this.#permitLifetime = init.permitLifetime ?? 3600n
+    this.#outage = init.outagePausesMs ? { pausesMs: init.outagePausesMs } : {}
     this.#queueKey = `${init.clients.chainId}:${init.clients.account.address.toLowerCase()}`
   }
 
@@ -701,8 +710,17 @@ export class BazaarContracts {
     args?: ContractFunctionArgs<abi, 'nonpayable' | 'payable', functionName>
   }): Promise<Hash> {
     const { account, publicClient, walletClient } = this.clients
+    // Signed here and sent as raw bytes, so a send whose answer an RPC outage swallowed is
+    // sent again as the very same transaction (same nonce and hash), never as a second one.
     const gas = await publicClient.estimateContractGas({ ...call, account } as never)
-    return walletClient.writeContract({ ...call, gas: gas + gas / 4n } as never)
+    const request = await walletClient.prepareTransactionRequest({
+      account,
+      to: call.address,
+      data: encodeFunctionData(call as never),
+      gas: gas + gas / 4n,
+    } as never)
+    const serialized = await walletClient.signTransaction(request as never)
+    return broadcastThroughOutage(publicClient, serialized, this.#outage)
   }
 
   #createdJobId(result: WriteResult, label: string): bigint {
@@ -766,11 +784,14 @@ export class BazaarContracts {
       let hash: Hash
       let receipt: TransactionReceipt
       try {
-        hash = await send()
-        receipt = await this.clients.publicClient.waitForTransactionReceipt({
-          hash,
-          timeout: this.#receiptTimeout,
-        })
+        // An unreachable endpoint before the transaction left is retried from the start (nothing
+        // happened on-chain); after it left, only the same bytes are sent again (`#contractWrite`).
+        hash = await throughOutage(send, this.#outage)
+        const sent = hash
+        receipt = await throughOutage(() =>
+          this.clients.publicClient.waitForTransactionReceipt({ hash: sent, timeout: this.#receiptTimeout }),
+          this.#outage,
+        )
       } catch (err) {
         throw ChainError.from(err, label)
       }

@@ -55,3 +55,10 @@ export {
   createVerificationCourt,
   VerificationCourt,
 } from './verification-court.ts'
+export {
+  broadcastThroughOutage,
+  CHAIN_RETRY_PAUSES_MS,
+  isChainUnreachable,
+  type OutageOptions,
+  throughOutage,
+} from './chain-outage.ts'

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -130,7 +130,7 @@ interface ApiJob {
   provider?: string
 }
 
-describe('crash recovery: provider and requester killed with SIGKILL between commit and reveal', () => {
+describe('crash recovery: provider and requester killed with SIGKILL between commit and reveal, or the requester gone for good', () => {
   let dir: string
   let devnetChild: ChildProcess
   let chainArgs: string[]
@@ -165,7 +165,11 @@ describe('crash recovery: provider and requester killed with SIGKILL between com
     await rm(dir, { recursive: true, force: true })
   })
 
-  const startProvider = (extraEnv: Record<string, string> = {}) =>
+  const startProvider = (
+    extraEnv: Record<string, string> = {},
+    life = 'provider-data',
+    extraArgs: string[] = [],
+  ) =>
     startJson<NodeReady>(
       [
         'node',
@@ -178,18 +182,19 @@ describe('crash recovery: provider and requester killed with SIGKILL between com
         '--api-port',
         '0',
         '--data-dir',
-        join(dir, 'provider-data'),
+        join(dir, life),
+        ...extraArgs,
         '--cores',
         '1',
         '--price',
         '1000000000',
         '--log-level',
-        'warn',
+        'info',
       ],
       'provider node',
       extraEnv,
     )
-  const startRequester = (bootstrap: string) =>
+  const startRequester = (bootstrap: string, life = 'requester-data') =>
     startJson<NodeReady>(
       [
         'node',
@@ -202,11 +207,11 @@ describe('crash recovery: provider and requester killed with SIGKILL between com
         '--api-port',
         '0',
         '--data-dir',
-        join(dir, 'requester-data'),
+        join(dir, life),
         '--bootstrap',
         bootstrap,
         '--log-level',
-        'warn',
+        'info',
       ],
       'requester node',
     )
@@ -253,8 +258,10 @@ describe('crash recovery: provider and requester killed with SIGKILL between com
         return view.state === 'running' ? undefined : view
       },
       120_000,
-    )
-    assert.equal(job.state, 'completed', JSON.stringify(job))
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\nrequester log:\n${r2.logs()}\nprovider log:\n${p2.logs()}`)
+    })
+    assert.equal(job.state, 'completed', `${JSON.stringify(job)}\nrequester log:\n${r2.logs()}`)
     assert.equal(job.provider, provider.address)
     const paid = BigInt(job.paid!)
     assert.ok(paid > 0n)
@@ -281,6 +288,65 @@ describe('crash recovery: provider and requester killed with SIGKILL between com
     const { jobs } = await getJson<{ jobs: { jobId: string; phase: string }[] }>(
       `${p2.ready.api}/v1/provider/jobs`,
     )
-    assert.equal(jobs.find((j) => j.jobId === id)?.phase, 'revealed')
+    // Revealed, or already seen finalized by the provider's payment collector.
+    assert.ok(['revealed', 'finalized'].includes(jobs.find((j) => j.jobId === id)?.phase ?? ''))
+  })
+  it('a requester that vanishes after the award still pays: the provider finalizes after the challenge window', async () => {
+    // The provider checks every second and gives the requester no grace past the window.
+    const config = join(dir, 'collect.yaml')
+    await writeFile(config, 'provider:\n  collect: { intervalSeconds: 1, graceSeconds: 0 }\n')
+    const p = await startProvider({ BAZAAR_TEST_PAUSE_BEFORE_REVEAL_MS: '2000' }, 'provider-data-2', [
+      '--config',
+      config,
+    ])
+    const r = await startRequester(p.ready.multiaddrs[0]!, 'requester-data-2')
+    await waitFor('the provider offer at the requester', async () => {
+      const { offers } = await getJson<{ offers: { provider: string }[] }>(`${r.ready.api}/v1/market/offers`)
+      return offers.some((o) => o.provider === provider.address) ? true : undefined
+    })
+    const providerBefore = await balance(provider.address)
+    const requesterBefore = await balance(requester.address)
+    const { id } = await bazaarJson<{ id: string }>([
+      'job',
+      'run',
+      wordcountSpec,
+      '--api',
+      r.ready.api,
+      '--detach',
+    ])
+    await waitFor('the provider to commit', async () => {
+      const { jobs } = await getJson<{ jobs: { jobId: string; phase: string }[] }>(
+        `${p.ready.api}/v1/provider/jobs`,
+      )
+      return jobs.find((j) => j.jobId === id && j.phase === 'committed')
+    })
+    // Gone for good before the reveal: nobody is left to verify or finalize but the provider.
+    await kill9(r.child)
+
+    const paidJob = await waitFor(
+      'the provider to finalize the job itself',
+      async () => {
+        const { jobs } = await getJson<{
+          jobs: { jobId: string; phase: string; fuelUsed?: string; pricePerFuel?: string }[]
+        }>(`${p.ready.api}/v1/provider/jobs`)
+        return jobs.find((j) => j.jobId === id && j.phase === 'finalized')
+      },
+      150_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\nprovider log:\n${p.logs()}`)
+    })
+    const paid = BigInt(paidJob.fuelUsed!) * BigInt(paidJob.pricePerFuel!)
+    assert.ok(paid > 0n)
+    const providerAfter = await balance(provider.address)
+    const requesterAfter = await balance(requester.address)
+    // The provider paid the finalize's gas in ETH, not in tokens: its token balance rises by the payment.
+    assert.equal(BigInt(providerAfter.tokens) - BigInt(providerBefore.tokens), paid)
+    assert.equal(providerAfter.staked, providerBefore.staked, 'collateral unlocked, nothing slashed')
+    assert.equal(
+      BigInt(requesterBefore.tokens) - BigInt(requesterAfter.tokens),
+      paid,
+      'the rest of the escrow refunded',
+    )
+    assert.match(p.logs(), /finalized a job its requester left unsettled/)
   })
 })

@@ -1,4 +1,4 @@
-import { type BazaarContracts, createVerificationCourt } from '@bazaar/chain'
+import { type BazaarContracts, createVerificationCourt, throughOutage } from '@bazaar/chain'
 import type { ProviderCapacity, ProviderPricing } from '@bazaar/market'
 import {
   awardNoticeSchema,
@@ -45,6 +45,9 @@ export interface BazaarNodeInit {
     runner: WasmRunner
     /** TEST ONLY (see ProviderInit): a pause between commit and reveal, for crash tests. */
     testPauseBeforeRevealMs?: number
+    /** Payment collection (see ProviderInit); defaults 30 s and 60 s. */
+    collectIntervalMs?: number
+    collectGraceSeconds?: bigint
   }
   /**
    * Where the node keeps its database (`node.db`, docs/reliability.md). Without it the database
@@ -151,6 +154,10 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
         ...(init.provider.testPauseBeforeRevealMs
           ? { testPauseBeforeRevealMs: init.provider.testPauseBeforeRevealMs }
           : {}),
+        ...(init.provider.collectIntervalMs ? { collectIntervalMs: init.provider.collectIntervalMs } : {}),
+        ...(init.provider.collectGraceSeconds !== undefined
+          ? { collectGraceSeconds: init.provider.collectGraceSeconds }
+          : {}),
       },
       {
         ...components,
@@ -168,6 +175,7 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
       },
     )
     provider.startOffers()
+    provider.startCollecting()
     // Jobs a previous run of this node left unfinished: reveal, re-run or give up, per the chain.
     await provider.resume()
   }
@@ -184,8 +192,8 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
       // explain weigh reputation as the contracts record it. Score is WAD (1e18) on-chain, ppm here.
       standingOf: async (address) => {
         const [account, reputation, eligible] = await Promise.all([
-          contracts.accountOf(address),
-          contracts.reputationOf(address),
+          throughOutage(() => contracts.accountOf(address)),
+          throughOutage(() => contracts.reputationOf(address)),
           chain.isEligible(address),
         ])
         return {

@@ -1,4 +1,4 @@
-import { type BazaarContracts, resultCommitment } from '@bazaar/chain'
+import { type BazaarContracts, resultCommitment, throughOutage } from '@bazaar/chain'
 import { jobMarketAbi } from '@bazaar/contracts'
 import { bidTypes } from '@bazaar/protocol'
 import { parseEventLogs, verifyTypedData } from 'viem'
@@ -14,6 +14,7 @@ export function createMarketChain(contracts: BazaarContracts): MarketChain {
   const { publicClient } = contracts.clients
   const market = contracts.deployment.market
   let gasSpent = 0n
+  let challengeWindow: Promise<bigint> | undefined
   const tally = <T extends TxOutcome>(result: T): T => {
     gasSpent += result.gasUsed
     return result
@@ -26,13 +27,23 @@ export function createMarketChain(contracts: BazaarContracts): MarketChain {
     get gasSpent() {
       return gasSpent
     },
+    // Reads ride out a short outage of the RPC endpoint instead of failing the job they serve.
     async nowSeconds() {
-      const block = await publicClient.getBlock({ blockTag: 'latest' })
+      const block = await throughOutage(() => publicClient.getBlock({ blockTag: 'latest' }))
       return block.timestamp
     },
-    getJob: (jobId) => contracts.getJob(jobId),
-    isEligible: (provider) => contracts.isEligible(provider),
-    blockNumber: () => publicClient.getBlockNumber({ cacheTime: 0 }),
+    getJob: (jobId) => throughOutage(() => contracts.getJob(jobId)),
+    isEligible: (provider) => throughOutage(() => contracts.isEligible(provider)),
+    challengeWindow() {
+      challengeWindow ??= throughOutage(() =>
+        publicClient.readContract({ address: market, abi: jobMarketAbi, functionName: 'challengeWindow' }),
+      ).then(BigInt, (err: unknown) => {
+        challengeWindow = undefined
+        throw err
+      })
+      return challengeWindow
+    },
+    blockNumber: () => throughOutage(() => publicClient.getBlockNumber({ cacheTime: 0 })),
     awardsSince: (fromBlock) => contracts.awardsSince(fromBlock),
     async createJob({ biddingSeconds, executionSeconds, ...terms }) {
       // The roles award before their bidding budget ends, so that is the award deadline; the

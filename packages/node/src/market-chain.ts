@@ -21,6 +21,8 @@ export interface MarketChain {
   nowSeconds(): Promise<bigint>
   getJob(jobId: bigint): Promise<JobRecord>
   isEligible(provider: Address): Promise<boolean>
+  /** Seconds after a reveal during which only the requester may finalize (a market constant). */
+  challengeWindow(): Promise<bigint>
   /** The latest block number (not cached). */
   blockNumber(): Promise<bigint>
   /** Every award on the market (anyone's) from `fromBlock` to the latest block, with block times. */

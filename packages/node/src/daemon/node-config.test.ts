@@ -59,6 +59,18 @@ describe('node config', () => {
     await assert.rejects(loadNodeConfigFile(file), /provider\.spot/)
   })
 
+  it('takes payment collection settings, each defaulting on its own', async () => {
+    const file = join(dir, 'collect.yaml')
+    await writeFile(file, 'role: provider\ndeployment: d.json\nprovider: { collect: { graceSeconds: 0 } }\n')
+    const config = resolveNodeConfig(await loadNodeConfigFile(file), {}, { BAZAAR_HOME: dir })
+    assert.deepEqual(config.provider.collect, {
+      intervalSeconds: NODE_DEFAULTS.collect.intervalSeconds,
+      graceSeconds: 0,
+    })
+    await writeFile(file, 'role: provider\nprovider: { collect: { intervalSeconds: 0 } }\n')
+    await assert.rejects(loadNodeConfigFile(file), /provider\.collect\.intervalSeconds/)
+  })
+
   it('names the bad field', async () => {
     const file = join(dir, 'bad.yaml')
     await writeFile(file, 'role: provider\nprovider:\n  price: -3\n')

@@ -71,6 +71,21 @@ export const nodeConfigFileSchema = z
             })
             .strict(),
         ]),
+        /**
+         * Payment collection: how often revealed jobs are checked, and how long past the
+         * challenge window the requester gets to finalize before this provider does it itself.
+         */
+        collect: z
+          .object({
+            intervalSeconds: z.number().int().min(1).max(86_400),
+            graceSeconds: z
+              .number()
+              .int()
+              .min(0)
+              .max(7 * 86_400),
+          })
+          .partial()
+          .strict(),
       })
       .partial()
       .strict(),
@@ -109,6 +124,7 @@ export interface NodeConfig {
     memoryMb?: number
     /** Absent when spot pricing is off. */
     spot?: { percentOfMedian: number; minSamples: number }
+    collect: { intervalSeconds: number; graceSeconds: number }
   }
   requester: { maxAnnouncements?: number }
 }
@@ -130,6 +146,8 @@ export const NODE_DEFAULTS = {
   utilizationMarkupPercent: 100,
   /** Follow the market a little below its median, once a class has enough awards to trust. */
   spot: { percentOfMedian: 95, minSamples: 5 },
+  /** A vanished requester's jobs are finalized by the provider a minute after the window. */
+  collect: { intervalSeconds: 30, graceSeconds: 60 },
 } as const
 
 /** Where keys and node data live unless told otherwise: $BAZAAR_HOME or ~/.bazaar. */
@@ -236,6 +254,7 @@ export function resolveNodeConfig(
       ...(merged.provider?.spot === false
         ? {}
         : { spot: merged.provider?.spot ?? { ...NODE_DEFAULTS.spot } }),
+      collect: { ...NODE_DEFAULTS.collect, ...merged.provider?.collect },
     },
     requester: {
       ...(merged.requester?.maxAnnouncements ? { maxAnnouncements: merged.requester.maxAnnouncements } : {}),

@@ -28,6 +28,7 @@ import type { NetworkServices } from '../network-services.ts'
 import type { NodeStore } from '../store/node-store.ts'
 import type { StoredProviderJob } from '../store/provider-job-repo.ts'
 import { runJob } from './job-runner.ts'
+import { startPaymentCollector } from './payment-collector.ts'
 
 /** The subset of the executor the provider needs. */
 export interface WasmRunner {
@@ -58,6 +59,13 @@ export interface ProviderInit {
    * commit and the reveal, so a test can kill the node in that gap deterministically.
    */
   testPauseBeforeRevealMs?: number
+  /**
+   * How often revealed jobs are checked for payment, and finalized by this provider when the
+   * requester left them unsettled past the challenge window and `collectGraceSeconds`
+   * (payment-collector.ts; defaults 30 s and 60 s).
+   */
+  collectIntervalMs?: number
+  collectGraceSeconds?: bigint
 }
 
 export interface ProviderComponents {
@@ -100,6 +108,10 @@ export type ProviderJobPhase =
   | 'running'
   | 'committed'
   | 'revealed'
+  /** Finalized on-chain (by the requester, or by this provider's collector): paid. */
+  | 'finalized'
+  /** Revealed, then ended without a finalize (the court settled it, or it was reclaimed). */
+  | 'closed'
   | 'failed'
   | 'lost'
 
@@ -133,6 +145,7 @@ export class ProviderService {
   readonly ledger: CapacityLedger
   private readonly bids = new Map<string, OpenBid>()
   private offerTimer: NodeJS.Timeout | undefined
+  private collector: { stop(): void } | undefined
   private republishTimer: NodeJS.Timeout | undefined
   private offerSequence = BigInt(Date.now())
   private readonly running = new Set<Promise<void>>()
@@ -144,6 +157,24 @@ export class ProviderService {
     this.init = init
     this.c = components
     this.ledger = new CapacityLedger(init.capacity)
+  }
+
+  /** Starts checking revealed jobs for payment, finalizing those a vanished requester left. */
+  startCollecting(): void {
+    this.collector ??= startPaymentCollector({
+      chain: this.c.chain,
+      logger: this.c.logger,
+      intervalMs: this.init.collectIntervalMs ?? 30_000,
+      ...(this.init.collectGraceSeconds !== undefined ? { graceSeconds: this.init.collectGraceSeconds } : {}),
+      revealed: () =>
+        [...this.jobs.values()]
+          .filter((j) => j.phase === 'revealed')
+          .map((j) => j.jobId),
+      onCollected: (job) =>
+        job.outcome === 'closed'
+          ? this.record(job.jobId.toString(), { phase: 'closed', reason: `on-chain: ${job.status}` })
+          : this.record(job.jobId.toString(), { phase: 'finalized' }),
+    })
   }
 
   /** Starts publishing offers (now, then at half their lifetime). */
@@ -563,6 +594,7 @@ export class ProviderService {
   async stop(): Promise<void> {
     this.abort.abort()
     clearInterval(this.offerTimer)
+    this.collector?.stop()
     clearTimeout(this.republishTimer)
     for (const bid of this.bids.values()) clearTimeout(bid.releaseTimer)
     await Promise.allSettled([...this.running])

@@ -788,8 +788,12 @@ export class BazaarContracts {
         // happened on-chain); after it left, only the same bytes are sent again (`#contractWrite`).
         hash = await throughOutage(send, this.#outage)
         const sent = hash
-        receipt = await throughOutage(() =>
-          this.clients.publicClient.waitForTransactionReceipt({ hash: sent, timeout: this.#receiptTimeout }),
+        receipt = await throughOutage(
+          () =>
+            this.clients.publicClient.waitForTransactionReceipt({
+              hash: sent,
+              timeout: this.#receiptTimeout,
+            }),
           this.#outage,
         )
       } catch (err) {

@@ -13,6 +13,13 @@ export {
 } from './bazaar-contracts.ts'
 export { ChainError, type ChainErrorOptions } from './chain-error.ts'
 export {
+  broadcastThroughOutage,
+  CHAIN_RETRY_PAUSES_MS,
+  isChainUnreachable,
+  type OutageOptions,
+  throughOutage,
+} from './chain-outage.ts'
+export {
   type ChainClients,
   type ChainClientsInit,
   createChainClients,
@@ -55,10 +62,3 @@ export {
   createVerificationCourt,
   VerificationCourt,
 } from './verification-court.ts'
-export {
-  broadcastThroughOutage,
-  CHAIN_RETRY_PAUSES_MS,
-  isChainUnreachable,
-  type OutageOptions,
-  throughOutage,
-} from './chain-outage.ts'

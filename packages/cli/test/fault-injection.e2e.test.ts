@@ -32,7 +32,7 @@ interface ProviderJob {
   fuelUsed?: string
 }
 
-describe('fault injection: a provider killed with SIGKILL and never restarted', () => {
+describe('fault injection: a provider killed with SIGKILL, during execution, after its commit, or mid-transfer', () => {
   let dir: string
   let market: ProcessMarket
 
@@ -42,9 +42,14 @@ describe('fault injection: a provider killed with SIGKILL and never restarted', 
       dir,
       providers: 3,
       providerPrice: (i) => prices[i]!,
-      // Provider 1 stops between its commit and its reveal for longer than the test.
+      // Provider 1 stops between its commit and its reveal for longer than the test; provider 2
+      // stops halfway through every blob it serves (its results), until it is restarted.
       providerEnv: (i): Record<string, string> =>
-        i === 1 ? { BAZAAR_TEST_PAUSE_BEFORE_REVEAL_MS: '600000' } : {},
+        i === 1
+          ? { BAZAAR_TEST_PAUSE_BEFORE_REVEAL_MS: '600000' }
+          : i === 2
+            ? { BAZAAR_TEST_STALL_SERVE_MS: '600000' }
+            : {},
     })
   })
 
@@ -144,5 +149,55 @@ describe('fault injection: a provider killed with SIGKILL and never restarted', 
     assert.ok(view.events?.some((e) => e.type === 'committed'))
     assert.ok(!view.events?.some((e) => e.type === 'revealed'))
     assertSlashedOnly(1, view, before, await market.snapshot())
+  })
+
+  it('killed while sending its result, then restarted: the requester fetches it again, pays, nobody slashed', async () => {
+    const client = createBazaarClient({ url: market.requester.ready.api })
+    const module = new Uint8Array(await readFile(resolve(repoRoot, 'examples/build/wordcount.wasm')))
+    const { cid } = await client.uploadBlob(module)
+    const before = await market.snapshot()
+    const submitted = await client.submit({
+      version: 1,
+      name: 'killed-mid-transfer',
+      runtime: 'wasm',
+      module: { cid },
+      args: ['in.txt'],
+      env: { LANG: 'C' },
+      inputs: [{ name: 'in.txt', text: 'the provider dies while these words travel back' }],
+      limits: { fuel: '5000000' },
+      // Providers 0 and 1 are dead by now; provider 2 (1.02 gwei) is under this cap.
+      price: { maxPerFuel: '1025000000' },
+      deadlines: { biddingMs: 1000, executionSeconds: 10 },
+    })
+    const victim = market.providers[2]!
+    await waitFor('provider 2 to stall halfway through its result', async () =>
+      victim.logs().includes('test: stalling data transfer') ? true : undefined,
+    )
+    await kill9(victim.child)
+    // Same data dir, no stall: the revealed result is still in its store.
+    await market.startProvider(2, { BAZAAR_TEST_STALL_SERVE_MS: '' })
+    const view = await waitFor(
+      'the job to end',
+      async () => {
+        const v = await client.getJob(submitted.id)
+        return v.state === 'running' ? undefined : v
+      },
+      120_000,
+      500,
+    )
+    assert.equal(view.state, 'completed', JSON.stringify(view))
+    assert.equal(view.provider?.toLowerCase(), market.providerAccounts[2]!.address.toLowerCase())
+    const paid = BigInt(view.paid!)
+    assert.ok(paid > 0n)
+    assert.equal(paid, BigInt(view.fuelUsed!) * BigInt(view.pricePerFuel!))
+    assert.match(new TextDecoder().decode(await client.output(submitted.id)), /"words":/)
+    const after = await market.snapshot()
+    assert.equal(after.providers[2]!.tokens - before.providers[2]!.tokens, paid, 'the provider was paid once')
+    assert.equal(before.requester - after.requester, paid, 'the requester paid exactly that')
+    assert.equal(after.market, before.market, 'no escrow left in the market')
+    for (const [i, p] of after.providers.entries()) {
+      assert.equal(p.staked, before.providers[i]!.staked, `provider ${i} was not slashed`)
+      assert.equal(p.locked, 0n, `provider ${i} has no collateral left locked`)
+    }
   })
 })

@@ -54,6 +54,8 @@ export interface BazaarNodeInit {
    * is in memory: same behaviour, forgotten on exit.
    */
   dataDir?: string
+  /** TEST ONLY (the fault-injection e2e): every blob this node serves stalls halfway this long. */
+  testStallServeMs?: number
   requester?: RequesterInit
   /** The chain-fed price index (every award on the market); defaults poll once a second. */
   priceFeed?: MarketPriceFeedInit
@@ -114,6 +116,7 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
     // Offer signatures are checked at gossip by the nodes that use offers (requesters).
     ...(init.requester ? { offerDomain: { chainId: chain.chainId, market: chain.market } } : {}),
     lookupContent: (cid) => store.get(cid),
+    ...(init.testStallServeMs ? { testStallServeMs: init.testStallServeMs } : {}),
     onOfferSubscriber: () => provider?.republishOfferSoon(),
     onOffer: (offer) => {
       requester?.onOffer(offer).catch((err: unknown) => logger.debug({ err }, 'offer handling failed'))

@@ -49,6 +49,8 @@ export interface NetworkServicesInit {
   offerDomain?: { chainId: number; market: Address }
   /** When a peer is banned for sending garbage (threshold, window, cool-down). */
   penalties?: PeerPenaltiesInit
+  /** TEST ONLY: stall every blob served halfway (see ServeContentOptions.testStallMs). */
+  testStallServeMs?: number
 }
 
 const streamKind = (protocol: string): MisbehaviourKind =>
@@ -87,6 +89,7 @@ export async function createNetworkServices(init: NetworkServicesInit): Promise<
         logger: init.logger,
         isBanned,
         onInvalidRequest: penalize('data-stream'),
+        ...(init.testStallServeMs ? { testStallMs: init.testStallServeMs } : {}),
       }),
     )
     for (const handler of init.handlers) {

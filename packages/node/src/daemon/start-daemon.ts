@@ -134,6 +134,10 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       peerKey,
       // Jobs, salts, receipts and outputs survive a restart (docs/reliability.md).
       dataDir: config.dataDir,
+      // TEST ONLY: the fault-injection e2e kills a provider in the middle of a result transfer.
+      ...(process.env.BAZAAR_TEST_STALL_SERVE_MS
+        ? { testStallServeMs: Number(process.env.BAZAAR_TEST_STALL_SERVE_MS) }
+        : {}),
       ...(providerInit ? { provider: providerInit } : {}),
       ...(isRequester ? { requester: { ...config.requester } } : {}),
       // Audited jobs (requesters) and referee/auditor duty (providers join the pool when staked

@@ -18,6 +18,7 @@ import { deadline } from './deadline.ts'
 import {
   ContentNotFoundError,
   ContentTooLargeError,
+  PeerResetError,
   RemoteError,
   toAbortError,
   toErrorCode,
@@ -40,6 +41,12 @@ export interface ServeContentOptions {
   onInvalidRequest?: (err: InvalidMessageError, context: { peerId: PeerId }) => void
   /** Streams from these peers are reset unread (peers banned for misbehaviour). */
   isBanned?: (peer: PeerId) => boolean
+  /**
+   * TEST ONLY (the fault-injection e2e; never set in production): after the header and the
+   * first half of a blob's bytes, wait this long before the rest, so a test can kill the node
+   * in the middle of a transfer deterministically.
+   */
+  testStallMs?: number
 }
 
 /**
@@ -102,6 +109,13 @@ export async function serveContent(
       }
 
       await writeMessage(stream, header, { signal })
+      if (header.ok && bytes !== undefined && options.testStallMs) {
+        const half = Math.floor(bytes.byteLength / 2)
+        await writeBytes(stream, bytes.subarray(0, half), { signal, chunkBytes: CHUNK_BYTES })
+        log.warn({ cid, sent: half, size: bytes.byteLength }, 'test: stalling data transfer')
+        await new Promise((resolve) => setTimeout(resolve, options.testStallMs))
+        bytes = bytes.subarray(half)
+      }
       if (header.ok && bytes !== undefined)
         await writeBytes(stream, bytes, { signal, chunkBytes: CHUNK_BYTES })
       await stream.close({ signal })
@@ -161,7 +175,14 @@ export async function fetchContent(
       throw err
     }
     const bytes = new Uint8Array(header.size)
-    await readExactly(stream, bytes, { signal, timeoutMs, what: `content ${cid}` })
+    await readExactly(stream, bytes, { signal, timeoutMs, what: `content ${cid}` }).catch((err: unknown) => {
+      // Raw bytes cannot be malformed: a body that stops short is a transfer cut (the peer died
+      // or the link dropped), which a later try may not meet.
+      if (err instanceof InvalidMessageError) {
+        throw new PeerResetError(`${err.message}: the transfer was cut short`, { cause: err })
+      }
+      throw err
+    })
     await assertCid(bytes, cid)
     return bytes
   } catch (err) {

@@ -47,6 +47,7 @@ import {
 import { awaitChallenges, type OptimisticCourt } from '../verification/optimistic-settlement.ts'
 import type { JobEvent, JobEventListener } from './job-events.ts'
 import type { PreparedJob } from './prepare-job.ts'
+import { retryUntil } from './result-fetch.ts'
 
 export interface RequesterInit {
   /** Times a job with no qualifying bid is announced again before it is cancelled. */
@@ -731,10 +732,20 @@ export class RequesterService {
     let output: Uint8Array | undefined
     let verifyError: BaseError | undefined
     try {
-      // A provider that just restarted, or a slow link, gets a few tries before the result is
-      // called unverifiable; a wrong byte (CID mismatch) is never retried.
+      // A provider that restarts, or a link that drops, mid-transfer is tried again until the
+      // challenge window ends (the provider keeps what it revealed); a wrong byte (CID
+      // mismatch) is never retried. Past the window the provider may finalize by itself.
+      const windowEndsMs = Number(onChain.revealedAt + (await chain.challengeWindow())) * 1000
       const fetchResult = (cid: string, options?: { maxBytes: number }) =>
-        retryTransient(() => network.fetch(winner.providerPeerId, cid, options), signal)
+        retryUntil(() => network.fetch(winner.providerPeerId, cid, options), {
+          untilMs: Math.max(windowEndsMs, Date.now() + MIN_RESULT_RETRY_MS),
+          ...(signal ? { signal } : {}),
+          onRetry: (err, attempt) =>
+            this.c.logger.info(
+              { jobId: key, cid, attempt, err: describeError(err) },
+              'result not fetched yet, trying again',
+            ),
+        })
       const receiptBytes = await fetchResult(bytes32ToCid(onChain.resultHash))
       receipt = decodeMessage(resultReceiptSchema, receiptBytes, 'result receipt')
       if (receipt.jobId !== key || BigInt(receipt.fuelUsed) !== onChain.fuelUsed) {
@@ -947,20 +958,5 @@ function bigMax(a: bigint, b: bigint): bigint {
   return a > b ? a : b
 }
 
-/** Errors of the network that a later try may not meet: the peer was slow, offline or reset. */
-const TRANSIENT = new Set(['PeerTimeoutError', 'PeerResetError'])
-/** Pauses before the second and third try of a transient failure. */
-const RETRY_PAUSES_MS = [1_000, 3_000]
-
-/** Runs `op`, retrying a transient network error after each pause in RETRY_PAUSES_MS. */
-async function retryTransient<T>(op: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await op()
-    } catch (err) {
-      const pause = RETRY_PAUSES_MS[attempt]
-      if (pause === undefined || !(err instanceof Error && TRANSIENT.has(err.name))) throw err
-      await sleep(pause, signal)
-    }
-  }
-}
+/** However short the challenge window, a result fetch is tried for at least this long. */
+const MIN_RESULT_RETRY_MS = 30_000

@@ -62,3 +62,17 @@ export {
   createVerificationCourt,
   VerificationCourt,
 } from './verification-court.ts'
+export {
+  type ClaimFiledEvent,
+  createVoucherVault,
+  recoverAwardSigner,
+  recoverVoucherSigner,
+  type SignerRevokedEvent,
+  type ThawStartedEvent,
+  VAULT_CLAIM_STATUSES,
+  type VaultChannel,
+  type VaultClaim,
+  type VaultClaimStatus,
+  type VaultDelays,
+  VoucherVault,
+} from './voucher-vault.ts'

@@ -1,4 +1,9 @@
-import { type BazaarContracts, createVerificationCourt, throughOutage } from '@bazaar/chain'
+import {
+  type BazaarContracts,
+  createVerificationCourt,
+  createVoucherVault,
+  throughOutage,
+} from '@bazaar/chain'
 import type { ProviderCapacity, ProviderPricing } from '@bazaar/market'
 import {
   awardNoticeSchema,
@@ -8,9 +13,12 @@ import {
   offerTypes,
   PROTOCOL_AWARD,
   PROTOCOL_BID,
+  PROTOCOL_VOUCHER,
+  voucherStreamMessageSchema,
 } from '@bazaar/protocol'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Logger } from 'pino'
+
 import { type ContentStore, createPersistentContentStore } from './content-store.ts'
 import type { MarketChain } from './market-chain.ts'
 import { createMarketChain } from './market-chain-adapter.ts'
@@ -24,6 +32,8 @@ import { AnnouncementCache } from './verification/announcement-cache.ts'
 import type { RefereeDuty, RefereeEvent } from './verification/referee-duty.ts'
 import { startRefereeDuty } from './verification/referee-node.ts'
 import type { Watcher, WatcherEvent } from './verification/watcher.ts'
+import { VoucherProvider, type VoucherProviderInit } from './vouchers/voucher-provider.ts'
+import { VoucherRequester, type VoucherRequesterInit } from './vouchers/voucher-requester.ts'
 
 /**
  * Chance a provider re-executes any one optimistic job to look for a fault. With n providers
@@ -56,6 +66,8 @@ export interface BazaarNodeInit {
   dataDir?: string
   /** TEST ONLY (the fault-injection e2e): every blob this node serves stalls halfway this long. */
   testStallServeMs?: number
+  /** TEST ONLY (the fault-injection e2e): all of this node's connections are dropped this often. */
+  testDropConnectionsEveryMs?: number
   requester?: RequesterInit
   /** The chain-fed price index (every award on the market); defaults poll once a second. */
   priceFeed?: MarketPriceFeedInit
@@ -72,7 +84,22 @@ export interface BazaarNodeInit {
     watchProbability?: number
     onWatcherEvent?(event: WatcherEvent): void
   }
+  /**
+   * The voucher path (docs/vouchers.md). A provider with it takes voucher-paid jobs; a requester
+   * with `payment: 'voucher'` pays its jobs (verification `none`) by vouchers instead of a
+   * JobMarket escrow per job. Default payment: 'onchain'.
+   */
+  vouchers?: {
+    vault: `0x${string}`
+    payment?: 'onchain' | 'voucher'
+    requester?: Partial<VoucherRequesterInit>
+    provider?: Partial<VoucherProviderInit>
+  }
 }
+
+/** Voucher path defaults: 10 BZR per escrow top-up, 10 BZR of unvouchered work per requester. */
+export const DEFAULT_VOUCHER_DEPOSIT = 10n * 10n ** 18n
+export const DEFAULT_VOUCHER_EXPOSURE_CAP = 10n * 10n ** 18n
 
 export interface BazaarNode {
   readonly name: string
@@ -88,6 +115,8 @@ export interface BazaarNode {
   readonly referee: RefereeDuty | undefined
   /** Optimistic jobs' watcher, on providers with a court that watch. */
   readonly watcher: Watcher | undefined
+  /** The voucher path's roles (docs/vouchers.md), when the node was given a vault. */
+  readonly vouchers: { provider?: VoucherProvider; requester?: VoucherRequester }
   stop(): Promise<void>
 }
 
@@ -105,6 +134,7 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
   let requester: RequesterService | undefined
   let referee: RefereeDuty | undefined
   let watcher: Watcher | undefined
+  const vouchers: { provider?: VoucherProvider; requester?: VoucherRequester } = {}
   // Jobs seen on gossip, for re-executing one when drawn as referee or auditor.
   const announcements = new AnnouncementCache()
 
@@ -117,6 +147,9 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
     ...(init.requester ? { offerDomain: { chainId: chain.chainId, market: chain.market } } : {}),
     lookupContent: (cid) => store.get(cid),
     ...(init.testStallServeMs ? { testStallServeMs: init.testStallServeMs } : {}),
+    ...(init.testDropConnectionsEveryMs
+      ? { testDropConnectionsEveryMs: init.testDropConnectionsEveryMs }
+      : {}),
     onOfferSubscriber: () => provider?.republishOfferSoon(),
     onOffer: (offer) => {
       requester?.onOffer(offer).catch((err: unknown) => logger.debug({ err }, 'offer handling failed'))
@@ -144,6 +177,30 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
             ? await provider.onAwardNotice(notice)
             : { accepted: false, reason: 'this node is not a provider' }),
         }),
+      },
+      {
+        protocol: PROTOCOL_VOUCHER,
+        schema: voucherStreamMessageSchema,
+        handle: async (message) => {
+          if (message.type === 'voucher-result') {
+            return vouchers.requester
+              ? vouchers.requester.onResult(message)
+              : {
+                  type: 'voucher-reply',
+                  accepted: false,
+                  code: 'wrong-party',
+                  reason: 'not a voucher requester',
+                }
+          }
+          return vouchers.provider
+            ? vouchers.provider.onMessage(message)
+            : {
+                type: 'voucher-reply',
+                accepted: false,
+                code: 'wrong-party',
+                reason: 'not a voucher provider',
+              }
+        },
       },
     ],
   })
@@ -230,6 +287,50 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
     }))
   }
 
+  if (init.vouchers) {
+    const vault = createVoucherVault(contracts, init.vouchers.vault)
+    if (provider && init.provider) {
+      vouchers.provider = new VoucherProvider(
+        { exposureCap: DEFAULT_VOUCHER_EXPOSURE_CAP, ...init.vouchers.provider },
+        {
+          vault,
+          provider,
+          network,
+          store,
+          runner: init.provider.runner,
+          vouchers: db.vouchers,
+          transaction: (fn) => db.transaction(fn),
+          logger: logger.child({ role: 'voucher-provider' }),
+        },
+      )
+      // Held vouchers and claims of a previous run are redeemed and pursued from here.
+      await vouchers.provider.start()
+    }
+    if (requester && init.vouchers.payment === 'voucher') {
+      vouchers.requester = new VoucherRequester(
+        { depositAmount: DEFAULT_VOUCHER_DEPOSIT, ...init.vouchers.requester },
+        {
+          requester,
+          vault,
+          network,
+          store,
+          vouchers: db.vouchers,
+          transaction: (fn) => db.transaction(fn),
+          logger: logger.child({ role: 'voucher-requester' }),
+        },
+      )
+      const path = vouchers.requester
+      requester.usePaymentPath({ run: (job, options) => path.run(job, options) })
+      // Claims providers file against this requester are checked, and disputed when wrong.
+      await vouchers.requester.start()
+    }
+  }
+
+  // A provider learns of its awards from the chain too, not only from the requester's notice.
+  if (provider) {
+    const winner = provider
+    prices.onAward = (award) => winner.onChainAward(award)
+  }
   prices.start()
   return {
     name: init.name,
@@ -242,7 +343,10 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
     prices,
     referee,
     watcher,
+    vouchers,
     async stop() {
+      await vouchers.provider?.stop()
+      await vouchers.requester?.stop()
       await watcher?.stop()
       await referee?.stop()
       await prices.stop()

@@ -7,6 +7,7 @@ import {
   devAccounts,
   type EmbeddedChain,
   startEmbeddedChain,
+  type VaultConfig,
 } from '@bazaar/chain'
 import { createExecutor } from '@bazaar/executor'
 import type { ProviderPricing } from '@bazaar/market'
@@ -17,6 +18,8 @@ import { type BazaarNode, createBazaarNode } from './bazaar-node.ts'
 import type { WasmRunner } from './provider/provider-service.ts'
 import type { RefereeEvent } from './verification/referee-duty.ts'
 import type { WatcherEvent } from './verification/watcher.ts'
+import type { VoucherProviderInit } from './vouchers/voucher-provider.ts'
+import type { VoucherRequesterInit } from './vouchers/voucher-requester.ts'
 
 export interface LocalProviderConfig {
   name: string
@@ -30,10 +33,23 @@ export interface LocalProviderConfig {
   wrapRunner?: (runner: WasmRunner) => WasmRunner
   /** With verification on: false keeps this provider out of the referee pool (and not watching). */
   referee?: boolean
+  /** Where this provider keeps its database (in memory without it), for restart tests. */
+  dataDir?: string
 }
 
 export interface LocalMarketInit {
   providers: LocalProviderConfig[]
+  /**
+   * How the requester pays (docs/vouchers.md): per job on JobMarket (default) or by vouchers of
+   * the VoucherVault. Providers take both.
+   */
+  payment?: 'onchain' | 'voucher'
+  /** Voucher path settings of the providers and the requester, and the vault's delays. */
+  vouchers?: {
+    provider?: Partial<VoucherProviderInit>
+    requester?: Partial<VoucherRequesterInit>
+    vault?: Partial<VaultConfig>
+  }
   logger: Logger
   /** Use this JSON-RPC chain instead of the embedded one (contracts are deployed there). */
   rpcUrl?: string
@@ -88,6 +104,7 @@ export async function startLocalMarket(init: LocalMarketInit): Promise<LocalMark
       minStake,
       minCollateral: parseTokens('1'),
       challengeWindow: init.challengeWindow ?? 60n,
+      ...(init.vouchers?.vault ? { vault: init.vouchers.vault } : {}),
     })
     const admin = createBazaarContracts({ clients: adminClients, deployment })
     const contractsFor = async (key: Hex) =>
@@ -117,6 +134,11 @@ export async function startLocalMarket(init: LocalMarketInit): Promise<LocalMark
           capacity: { cores: config.cores, memoryMb: config.memoryMb, runtimes: ['wasm'] },
           pricing: config.pricing,
           runner,
+        },
+        ...(config.dataDir ? { dataDir: config.dataDir } : {}),
+        vouchers: {
+          vault: deployment.vault,
+          ...(init.vouchers?.provider ? { provider: init.vouchers.provider } : {}),
         },
         ...(init.verification
           ? {
@@ -148,6 +170,11 @@ export async function startLocalMarket(init: LocalMarketInit): Promise<LocalMark
       bootstrap: [...bootstrap, ...providers.slice(3, 8).flatMap((p) => p.network.multiaddrs())],
       requester: {},
       ...(init.verification ? { court: { address: deployment.court } } : {}),
+      vouchers: {
+        vault: deployment.vault,
+        payment: init.payment ?? 'onchain',
+        ...(init.vouchers?.requester ? { requester: init.vouchers.requester } : {}),
+      },
     })
     stoppables.unshift(requester)
     // Ready when job gossip has a mesh and every provider's offer has reached the requester:

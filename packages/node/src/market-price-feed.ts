@@ -7,7 +7,7 @@ import {
 } from '@bazaar/market'
 import { describeError, hashJobDescriptor, type JobAnnouncement } from '@bazaar/protocol'
 import type { Logger } from 'pino'
-import type { Hex } from 'viem'
+import type { Address, Hex } from 'viem'
 import type { MarketChain } from './market-chain.ts'
 import { requirementsOf } from './requester/requester-service.ts'
 
@@ -92,6 +92,12 @@ export class MarketPriceFeed {
     this.index = new PriceIndex({ windowSeconds: init.windowSeconds ?? 24n * 3600n })
     this.c = components
   }
+
+  /**
+   * Told of every award the scan finds (once per award): a provider learns from it that it won,
+   * even when the requester's award notice never reached it.
+   */
+  onAward: ((award: { jobId: bigint; provider: Address; pricePerFuel: bigint }) => void) | undefined
 
   /** Remembers an announced job's class, for when its award shows up on-chain. */
   learn(announcement: JobAnnouncement): void {
@@ -184,6 +190,7 @@ export class MarketPriceFeed {
         timeSeconds: time,
       })
       if (!recorded) continue
+      this.onAward?.(award)
       added++
       this.stats.awards++
       if (announced === undefined) this.stats.unclassified++

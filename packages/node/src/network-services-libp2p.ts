@@ -51,6 +51,11 @@ export interface NetworkServicesInit {
   penalties?: PeerPenaltiesInit
   /** TEST ONLY: stall every blob served halfway (see ServeContentOptions.testStallMs). */
   testStallServeMs?: number
+  /**
+   * TEST ONLY (the fault-injection e2e; never set in production): every this many ms, close
+   * every connection this node has, mid-stream or not, as a flaky network would.
+   */
+  testDropConnectionsEveryMs?: number
 }
 
 const streamKind = (protocol: string): MisbehaviourKind =>
@@ -125,6 +130,14 @@ export async function createNetworkServices(init: NetworkServicesInit): Promise<
     isBanned,
     logger: init.logger,
   })
+  const dropper = init.testDropConnectionsEveryMs
+    ? setInterval(() => {
+        const connections = host.getConnections()
+        init.logger.warn({ connections: connections.length }, 'test: dropping every connection')
+        for (const connection of connections) connection.abort(new Error('test: connection dropped'))
+      }, init.testDropConnectionsEveryMs)
+    : undefined
+  dropper?.unref()
   return {
     peerId: host.peerId.toString(),
     multiaddrs: () => host.multiaddrs().map((addr) => addr.toString()),
@@ -153,6 +166,7 @@ export async function createNetworkServices(init: NetworkServicesInit): Promise<
     misbehaviour: () => penalties.stats,
     isBanned: (peer) => penalties.isBanned(peer),
     async stop() {
+      clearInterval(dropper)
       gossip.stop()
       offers.stop()
       for (const off of unregister) await off().catch(() => undefined)

@@ -9,3 +9,5 @@ export const TOPIC_OFFERS = 'bazaar/offers/1'
 /** Caps on what a peer may send us; anything larger is refused before it is buffered. */
 export const MAX_CONTROL_MESSAGE_BYTES = 64 * 1024
 export const MAX_DATA_BYTES = 64 * 1024 * 1024
+/** The voucher path (docs/vouchers.md): voucher jobs, signed awards, result notices, vouchers. */
+export const PROTOCOL_VOUCHER = '/bazaar/voucher/1.0.0'

@@ -52,6 +52,8 @@ Examples:
           columns: Number(match[1]),
           rows: Number(match[2]),
           concurrency,
+          // The demo pays by vouchers (docs/vouchers.md) and measures the per-job path beside it.
+          payment: 'voucher',
           ...(opts.rpcUrl ? { rpcUrl: opts.rpcUrl } : {}),
           onEvent: (event) => {
             if (!human || !process.stdout.isTTY) return
@@ -87,6 +89,14 @@ Examples:
                   refunded: report.totals.refunded.toString(),
                   escrowed: report.totals.escrowed.toString(),
                 },
+                ...(report.gasPerJob
+                  ? {
+                      gasPerJob: {
+                        voucher: report.gasPerJob.voucher.toString(),
+                        onchain: report.gasPerJob.onchain.toString(),
+                      },
+                    }
+                  : {}),
               },
               null,
               2,
@@ -115,6 +125,11 @@ Examples:
           console.log(
             `Gas used by the jobs: ${report.totals.gas.toLocaleString('en-US')}; wall time: ${(report.totals.durationMs / 1000).toFixed(1)} s`,
           )
+          if (report.gasPerJob) {
+            console.log(
+              `Gas per job: ${report.gasPerJob.voucher.toLocaleString('en-US')} paid by vouchers (${report.gasPerJob.redemptions} batch redemption(s) + deposits) vs ${report.gasPerJob.onchain.toLocaleString('en-US')} on the per-job on-chain path`,
+            )
+          }
           console.log(
             report.ok ? `Image written to ${report.output}` : 'Not every job completed; no image written.',
           )

@@ -34,6 +34,7 @@ interface StartOptions {
   price?: bigint
   cores?: number
   memoryMb?: number
+  payment?: 'onchain' | 'voucher'
   logLevel?: string
   json?: boolean
 }
@@ -81,6 +82,7 @@ function flagsAsConfig(opts: StartOptions): NodeConfigFile {
       ...(opts.cores ? { cores: opts.cores } : {}),
       ...(opts.memoryMb ? { memoryMb: opts.memoryMb } : {}),
     },
+    requester: { ...(opts.payment ? { payment: opts.payment } : {}) },
   }
 }
 
@@ -202,6 +204,12 @@ export function registerNodeCommand(program: Command): void {
     )
     .option('--cores <n>', 'provider: cores to offer (default: all)', positive)
     .option('--memory-mb <n>', 'provider: memory to offer in MiB (default: all)', positive)
+    .addOption(
+      new Option(
+        '--payment <path>',
+        'requester: pay jobs per job on-chain or by vouchers (docs/vouchers.md)',
+      ).choices(['onchain', 'voucher']),
+    )
     .option('--log-level <level>', 'pino log level; JSON logs go to stderr (default info)')
     .option('--json', 'print one JSON line (address, peer id, multiaddrs, API URL) once ready')
     .option(

@@ -44,6 +44,26 @@ describe('node config', () => {
     assert.deepEqual(config.provider.spot, NODE_DEFAULTS.spot, 'spot pricing on by default')
   })
 
+  it('reads the requester payment path, on-chain by default, and refuses an unknown one', async () => {
+    const file = join(dir, 'payment.yaml')
+    await writeFile(file, 'role: requester\ndeployment: d.json\nrequester: { payment: voucher }\n')
+    const vouchers = resolveNodeConfig(await loadNodeConfigFile(file), {}, { BAZAAR_HOME: dir })
+    assert.equal(vouchers.requester.payment, 'voucher')
+    const flag = resolveNodeConfig(
+      await loadNodeConfigFile(file),
+      { requester: { payment: 'onchain' } },
+      { BAZAAR_HOME: dir },
+    )
+    assert.equal(flag.requester.payment, 'onchain', 'the flag wins')
+    await writeFile(file, 'role: requester\ndeployment: d.json\n')
+    assert.equal(
+      resolveNodeConfig(await loadNodeConfigFile(file), {}, { BAZAAR_HOME: dir }).requester.payment,
+      'onchain',
+    )
+    await writeFile(file, 'role: requester\ndeployment: d.json\nrequester: { payment: cash }\n')
+    await assert.rejects(loadNodeConfigFile(file), /requester\.payment/)
+  })
+
   it('takes spot pricing settings, or false to turn it off', async () => {
     const file = join(dir, 'spot.yaml')
     await writeFile(

@@ -92,6 +92,8 @@ export const nodeConfigFileSchema = z
     requester: z
       .object({
         maxAnnouncements: z.number().int().min(1).max(100),
+        /** How jobs are paid (docs/vouchers.md): per job on JobMarket, or by VoucherVault vouchers. */
+        payment: z.enum(['onchain', 'voucher']),
       })
       .partial()
       .strict(),
@@ -126,7 +128,7 @@ export interface NodeConfig {
     spot?: { percentOfMedian: number; minSamples: number }
     collect: { intervalSeconds: number; graceSeconds: number }
   }
-  requester: { maxAnnouncements?: number }
+  requester: { maxAnnouncements?: number; payment: 'onchain' | 'voucher' }
 }
 
 /** Defaults shared by the CLI: one place, so `--help` and the daemon agree. */
@@ -258,6 +260,7 @@ export function resolveNodeConfig(
     },
     requester: {
       ...(merged.requester?.maxAnnouncements ? { maxAnnouncements: merged.requester.maxAnnouncements } : {}),
+      payment: merged.requester?.payment ?? 'onchain',
     },
   }
 }

@@ -138,8 +138,23 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       ...(process.env.BAZAAR_TEST_STALL_SERVE_MS
         ? { testStallServeMs: Number(process.env.BAZAAR_TEST_STALL_SERVE_MS) }
         : {}),
+      // TEST ONLY: the fault-injection e2e drops every libp2p connection of a node periodically.
+      ...(process.env.BAZAAR_TEST_DROP_CONNECTIONS_MS
+        ? { testDropConnectionsEveryMs: Number(process.env.BAZAAR_TEST_DROP_CONNECTIONS_MS) }
+        : {}),
       ...(providerInit ? { provider: providerInit } : {}),
-      ...(isRequester ? { requester: { ...config.requester } } : {}),
+      ...(isRequester
+        ? {
+            requester: {
+              ...(config.requester.maxAnnouncements
+                ? { maxAnnouncements: config.requester.maxAnnouncements }
+                : {}),
+            },
+          }
+        : {}),
+      // Voucher-paid jobs (docs/vouchers.md): providers take them; a requester pays by vouchers
+      // when its config says `payment: voucher`.
+      vouchers: { vault: deployment.vault, payment: config.requester.payment },
       // Audited jobs (requesters) and referee/auditor duty (providers join the pool when staked
       // and able to post the bond; docs/verification.md).
       court: { address: deployment.court },

@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { cidOf, validateJobSpec } from '@bazaar/protocol'
+import { cidOf, parseTokens, validateJobSpec } from '@bazaar/protocol'
 import type { Logger } from 'pino'
 import type { Address } from 'viem'
 import { type LocalMarket, type LocalProviderConfig, startLocalMarket } from '../local-market.ts'
@@ -60,6 +60,13 @@ export interface DemoOptions {
   onEvent?: JobEventListener
   /** Keep the market running after the demo (the caller stops it). */
   keepMarket?: boolean
+  /**
+   * How the requester pays (docs/vouchers.md): `voucher` (what `bazaar demo` uses) settles every
+   * tile off-chain and redeems each provider's vouchers in one transaction at the end, then runs
+   * one more tile on the per-job path to measure gas per job beside it; `onchain` (default here,
+   * the on-chain e2e test's) escrows and finalizes every tile on JobMarket.
+   */
+  payment?: 'onchain' | 'voucher'
 }
 
 export interface DemoJob {
@@ -85,6 +92,12 @@ export interface DemoReport {
   market: LocalMarket | undefined
   /** Per-tile pixels as returned by the market, for checking against a direct render. */
   pixels: Map<number, Uint8Array>
+  payment: 'onchain' | 'voucher'
+  /**
+   * Voucher demo only: gas per job of the voucher path (escrow deposits and batch redemptions over
+   * the tiles) beside one job of the per-job on-chain path, measured in this run.
+   */
+  gasPerJob?: { voucher: bigint; onchain: bigint; redemptions: number }
 }
 
 /**
@@ -93,10 +106,21 @@ export interface DemoReport {
  */
 export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   const started = performance.now()
+  const payment = options.payment ?? 'onchain'
   const market = await startLocalMarket({
     providers: demoProviders,
     logger: options.logger,
     ...(options.rpcUrl ? { rpcUrl: options.rpcUrl } : {}),
+    payment,
+    vouchers: {
+      // A tile may cost up to 10 BZR (2e9 fuel at 5 gwei); six run at once. Redeemed at the end.
+      requester: { depositAmount: parseTokens('100') },
+      provider: {
+        exposureCap: parseTokens('200'),
+        redeemThreshold: parseTokens('1000'),
+        redeemIntervalMs: 3_600_000,
+      },
+    },
   })
   try {
     const module = new Uint8Array(await readFile(resolve(examplesBuildDir, 'mandelbrot.wasm')))
@@ -110,7 +134,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       0n,
     )
 
-    const outcomes = await mapConcurrent(tiles, options.concurrency ?? 6, async (tile) => {
+    const prepareTile = async (tile: Tile) => {
       const spec = validateJobSpec(
         {
           version: 1,
@@ -125,12 +149,40 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
         },
         `tile ${tile.index}`,
       )
-      const prepared = await prepareJob(spec, { baseDir: examplesBuildDir, known })
-      return {
-        tile,
-        outcome: await requester.run(prepared, options.onEvent ? { onEvent: options.onEvent } : {}),
+      return prepareJob(spec, { baseDir: examplesBuildDir, known })
+    }
+    const outcomes = await mapConcurrent(tiles, options.concurrency ?? 6, async (tile) => ({
+      tile,
+      outcome: await requester.run(
+        await prepareTile(tile),
+        options.onEvent ? { onEvent: options.onEvent } : {},
+      ),
+    }))
+    let gasPerJob: DemoReport['gasPerJob']
+    let voucherGas = 0n
+    if (payment === 'voucher') {
+      // Each provider redeems every tile's voucher in one transaction; deposits were the requester's.
+      let redemptions = 0
+      for (const node of market.providers) {
+        const redeemed = await node.vouchers.provider!.redeem('demo end')
+        voucherGas += redeemed.gasUsed
+        if (redeemed.vouchers > 0) redemptions++
       }
-    })
+      voucherGas += market.requester.vouchers.requester!.gasUsed
+      // One tile more on the per-job path, for the comparison.
+      const chainGas = () =>
+        [market.requester, ...market.providers].reduce((sum, n) => sum + n.chain.gasSpent, 0n)
+      const before = chainGas()
+      requester.usePaymentPath(undefined)
+      const onchain = await requester.run(await prepareTile(tiles[0]!))
+      if (onchain.status !== 'completed')
+        options.logger.warn({ error: onchain.error }, 'on-chain comparison job failed')
+      gasPerJob = {
+        voucher: voucherGas / BigInt(Math.max(1, tiles.length)),
+        onchain: chainGas() - before,
+        redemptions,
+      }
+    }
 
     const pixels = new Map<number, Uint8Array>()
     for (const { tile, outcome } of outcomes) if (outcome.output) pixels.set(tile.index, outcome.output)
@@ -166,7 +218,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       output: options.outputPath,
       view: demoView,
       totals: {
-        gas: gasAfter - gasBefore,
+        gas: payment === 'voucher' ? voucherGas : gasAfter - gasBefore,
         durationMs: Math.round(performance.now() - started),
         paid: jobs.reduce((sum, j) => sum + j.paid, 0n),
         refunded: jobs.reduce((sum, j) => sum + j.refunded, 0n),
@@ -175,6 +227,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       ok: complete,
       market: options.keepMarket ? market : undefined,
       pixels,
+      payment,
+      ...(gasPerJob ? { gasPerJob } : {}),
     }
   } finally {
     if (!options.keepMarket) await market.stop()

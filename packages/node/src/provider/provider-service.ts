@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import type { JobRecord } from '@bazaar/chain'
 import {
   CapacityLedger,
   describeQuote,
@@ -15,13 +16,14 @@ import {
   describeError,
   encodeReceipt,
   hashJobDescriptor,
+  isVoucherJobId,
   type JobAnnouncement,
   type OfferMessage,
   offerToWire,
   PROTOCOL_BID,
 } from '@bazaar/protocol'
 import type { Logger } from 'pino'
-import { type Address, bytesToHex, type Hex } from 'viem'
+import { type Address, bytesToHex, type Hex, zeroHash } from 'viem'
 import type { ContentStore } from '../content-store.ts'
 import type { MarketChain } from '../market-chain.ts'
 import type { NetworkServices } from '../network-services.ts'
@@ -98,6 +100,15 @@ interface Settlement {
   commitment: Hex
 }
 
+/** Phases of a job this provider won and took up. */
+const AWARDED_PHASES: readonly ProviderJobPhase[] = [
+  'awarded',
+  'running',
+  'committed',
+  'revealed',
+  'finalized',
+]
+
 /** Phases a restarted provider still has work in. */
 const UNFINISHED: readonly ProviderJobPhase[] = ['bid', 'awarded', 'running', 'committed']
 
@@ -146,6 +157,8 @@ export class ProviderService {
   private readonly bids = new Map<string, OpenBid>()
   private offerTimer: NodeJS.Timeout | undefined
   private collector: { stop(): void } | undefined
+  /** Jobs whose award is being checked on-chain right now. */
+  private readonly takingUp = new Set<string>()
   private republishTimer: NodeJS.Timeout | undefined
   private offerSequence = BigInt(Date.now())
   private readonly running = new Set<Promise<void>>()
@@ -166,9 +179,10 @@ export class ProviderService {
       logger: this.c.logger,
       intervalMs: this.init.collectIntervalMs ?? 30_000,
       ...(this.init.collectGraceSeconds !== undefined ? { graceSeconds: this.init.collectGraceSeconds } : {}),
+      // Voucher jobs are paid through the vault, not by a JobMarket finalize.
       revealed: () =>
         [...this.jobs.values()]
-          .filter((j) => j.phase === 'revealed')
+          .filter((j) => j.phase === 'revealed' && !isVoucherJobId(j.jobId.toString()))
           .map((j) => j.jobId),
       onCollected: (job) =>
         job.outcome === 'closed'
@@ -308,6 +322,7 @@ export class ProviderService {
       { jobId: key, pricePerFuel: decision.pricePerFuel.toString(), pricing: describeQuote(decision.quote) },
       'bidding',
     )
+    let sent = false
     try {
       const jobId = BigInt(key)
       await this.c.network.rememberPeer(announcement.requesterPeerId, announcement.requesterAddrs)
@@ -328,11 +343,41 @@ export class ProviderService {
       // even after a restart.
       this.c.db?.providerJobs.save({ jobId, phase: 'bid', bidMessage: message })
       this.c.db?.peers.remember(announcement.requesterPeerId, announcement.requesterAddrs)
+      sent = true
       const reply = await this.sendBid(announcement, message)
       if (!reply.accepted) this.release(key, `bid refused: ${reply.reason ?? 'no reason given'}`)
     } catch (err) {
-      this.release(key, `bid not delivered: ${describeError(err)}`)
+      // A bid whose answer was lost (a dropped connection) may have reached the requester, who
+      // may award it: it stands until it expires or the chain shows who won (onChainAward).
+      if (sent) this.c.logger.info({ jobId: key, err: describeError(err) }, 'bid answer lost; the bid stands')
+      else this.release(key, `bid not sent: ${describeError(err)}`)
     }
+  }
+
+  /**
+   * An award seen on-chain (the node's award scan). To this provider: the same as the
+   * requester's notice, which may never arrive (a dropped connection, a requester that died right
+   * after its award); without this an honest provider would sit on a job it won and be slashed
+   * for it. To another provider: our bid lost, its capacity is released.
+   */
+  onChainAward(award: { jobId: bigint; provider: Address }): void {
+    const key = award.jobId.toString()
+    if (this.jobs.get(key)?.phase !== 'bid') return
+    if (award.provider.toLowerCase() !== this.address.toLowerCase()) {
+      // Lost, even if the requester's decline never arrived: the capacity is free again.
+      this.release(key, 'another bid won (seen on-chain)', 'lost')
+      return
+    }
+    this.onAwardNotice({ type: 'award', jobId: key, txHash: zeroHash })
+      .then((answer) => {
+        if (answer.accepted) this.c.logger.info({ jobId: key }, 'award found on-chain (no notice received)')
+      })
+      .catch((err: unknown) =>
+        this.c.logger.warn(
+          { jobId: key, err: describeError(err) },
+          'could not take up an award seen on-chain',
+        ),
+      )
   }
 
   /** Handles the requester's notice that we won (or lost) a job. Returns quickly; work runs after. */
@@ -343,10 +388,20 @@ export class ProviderService {
       if (openBid && this.jobs.get(key)?.phase === 'bid') this.release(key, 'another bid won', 'lost')
       return { accepted: true }
     }
-    if (!openBid || this.jobs.get(key)?.phase !== 'bid')
-      return { accepted: false, reason: 'no open bid for this job' }
+    const phase = this.jobs.get(key)?.phase
+    // Already taken up from the chain scan (or an earlier notice): the notice is answered alike.
+    if (phase && AWARDED_PHASES.includes(phase)) return { accepted: true }
+    if (!openBid || phase !== 'bid') return { accepted: false, reason: 'no open bid for this job' }
+    // The notice and the chain scan may both bring the award: one takes it up, never both.
+    if (this.takingUp.has(key)) return { accepted: true }
+    this.takingUp.add(key)
     const jobId = BigInt(key)
-    const onChain = await this.c.chain.getJob(jobId)
+    let onChain: JobRecord
+    try {
+      onChain = await this.c.chain.getJob(jobId)
+    } finally {
+      this.takingUp.delete(key)
+    }
     if (onChain.status !== 'Awarded' || onChain.provider.toLowerCase() !== this.address.toLowerCase()) {
       return { accepted: false, reason: 'the chain does not show this job awarded to us' }
     }
@@ -438,6 +493,12 @@ export class ProviderService {
       })
     }
     for (const stored of all.filter((j) => UNFINISHED.includes(j.phase as ProviderJobPhase))) {
+      // Voucher jobs (docs/vouchers.md) are not on JobMarket: the voucher provider resumes its own.
+      if (isVoucherJobId(stored.jobId)) {
+        if (stored.phase === 'bid')
+          this.record(stored.jobId.toString(), { phase: 'lost', reason: 'resume: voucher bid' })
+        continue
+      }
       await this.resumeJob(stored).catch((err: unknown) => {
         this.record(stored.jobId.toString(), { phase: 'failed', reason: `resume: ${describeError(err)}` })
         this.c.logger.error(
@@ -588,6 +649,34 @@ export class ProviderService {
         ...saved,
       })
     }
+  }
+
+  // ---- voucher path hooks (docs/vouchers.md; the work itself is in vouchers/voucher-provider.ts) ----
+
+  /** The open bid of a voucher job (announcement and price), while it is still only a bid. */
+  openVoucherBid(key: string): { announcement: JobAnnouncement; pricePerFuel: bigint } | undefined {
+    const openBid = this.bids.get(key)
+    if (!openBid || !isVoucherJobId(key) || this.jobs.get(key)?.phase !== 'bid') return undefined
+    return { announcement: openBid.announcement, pricePerFuel: openBid.pricePerFuel }
+  }
+
+  /** A signed voucher award was accepted: the bid's capacity is now held for the job. */
+  startVoucherJob(key: string): void {
+    const openBid = this.bids.get(key)
+    if (!openBid) return
+    clearTimeout(openBid.releaseTimer)
+    this.ledger.award(key)
+    this.record(key, { phase: 'awarded', pricePerFuel: openBid.pricePerFuel })
+  }
+
+  /** A voucher job ended (result delivered, or failed): its capacity is free again. */
+  endVoucherJob(
+    key: string,
+    update: { phase: 'revealed' | 'failed'; fuelUsed?: bigint; reason?: string },
+  ): void {
+    this.bids.delete(key)
+    this.ledger.release(key)
+    this.record(key, update)
   }
 
   /** Stops bidding and waits for jobs in flight to settle. */

@@ -37,6 +37,7 @@ import { type Address, type Hex, verifyTypedData, zeroHash } from 'viem'
 import type { ContentStore } from '../content-store.ts'
 import type { MarketChain } from '../market-chain.ts'
 import type { NetworkServices } from '../network-services.ts'
+import { sleep } from '../sleep.ts'
 import type { NodeStore } from '../store/node-store.ts'
 import {
   type AuditCourt,
@@ -268,11 +269,23 @@ export class RequesterService {
     return { type: 'bid-reply', accepted: true }
   }
 
+  /**
+   * The voucher path (docs/vouchers.md): when set (requester setting `payment: 'voucher'`), `run`
+   * pays jobs by vouchers of the VoucherVault instead of a JobMarket escrow per job.
+   */
+  private voucherPath: { run: RequesterService['run'] } | undefined
+
+  usePaymentPath(path: { run: RequesterService['run'] } | undefined): void {
+    this.voucherPath = path
+  }
+
   /** Runs one job through the whole market. Never leaves funds locked: every exit settles or refunds. */
   async run(
     job: PreparedJob,
     options: { onEvent?: JobEventListener; signal?: AbortSignal } = {},
   ): Promise<JobOutcome> {
+    if (this.voucherPath && job.descriptor.verification.mode === 'none')
+      return this.voucherPath.run(job, options)
     const created: { jobId?: bigint } = {}
     return this.recordEnd(created, () => this.runJob(job, options, created))
   }
@@ -415,7 +428,6 @@ export class RequesterService {
       executionSeconds: BigInt(job.spec.deadlines.executionSeconds),
     })
     const jobId = created.jobId
-    const key = jobId.toString()
     const escrow = maxFuel * maxPricePerFuel
     // Written as soon as the escrow is locked, so a restarted node knows the job is its own.
     this.c.db?.requesterJobs.create({
@@ -436,6 +448,50 @@ export class RequesterService {
     }
 
     // Auction: announce, collect sealed bids until the window closes, pick the best.
+    const auctioned = await this.runAuction(job, jobId, {
+      emit,
+      publish: (announcement) => network.publishJob(announcement),
+      ...(options.signal ? { signal: options.signal } : {}),
+    })
+    ctx.bidsReceived = auctioned.bidsReceived
+    const winner = auctioned.winner
+    if (!winner) return this.refund(ctx, emit, 'no qualifying bid', auctioned.noBids)
+
+    // The chosen bid is written before the award, so a restart can award it or see it awarded.
+    this.c.db?.requesterJobs.update(jobId, {
+      step: 'awarding',
+      winner,
+      bidsReceived: ctx.bidsReceived,
+      gasUsed: ctx.gasUsed,
+    })
+    ctx.winner = winner
+    const award = await this.award(ctx, winner, emit)
+    ctx.gasUsed += award.gasUsed
+    return this.afterAward(ctx, winner, emit, options.signal, award.hash)
+  }
+
+  /**
+   * One job's auction (shared by the per-job on-chain path and the voucher path): announce with
+   * `publish`, collect sealed bids until the window closes or every known provider answered, pick
+   * the best by policy, tell the losers; announced again up to `maxAnnouncements` times. The job
+   * id is the JobMarket id, or a voucher-job id (docs/vouchers.md) that no JobMarket job can have.
+   */
+  async runAuction(
+    job: PreparedJob,
+    jobId: bigint,
+    options: {
+      emit: (event: JobEvent) => void
+      publish: (announcement: JobAnnouncement) => Promise<void>
+      signal?: AbortSignal
+    },
+  ): Promise<
+    | { winner: BidMessageWire; bidsReceived: number }
+    | { winner?: undefined; bidsReceived: number; noBids: NoBidsError }
+  > {
+    const { emit, publish, signal } = options
+    const { chain, network } = this.c
+    const key = jobId.toString()
+    const biddingMs = job.spec.deadlines.biddingMs
     let winner: BidMessageWire | undefined
     let bidsReceived = 0
     let lastRound: { auction: Auction; excluded: { provider: string; reasons: Exclusion[] }[] } | undefined
@@ -475,11 +531,11 @@ export class RequesterService {
       // Gossip does not echo our own announcement back: tell the feed the job's class directly,
       // so its award is classed right whichever of us records it first.
       this.c.prices?.learn(announcement)
-      await network.publishJob(announcement)
+      await publish(announcement)
       emit({ type: 'announced', jobId, attempt, bidDeadline: announcement.bidDeadline })
       // The window closes at its deadline, or as soon as every provider we know of has answered:
       // nobody else is expected, so waiting longer only adds latency.
-      await Promise.race([sleep(announcement.bidDeadline - Date.now(), options.signal), allAnswered.promise])
+      await Promise.race([sleep(announcement.bidDeadline - Date.now(), signal), allAnswered.promise])
       auction.closed = true
       // Kept a while after the window closes, so late bids and declines are still recorded
       // (as rejected: too late) rather than vanishing.
@@ -527,19 +583,16 @@ export class RequesterService {
         for (const bid of auction.bids) this.notify(bid.providerPeerId, { type: 'bid-declined', jobId: key })
         emit({ type: 'no-bids', jobId, attempt })
         // Let busy providers free capacity before the job is offered again.
-        await sleep(Math.min(250 * attempt, 1_000), options.signal)
+        await sleep(Math.min(250 * attempt, 1_000), signal)
       }
     }
-    ctx.bidsReceived = bidsReceived
     for (const loser of losers) this.notify(loser.providerPeerId, { type: 'bid-declined', jobId: key })
     if (!winner) {
       const reasons = await this.noBidReasons(job.descriptor, lastRound)
       const summary = [...new Set(reasons.flatMap((r) => r.reasons.map((x) => x.reason)))].join(', ')
-      return this.refund(
-        ctx,
-        emit,
-        'no qualifying bid',
-        new NoBidsError(
+      return {
+        bidsReceived,
+        noBids: new NoBidsError(
           ErrorCode.NoBids,
           `job ${key} received no qualifying bid${summary ? ` (providers: ${summary})` : ' (no provider answered)'}`,
           {
@@ -547,15 +600,9 @@ export class RequesterService {
             details: { announcements: this.init.maxAnnouncements, bidsReceived, reasons },
           },
         ),
-      )
+      }
     }
-
-    // The chosen bid is written before the award, so a restart can award it or see it awarded.
-    this.c.db?.requesterJobs.update(jobId, { step: 'awarding', winner, bidsReceived, gasUsed: ctx.gasUsed })
-    ctx.winner = winner
-    const award = await this.award(ctx, winner, emit)
-    ctx.gasUsed += award.gasUsed
-    return this.afterAward(ctx, winner, emit, options.signal, award.hash)
+    return { winner, bidsReceived }
   }
 
   /** Awards the chosen bid on-chain, records its price, and marks the job awarded. */
@@ -937,21 +984,6 @@ export class RequesterService {
         this.c.logger.debug({ peer, err: describeError(err) }, 'could not tell a provider its bid lost')
       })
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason)
-    const timer = setTimeout(resolve, Math.max(0, ms))
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer)
-        reject(signal.reason)
-      },
-      { once: true },
-    )
-  })
 }
 
 function bigMax(a: bigint, b: bigint): bigint {

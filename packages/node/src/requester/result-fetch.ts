@@ -1,3 +1,5 @@
+import { sleep } from '../sleep.ts'
+
 /**
  * Answers that a later try cannot change: the peer sent bytes that are not what was asked
  * (CID mismatch, malformed frames), more than allowed, or said it does not have the blob.
@@ -39,22 +41,7 @@ export async function retryUntil<T>(op: () => Promise<T>, options: RetryUntilOpt
       if (options.signal?.aborted) throw options.signal.reason
       if (final || Date.now() + pause > options.untilMs) throw err
       options.onRetry?.(err, attempt + 1)
-      await pauseFor(pause, options.signal)
+      await sleep(pause, options.signal)
     }
   }
-}
-
-function pauseFor(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason)
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer)
-        reject(signal.reason)
-      },
-      { once: true },
-    )
-  })
 }

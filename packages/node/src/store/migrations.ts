@@ -68,6 +68,30 @@ export const migrations: readonly string[] = [
     last_seen INTEGER NOT NULL
   );
   `,
+  // 2: the voucher path (docs/vouchers.md): jobs and channels of both roles, keyed by pair.
+  `
+  CREATE TABLE voucher_jobs (
+    role TEXT NOT NULL,
+    requester TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    job_id TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    record TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (role, requester, provider, sequence)
+  );
+  CREATE INDEX voucher_jobs_job ON voucher_jobs (role, job_id);
+  CREATE INDEX voucher_jobs_phase ON voucher_jobs (role, phase);
+  CREATE TABLE voucher_channels (
+    role TEXT NOT NULL,
+    requester TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    record TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (role, requester, provider)
+  );
+  `,
 ]
 
 /** Brings the database up to the latest schema; returns the version it is at. */

@@ -9,6 +9,7 @@ import { ProviderJobRepo } from './provider-job-repo.ts'
 import { RefereeDutyRepo } from './referee-duty-repo.ts'
 import { RequesterJobRepo } from './requester-job-repo.ts'
 import { StoreError } from './store-error.ts'
+import { VoucherRepo } from './voucher-repo.ts'
 
 /**
  * A node's persistent state (docs/reliability.md): one SQLite database, `node.db` in the data
@@ -23,6 +24,8 @@ export interface NodeStore {
   readonly blobs: BlobRepo
   readonly refereeDuties: RefereeDutyRepo
   readonly peers: PeerRepo
+  /** The voucher path's jobs and channels (docs/vouchers.md). */
+  readonly vouchers: VoucherRepo
   /** Runs `fn` in one transaction: all of its writes land, or none. */
   transaction<T>(fn: () => T): T
   close(): void
@@ -57,6 +60,7 @@ export function openNodeStore(options: { dataDir?: string } = {}): NodeStore {
     blobs: new BlobRepo(db),
     refereeDuties: new RefereeDutyRepo(db),
     peers: new PeerRepo(db),
+    vouchers: new VoucherRepo(db),
     transaction(fn) {
       db.exec('BEGIN IMMEDIATE')
       try {

@@ -1,5 +1,6 @@
 import { ChainError, type CourtCase, type CourtDispute } from '@bazaar/chain'
 import { type Address, type Hex, stringToHex } from 'viem'
+import { sleep } from '../sleep.ts'
 
 /** The court calls that move a case's disputes along (anyone may make them). */
 export interface CaseCourt {
@@ -71,21 +72,6 @@ export async function attempt(step: () => Promise<bigint>): Promise<bigint> {
     }
     throw err
   }
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason)
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer)
-        reject(signal.reason)
-      },
-      { once: true },
-    )
-  })
 }
 
 /** The court's reason when no referee majority was reached (VerificationCourt.REASON_UNDETERMINED). */

@@ -1,6 +1,7 @@
 import { ChainError } from '@bazaar/chain'
 import type { Address, Hex } from 'viem'
-import { type CaseCourt, type CaseEvent, driveCase, isUndetermined, sleep } from './drive-case.ts'
+import { sleep } from '../sleep.ts'
+import { type CaseCourt, type CaseEvent, driveCase, isUndetermined } from './drive-case.ts'
 
 /** The court calls a requester makes for an optimistic job. */
 export interface OptimisticCourt extends CaseCourt {

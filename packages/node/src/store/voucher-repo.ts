@@ -1,0 +1,195 @@
+import type { DatabaseSync, StatementSync } from 'node:sqlite'
+import type { JobAnnouncement, VoucherAward, VoucherTerms } from '@bazaar/protocol'
+import type { Address, Hex } from 'viem'
+import { decodeJson, encodeJson } from './json-codec.ts'
+
+export type VoucherRole = 'requester' | 'provider'
+
+/**
+ * Phases of a voucher job. Requester: awarded → verified → vouchered, or rejected (wrong or
+ * unverifiable result: never vouchered). Provider: accepted → running → delivered → vouchered,
+ * or claimed → claim-paid (silent requester), or failed.
+ */
+export type VoucherJobPhase =
+  | 'awarded'
+  | 'verified'
+  | 'rejected'
+  | 'accepted'
+  | 'running'
+  | 'delivered'
+  | 'vouchered'
+  | 'claimed'
+  | 'claim-paid'
+  | 'failed'
+
+/** One voucher job as either side keeps it (what the other side signed, and what it delivered). */
+export interface VoucherJobRecord {
+  role: VoucherRole
+  jobId: string
+  phase: VoucherJobPhase
+  award: VoucherAward
+  awardSignature: Hex
+  /** The key that signed the award (the requester or a delegated key). */
+  signer?: Address
+  /** Provider: the job to run. Requester: what it asked for (descriptor limits for verification). */
+  announcement?: JobAnnouncement
+  /** The other side's libp2p peer. */
+  peerId?: string
+  fuelUsed?: bigint
+  resultHash?: Hex
+  /** fuelUsed × pricePerFuel, what this job adds to the cumulative voucher. */
+  amount?: bigint
+  /** Unix ms the result was delivered (provider) or verified (requester). */
+  deliveredAt?: number
+  claimId?: Hex
+  reason?: string
+}
+
+/** A signed voucher as kept by either side. */
+export interface StoredVoucher {
+  voucher: VoucherTerms
+  signature: Hex
+  signer: Address
+}
+
+/** One (requester, provider) pair as either side keeps it. */
+export interface VoucherChannelRecord {
+  role: VoucherRole
+  requester: Address
+  provider: Address
+  /** Highest sequence awarded (requester) or accepted (provider). */
+  lastSequence: bigint
+  /** The latest voucher signed (requester) or accepted (provider). */
+  latest?: StoredVoucher
+  /** Provider: cumulative amount the vault has paid through redemptions of this pair's vouchers. */
+  redeemed?: bigint
+  /** Provider: the requester announced a thaw for this provider: no new awards. */
+  thawing?: boolean
+  /** Provider: signing keys of this requester that were revoked. */
+  revokedSigners?: Address[]
+  /** The other side's libp2p peer. */
+  peerId?: string
+}
+
+interface JobRow {
+  record: string
+}
+
+const key = (a: Address) => a.toLowerCase()
+
+/** Voucher jobs and channels (migration 2), both roles in one table each, keyed by pair. */
+export class VoucherRepo {
+  readonly #saveJob: StatementSync
+  readonly #jobBySeq: StatementSync
+  readonly #jobById: StatementSync
+  readonly #jobsInPhases: StatementSync
+  readonly #jobsOfPair: StatementSync
+  readonly #saveChannel: StatementSync
+  readonly #channel: StatementSync
+  readonly #channels: StatementSync
+
+  constructor(db: DatabaseSync) {
+    this.#saveJob = db.prepare(`
+      INSERT INTO voucher_jobs (role, requester, provider, sequence, job_id, phase, record, updated_at)
+      VALUES (:role, :requester, :provider, :sequence, :job_id, :phase, :record, :updated_at)
+      ON CONFLICT (role, requester, provider, sequence) DO UPDATE SET
+        job_id = excluded.job_id, phase = excluded.phase, record = excluded.record,
+        updated_at = excluded.updated_at`)
+    this.#jobBySeq = db.prepare(
+      'SELECT record FROM voucher_jobs WHERE role = ? AND requester = ? AND provider = ? AND sequence = ?',
+    )
+    this.#jobById = db.prepare('SELECT record FROM voucher_jobs WHERE role = ? AND job_id = ?')
+    this.#jobsInPhases = db.prepare(
+      'SELECT record FROM voucher_jobs WHERE role = ? AND phase IN (SELECT value FROM json_each(?)) ORDER BY sequence',
+    )
+    this.#jobsOfPair = db.prepare(
+      'SELECT record FROM voucher_jobs WHERE role = ? AND requester = ? AND provider = ? ORDER BY sequence',
+    )
+    this.#saveChannel = db.prepare(`
+      INSERT INTO voucher_channels (role, requester, provider, record, updated_at)
+      VALUES (:role, :requester, :provider, :record, :updated_at)
+      ON CONFLICT (role, requester, provider) DO UPDATE SET
+        record = excluded.record, updated_at = excluded.updated_at`)
+    this.#channel = db.prepare(
+      'SELECT record FROM voucher_channels WHERE role = ? AND requester = ? AND provider = ?',
+    )
+    this.#channels = db.prepare('SELECT record FROM voucher_channels WHERE role = ?')
+  }
+
+  saveJob(job: VoucherJobRecord): void {
+    this.#saveJob.run({
+      role: job.role,
+      requester: key(job.award.requester),
+      provider: key(job.award.provider),
+      sequence: Number(job.award.sequence),
+      job_id: job.jobId,
+      phase: job.phase,
+      record: encodeJson(job),
+      updated_at: Date.now(),
+    })
+  }
+
+  /** Reads a job, applies `update` and writes it back (in the caller's synchronous step). */
+  updateJob(
+    role: VoucherRole,
+    jobId: string,
+    update: Partial<Omit<VoucherJobRecord, 'role' | 'jobId' | 'award'>>,
+  ): VoucherJobRecord | undefined {
+    const job = this.jobById(role, jobId)
+    if (!job) return undefined
+    const next = { ...job, ...update }
+    this.saveJob(next)
+    return next
+  }
+
+  job(
+    role: VoucherRole,
+    requester: Address,
+    provider: Address,
+    sequence: bigint,
+  ): VoucherJobRecord | undefined {
+    const row = this.#jobBySeq.get(role, key(requester), key(provider), Number(sequence)) as
+      | JobRow
+      | undefined
+    return row ? decodeJson<VoucherJobRecord>(row.record) : undefined
+  }
+
+  jobById(role: VoucherRole, jobId: string): VoucherJobRecord | undefined {
+    const row = this.#jobById.get(role, jobId) as JobRow | undefined
+    return row ? decodeJson<VoucherJobRecord>(row.record) : undefined
+  }
+
+  jobsInPhases(role: VoucherRole, phases: readonly VoucherJobPhase[]): VoucherJobRecord[] {
+    return (this.#jobsInPhases.all(role, JSON.stringify(phases)) as unknown as JobRow[]).map((r) =>
+      decodeJson<VoucherJobRecord>(r.record),
+    )
+  }
+
+  /** Every job of a pair, by sequence. */
+  jobsOf(role: VoucherRole, requester: Address, provider: Address): VoucherJobRecord[] {
+    return (this.#jobsOfPair.all(role, key(requester), key(provider)) as unknown as JobRow[]).map((r) =>
+      decodeJson<VoucherJobRecord>(r.record),
+    )
+  }
+
+  saveChannel(channel: VoucherChannelRecord): void {
+    this.#saveChannel.run({
+      role: channel.role,
+      requester: key(channel.requester),
+      provider: key(channel.provider),
+      record: encodeJson(channel),
+      updated_at: Date.now(),
+    })
+  }
+
+  channel(role: VoucherRole, requester: Address, provider: Address): VoucherChannelRecord | undefined {
+    const row = this.#channel.get(role, key(requester), key(provider)) as JobRow | undefined
+    return row ? decodeJson<VoucherChannelRecord>(row.record) : undefined
+  }
+
+  channels(role: VoucherRole): VoucherChannelRecord[] {
+    return (this.#channels.all(role) as unknown as JobRow[]).map((r) =>
+      decodeJson<VoucherChannelRecord>(r.record),
+    )
+  }
+}

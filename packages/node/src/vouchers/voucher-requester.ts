@@ -1,0 +1,593 @@
+import { randomBytes } from 'node:crypto'
+import type { VoucherVault } from '@bazaar/chain'
+import {
+  awardReplySchema,
+  awardToWire,
+  BaseError,
+  bytes32ToCid,
+  decodeMessage,
+  describeError,
+  ErrorCode,
+  type JobAnnouncement,
+  PROTOCOL_AWARD,
+  PROTOCOL_VOUCHER,
+  type ResultReceipt,
+  resultReceiptSchema,
+  type VoucherAward,
+  type VoucherReply,
+  type VoucherResultMessage,
+  type VoucherTerms,
+  voucherJobId,
+  voucherReplySchema,
+  voucherToWire,
+} from '@bazaar/protocol'
+import type { Logger } from 'pino'
+import { type Address, bytesToHex, type Hex, zeroHash } from 'viem'
+import type { ContentStore } from '../content-store.ts'
+import type { NetworkServices } from '../network-services.ts'
+import type { JobEvent, JobEventListener } from '../requester/job-events.ts'
+import type { PreparedJob } from '../requester/prepare-job.ts'
+import type { JobOutcome, RequesterService } from '../requester/requester-service.ts'
+import { sleep } from '../sleep.ts'
+import type { VoucherChannelRecord, VoucherJobRecord, VoucherRepo } from '../store/voucher-repo.ts'
+import { extendJobsRoot } from './jobs-root.ts'
+import { PairLocks } from './pair-locks.ts'
+import { pairKey } from './voucher-provider.ts'
+
+export interface VoucherRequesterInit {
+  /**
+   * Tokens deposited into a provider's escrow when it does not cover a new job (at least the
+   * shortfall), by EIP-2612 permit in the deposit's own transaction.
+   */
+  depositAmount: bigint
+  /** Seconds after the result deadline the provider may still claim a job on-chain (default 1 day). */
+  claimMarginSeconds?: bigint
+  /** How often claims against this requester are checked (default 5 s). */
+  pollMs?: number
+  /** TEST ONLY (the silent-requester e2e; never set in production): sign vouchers but never send them. */
+  testWithholdVouchers?: boolean
+}
+
+export interface VoucherRequesterComponents {
+  requester: RequesterService
+  vault: VoucherVault
+  network: NetworkServices
+  store: ContentStore
+  vouchers: VoucherRepo
+  transaction<T>(fn: () => T): T
+  logger: Logger
+}
+
+/** Where a result notice is awaited by the job that sent the award. */
+interface Waiter {
+  resolve(notice: VoucherResultMessage): void
+}
+
+/**
+ * The requester's side of the voucher path (docs/vouchers.md): no escrow per job. The auction is
+ * the requester's own (`RequesterService.runAuction`), announced to providers with an offer over
+ * PROTOCOL_VOUCHER; the winner gets a signed Award with the pair's next sequence, after the escrow
+ * for it was topped up if needed. The result (receipt by hash, output by CID) is verified as on the
+ * per-job path, then the cumulative voucher is signed over every job verified in sequence and
+ * sent. Sequence, awards and vouchers are written before they are sent, so a restart continues.
+ */
+export class VoucherRequester {
+  private readonly init: Required<Omit<VoucherRequesterInit, 'testWithholdVouchers'>>
+  /** TEST ONLY (see VoucherRequesterInit): vouchers are signed and stored but not sent. */
+  testWithholdVouchers: boolean
+  private readonly c: VoucherRequesterComponents
+  private readonly locks = new PairLocks()
+  private readonly waiters = new Map<string, Waiter>()
+  /** Gas this requester spent on the voucher path (deposits, disputes). */
+  gasUsed = 0n
+  /** Claims filed against this requester, and those it disputed. */
+  readonly claims = { seen: 0, disputed: 0 }
+  private timer: NodeJS.Timeout | undefined
+  private watching: Promise<void> | undefined
+  private scannedThrough: bigint | undefined
+
+  constructor(init: VoucherRequesterInit, components: VoucherRequesterComponents) {
+    const { testWithholdVouchers, ...rest } = init
+    this.init = { claimMarginSeconds: 24n * 3600n, pollMs: 5_000, ...rest }
+    this.testWithholdVouchers = testWithholdVouchers ?? false
+    this.c = components
+  }
+
+  get address(): Address {
+    return this.c.vault.account
+  }
+
+  /** Runs one job paid by voucher. No escrow per job: a wrong result is not vouchered. */
+  async run(
+    job: PreparedJob,
+    options: { onEvent?: JobEventListener; signal?: AbortSignal } = {},
+  ): Promise<JobOutcome> {
+    const emit = (event: JobEvent) => options.onEvent?.({ ...event, at: Date.now() })
+    const { requester, store } = this.c
+    for (const [cid, bytes] of job.blobs) await store.putVerified(cid, bytes)
+    const jobId = voucherJobId(this.address, bytesToHex(randomBytes(32)) as Hex)
+    const key = jobId.toString()
+    const payment = { kind: 'voucher' as const, vault: this.c.vault.address }
+    const auctioned = await requester.runAuction(job, jobId, {
+      emit,
+      publish: (announcement) => this.publish({ type: 'voucher-job', payment, announcement }),
+      ...(options.signal ? { signal: options.signal } : {}),
+    })
+    if (!auctioned.winner) throw auctioned.noBids
+    const winner = auctioned.winner
+    const pricePerFuel = BigInt(winner.pricePerFuel)
+    const maxFuel = BigInt(job.descriptor.limits.fuel)
+    const result = new Promise<VoucherResultMessage>((resolve) => this.waiters.set(key, { resolve }))
+    const { award, gasUsed } = await this.award(
+      job,
+      key,
+      winner.provider,
+      winner.providerPeerId,
+      pricePerFuel,
+      maxFuel,
+    ).catch((err: unknown) => {
+      this.waiters.delete(key)
+      // The winner's bid holds capacity until it expires: release it now.
+      this.c.network
+        .request(
+          winner.providerPeerId,
+          PROTOCOL_AWARD,
+          { type: 'bid-declined', jobId: key },
+          awardReplySchema,
+          {
+            timeoutMs: 5_000,
+          },
+        )
+        .catch(() => undefined)
+      throw err
+    })
+    emit({ type: 'awarded', jobId, provider: winner.provider, pricePerFuel, bids: auctioned.bidsReceived })
+    const base = {
+      jobId,
+      provider: winner.provider,
+      pricePerFuel,
+      // Nothing is escrowed per job: the pair's vault escrow pays it.
+      escrow: 0n,
+      refunded: 0n,
+      bidsReceived: auctioned.bidsReceived,
+    }
+    // The provider tells us when the result is there; past the result deadline we stop waiting
+    // (the award stays claimable by the provider until its claim deadline).
+    const waitMs = Number(award.resultDeadline - (await this.c.vault.nowSeconds())) * 1000
+    const stopWaiting = new AbortController()
+    const signals = options.signal ? [options.signal, stopWaiting.signal] : [stopWaiting.signal]
+    const notice = await Promise.race([
+      result,
+      sleep(Math.max(1_000, waitMs), AbortSignal.any(signals)).then(
+        () => undefined,
+        () => undefined,
+      ),
+    ])
+    stopWaiting.abort()
+    this.waiters.delete(key)
+    if (!notice) {
+      this.c.vouchers.updateJob('requester', key, {
+        phase: 'rejected',
+        reason: 'no result before the deadline',
+      })
+      return {
+        ...base,
+        status: 'unverified',
+        fuelUsed: 0n,
+        paid: 0n,
+        gasUsed,
+        error: new BaseError(
+          ErrorCode.Timeout,
+          `provider ${winner.provider} did not deliver voucher job ${key}`,
+          {
+            hint: 'nothing was vouchered; submit the job again',
+          },
+        ).toJSON(),
+      }
+    }
+    emit({ type: 'revealed', jobId, fuelUsed: BigInt(notice.fuelUsed) })
+    const verified = await this.verify(key, notice, emit)
+    if ('error' in verified) {
+      return {
+        ...base,
+        status: 'unverified',
+        fuelUsed: BigInt(notice.fuelUsed),
+        paid: 0n,
+        gasUsed,
+        error: verified.error.toJSON(),
+      }
+    }
+    const { receipt, output, amount } = verified
+    emit({ type: 'finalized', jobId, paid: amount, refunded: 0n })
+    return {
+      ...base,
+      status: receipt.status === 'ok' ? 'completed' : 'failed',
+      fuelUsed: BigInt(receipt.fuelUsed),
+      paid: amount,
+      gasUsed,
+      receipt,
+      ...(output ? { output } : {}),
+      ...(receipt.status === 'error'
+        ? { error: { code: receipt.errorCode, message: receipt.errorMessage } }
+        : {}),
+    }
+  }
+
+  /** Starts watching claims filed against this requester (from the current block on). */
+  async start(): Promise<void> {
+    this.scannedThrough = await this.c.vault.blockNumber()
+    this.timer = setInterval(() => void this.watchClaims(), this.init.pollMs)
+    this.timer.unref()
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer)
+    await this.watching
+  }
+
+  /**
+   * Each claim a provider files against this requester is judged: one for a result this node
+   * verified (same result hash) stands; otherwise the claimed result is fetched from the provider
+   * and checked like a delivered one (receipt by hash naming this job, fuel × price = the claimed
+   * amount, output by CID): if it holds, the job counts as verified (and is vouchered); if not, or
+   * the award is unknown here, the claim is disputed within its window.
+   */
+  watchClaims(): Promise<void> {
+    this.watching ??= this.watchOnce()
+      .catch((err: unknown) => this.c.logger.warn({ err: describeError(err) }, 'claim watch failed'))
+      .finally(() => {
+        this.watching = undefined
+      })
+    return this.watching
+  }
+
+  private async watchOnce(): Promise<void> {
+    const to = await this.c.vault.blockNumber()
+    const from = (this.scannedThrough ?? to) + 1n
+    if (to < from) return
+    const claims = await this.c.vault.claimsFiledSince(from, to, this.address)
+    this.scannedThrough = to
+    for (const claim of claims) {
+      this.claims.seen++
+      const job = this.c.vouchers.job('requester', this.address, claim.provider, claim.sequence)
+      if (
+        job &&
+        (job.phase === 'verified' || job.phase === 'vouchered') &&
+        job.resultHash === claim.resultHash
+      ) {
+        this.c.logger.info({ claimId: claim.claimId }, 'claim for a verified result: not disputed')
+        continue
+      }
+      if (job && (await this.claimedResultHolds(job, claim))) continue
+      try {
+        const disputed = await this.c.vault.disputeClaim(claim.claimId)
+        this.gasUsed += disputed.gasUsed
+        this.claims.disputed++
+        this.c.logger.warn(
+          { claimId: claim.claimId, provider: claim.provider, sequence: claim.sequence.toString() },
+          'claim disputed: its result does not verify',
+        )
+      } catch (err) {
+        this.c.logger.warn({ claimId: claim.claimId, err: describeError(err) }, 'could not dispute claim')
+      }
+    }
+  }
+
+  /** Fetches and checks a claimed result; a good one is recorded as verified and vouchered. */
+  private async claimedResultHolds(
+    job: VoucherJobRecord,
+    claim: { resultHash: Hex; amount: bigint },
+  ): Promise<boolean> {
+    if (!job.peerId) return false
+    try {
+      const receipt = decodeMessage(
+        resultReceiptSchema,
+        await this.c.network.fetch(job.peerId, bytes32ToCid(claim.resultHash), { maxBytes: 64 * 1024 }),
+        'result receipt',
+      )
+      const fuelUsed = BigInt(receipt.fuelUsed)
+      if (receipt.jobId !== job.jobId || fuelUsed > job.award.maxFuel) return false
+      if (fuelUsed * job.award.pricePerFuel !== claim.amount) return false
+      if (receipt.status === 'ok') {
+        const limit = job.announcement?.job.limits.outputBytes
+        const output = await this.c.network.fetch(
+          job.peerId,
+          receipt.outputCid,
+          limit ? { maxBytes: limit } : undefined,
+        )
+        await this.c.store.putVerified(receipt.outputCid, output)
+      }
+      if (job.phase === 'awarded' || job.phase === 'rejected') {
+        this.c.vouchers.updateJob('requester', job.jobId, {
+          phase: 'verified',
+          fuelUsed,
+          resultHash: claim.resultHash,
+          amount: fuelUsed * job.award.pricePerFuel,
+          deliveredAt: Date.now(),
+        })
+        await this.sendVoucher(job.award.provider)
+      }
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  /** A provider's result notice: the job that awaits it verifies; after a restart, verified here. */
+  async onResult(notice: VoucherResultMessage): Promise<VoucherReply> {
+    const stored = this.c.vouchers.jobById('requester', notice.jobId)
+    if (
+      !stored ||
+      stored.award.provider.toLowerCase() !== notice.provider.toLowerCase() ||
+      stored.award.sequence !== BigInt(notice.sequence)
+    ) {
+      return { type: 'voucher-reply', accepted: false, code: 'unknown-job', reason: 'no such voucher job' }
+    }
+    const waiter = this.waiters.get(notice.jobId)
+    if (waiter) waiter.resolve(notice)
+    else if (stored.phase === 'awarded') {
+      // Awarded before a restart: verify and voucher it now.
+      void this.verify(notice.jobId, notice, () => undefined).catch((err: unknown) =>
+        this.c.logger.warn({ jobId: notice.jobId, err: describeError(err) }, 'voucher job not settled'),
+      )
+    }
+    return { type: 'voucher-reply', accepted: true }
+  }
+
+  /**
+   * Fetches and checks the receipt (it must hash to the notice's result hash and name this job
+   * and fuel within the award) and the output (by its CID); a good result is vouchered.
+   */
+  private async verify(
+    key: string,
+    notice: VoucherResultMessage,
+    emit: (event: JobEvent) => void,
+  ): Promise<{ receipt: ResultReceipt; output?: Uint8Array; amount: bigint } | { error: BaseError }> {
+    const stored = this.c.vouchers.jobById('requester', key)!
+    const peer = stored.peerId!
+    const fuelUsed = BigInt(notice.fuelUsed)
+    try {
+      if (fuelUsed > stored.award.maxFuel)
+        throw new BaseError(ErrorCode.InvalidMessage, 'fuel above the award')
+      const receiptBytes = await this.c.network.fetch(peer, bytes32ToCid(notice.resultHash))
+      const receipt = decodeMessage(resultReceiptSchema, receiptBytes, 'result receipt')
+      if (receipt.jobId !== key || BigInt(receipt.fuelUsed) !== fuelUsed) {
+        throw new BaseError(ErrorCode.InvalidMessage, 'receipt does not match the job or the notice')
+      }
+      let output: Uint8Array | undefined
+      if (receipt.status === 'ok') {
+        const limit = stored.announcement?.job.limits.outputBytes
+        output = await this.c.network.fetch(peer, receipt.outputCid, limit ? { maxBytes: limit } : undefined)
+        await this.c.store.putVerified(receipt.outputCid, output)
+        emit({ type: 'verified', jobId: BigInt(key), outputBytes: output.length })
+      }
+      const amount = fuelUsed * stored.award.pricePerFuel
+      this.c.vouchers.updateJob('requester', key, {
+        phase: 'verified',
+        fuelUsed,
+        resultHash: notice.resultHash,
+        amount,
+        deliveredAt: Date.now(),
+      })
+      await this.sendVoucher(stored.award.provider)
+      return { receipt, ...(output ? { output } : {}), amount }
+    } catch (err) {
+      const error =
+        err instanceof BaseError ? err : new BaseError(ErrorCode.Internal, describeError(err), { cause: err })
+      // Not vouchered: the provider may claim it, and this requester may dispute the claim.
+      this.c.vouchers.updateJob('requester', key, { phase: 'rejected', reason: error.message })
+      this.c.logger.warn({ jobId: key, err: error.message }, 'voucher job result not verified: not vouchered')
+      return { error }
+    }
+  }
+
+  /**
+   * Signs and sends the cumulative voucher over every verified job in sequence after the latest
+   * one (a rejected or pending job stops the run: a voucher never skips a job). Written first.
+   */
+  async sendVoucher(provider: Address): Promise<VoucherTerms | undefined> {
+    return this.locks.run(pairKey(this.address, provider), async () => {
+      const channel = this.channel(provider)
+      const latest = channel.latest?.voucher
+      let through = latest?.paidThroughSequence ?? 0n
+      const covered: VoucherJobRecord[] = []
+      for (const job of this.c.vouchers.jobsOf('requester', this.address, provider)) {
+        if (job.award.sequence <= through) continue
+        if (job.award.sequence !== through + 1n || job.phase !== 'verified') break
+        covered.push(job)
+        through = job.award.sequence
+      }
+      if (covered.length === 0) return undefined
+      const voucher: VoucherTerms = {
+        requester: this.address,
+        provider,
+        paidThroughSequence: through,
+        cumulativeAmount: covered.reduce((sum, j) => sum + j.amount!, latest?.cumulativeAmount ?? 0n),
+        jobsRoot: extendJobsRoot(
+          latest?.jobsRoot ?? zeroHash,
+          covered.map((j) => ({
+            sequence: j.award.sequence,
+            specHash: j.award.specHash,
+            resultHash: j.resultHash!,
+            fuelUsed: j.fuelUsed!,
+            pricePerFuel: j.award.pricePerFuel,
+          })),
+        ),
+      }
+      const signature = await this.c.vault.signVoucher(voucher)
+      this.c.transaction(() => {
+        this.c.vouchers.saveChannel({ ...channel, latest: { voucher, signature, signer: this.address } })
+        for (const job of covered) this.c.vouchers.saveJob({ ...job, phase: 'vouchered' })
+      })
+      if (this.testWithholdVouchers) return voucher
+      const reply = await this.c.network
+        .request(
+          channel.peerId!,
+          PROTOCOL_VOUCHER,
+          { type: 'voucher', voucher: voucherToWire(voucher), signature },
+          voucherReplySchema,
+          { timeoutMs: 10_000 },
+        )
+        .catch((err: unknown) => ({ accepted: false, code: 'unreachable', reason: describeError(err) }))
+      if (!reply.accepted) {
+        this.c.logger.warn(
+          { provider, code: reply.code, reason: reply.reason },
+          'provider refused the voucher',
+        )
+      }
+      return voucher
+    })
+  }
+
+  /**
+   * Tops the provider's escrow up if it does not cover this job on top of what is owed, then signs
+   * the award with the pair's next sequence and sends it; a refused award gives its sequence back.
+   */
+  private async award(
+    job: PreparedJob,
+    key: string,
+    provider: Address,
+    providerPeerId: string,
+    pricePerFuel: bigint,
+    maxFuel: bigint,
+  ): Promise<{ award: VoucherAward; gasUsed: bigint }> {
+    return this.locks.run(pairKey(this.address, provider), async () => {
+      let gasUsed = 0n
+      const channel = { ...this.channel(provider), peerId: providerPeerId }
+      const onChain = await this.c.vault.channelOf(this.address, provider)
+      if (onChain.thawReadyAt !== 0n) {
+        // This account is withdrawing the escrow (perhaps from another tool): no new work, no deposit.
+        throw new BaseError(
+          ErrorCode.Aborted,
+          `the escrow for provider ${provider} is thawing: no new voucher job`,
+          {
+            hint: 'cancel the thaw (VoucherVault.cancelThaw) or pay this provider per job on-chain',
+            details: { refusal: 'thawing' },
+          },
+        )
+      }
+      const cost = maxFuel * pricePerFuel
+      const signed = channel.latest?.voucher.cumulativeAmount ?? 0n
+      const owed = signed > onChain.collected ? signed - onChain.collected : 0n
+      const inFlight = this.c.vouchers
+        .jobsOf('requester', this.address, provider)
+        .filter((j) => j.phase === 'awarded' || j.phase === 'verified')
+        .reduce((sum, j) => sum + (j.amount ?? j.award.maxFuel * j.award.pricePerFuel), 0n)
+      const needed = owed + inFlight + cost
+      if (onChain.balance < needed) {
+        const shortfall = needed - onChain.balance
+        const amount = bigMax(shortfall, this.init.depositAmount)
+        const deposit = await this.c.vault.depositWithPermit(provider, amount)
+        this.gasUsed += deposit.gasUsed
+        gasUsed += deposit.gasUsed
+        this.c.logger.info({ provider, amount: amount.toString() }, 'vault escrow topped up')
+      }
+      const now = await this.c.vault.nowSeconds()
+      const resultDeadline = now + BigInt(job.spec.deadlines.executionSeconds)
+      const award: VoucherAward = {
+        requester: this.address,
+        provider,
+        sequence: channel.lastSequence + 1n,
+        pricePerFuel,
+        maxFuel,
+        specHash: job.specHash,
+        resultDeadline,
+        claimDeadline: resultDeadline + this.init.claimMarginSeconds,
+      }
+      const signature = await this.c.vault.signAward(award)
+      const announcement = this.announced.get(key)
+      this.c.transaction(() => {
+        this.c.vouchers.saveJob({
+          role: 'requester',
+          jobId: key,
+          phase: 'awarded',
+          award,
+          awardSignature: signature,
+          signer: this.address,
+          ...(announcement ? { announcement } : {}),
+          peerId: providerPeerId,
+        })
+        this.c.vouchers.saveChannel({ ...channel, lastSequence: award.sequence })
+      })
+      const reply = await this.c.network
+        .request(
+          providerPeerId,
+          PROTOCOL_VOUCHER,
+          { type: 'voucher-award', jobId: key, award: awardToWire(award), signature },
+          voucherReplySchema,
+          { timeoutMs: 15_000 },
+        )
+        .catch(
+          (err: unknown): VoucherReply => ({
+            type: 'voucher-reply',
+            accepted: false,
+            reason: describeError(err),
+          }),
+        )
+      if (!reply.accepted) {
+        if (reply.code) {
+          // Refused, so never started: the sequence goes back for the next award.
+          this.c.transaction(() => {
+            this.c.vouchers.saveJob({
+              role: 'requester',
+              jobId: key,
+              phase: 'rejected',
+              award,
+              awardSignature: signature,
+              reason: `refused: ${reply.code}`,
+            })
+            this.c.vouchers.saveChannel({ ...channel, lastSequence: award.sequence - 1n })
+          })
+        }
+        throw new BaseError(
+          ErrorCode.Aborted,
+          `provider ${provider} did not take voucher job ${key}: ${reply.reason ?? reply.code}`,
+          {
+            hint: 'nothing was paid; submit the job again',
+            details: { refusal: reply.code },
+          },
+        )
+      }
+      return { award, gasUsed }
+    })
+  }
+
+  /** Announcements sent, by job id, so the award record keeps the job's limits. */
+  private readonly announced = new Map<string, JobAnnouncement>()
+
+  /** Sends a voucher job to every provider with a live offer (gossip carries JobMarket jobs only). */
+  private async publish(message: {
+    type: 'voucher-job'
+    payment: { kind: 'voucher'; vault: Address }
+    announcement: JobAnnouncement
+  }): Promise<void> {
+    this.announced.set(message.announcement.jobId, message.announcement)
+    setTimeout(() => this.announced.delete(message.announcement.jobId), 600_000).unref()
+    const now = BigInt(Math.floor(Date.now() / 1000))
+    const peers = [...new Set(this.c.requester.offers.active(now).map((o) => o.peerId))]
+    await Promise.all(
+      peers.map((peer) =>
+        this.c.network
+          .request(peer, PROTOCOL_VOUCHER, message, voucherReplySchema, { timeoutMs: 5_000 })
+          .catch((err: unknown) =>
+            this.c.logger.debug({ peer, err: describeError(err) }, 'voucher job not delivered'),
+          ),
+      ),
+    )
+  }
+
+  private channel(provider: Address): VoucherChannelRecord {
+    return (
+      this.c.vouchers.channel('requester', this.address, provider) ?? {
+        role: 'requester',
+        requester: this.address,
+        provider,
+        lastSequence: 0n,
+      }
+    )
+  }
+}
+
+function bigMax(a: bigint, b: bigint): bigint {
+  return a > b ? a : b
+}

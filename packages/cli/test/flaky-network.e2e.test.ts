@@ -47,7 +47,9 @@ describe('flaky network: providers drop every libp2p connection every 2 s', () =
       `each provider dropped its connections during the run (${drops.join(', ')} times)`,
     )
     const completed = run.views.filter((v) => v.state === 'completed').length
-    const ends = run.views.map((v) => `${v.id}:${v.state}${v.error ? `(${v.error.code} ${v.error.message})` : ''}`)
+    const ends = run.views.map(
+      (v) => `${v.id}:${v.state}${v.error ? `(${v.error.code} ${v.error.message})` : ''}`,
+    )
     assert.ok(completed > 0, `jobs still complete on a flaky network; ends: ${ends.join('; ')}`)
     t.diagnostic(
       `${completed}/${JOBS} completed (the rest refunded in full) in ${(run.elapsedMs / 1000).toFixed(1)} s; drops per provider: ${drops.join(', ')}`,

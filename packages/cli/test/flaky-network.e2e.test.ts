@@ -4,7 +4,9 @@
  * BAZAAR_TEST_DROP_CONNECTIONS_MS), mid-bid, mid-award notice, mid-transfer or idle, while jobs
  * run. Peers redial; a lost award notice is made up for by the award seen on-chain; a cut
  * transfer is fetched again. Every job must end completed or refunded in full, the balances
- * must reconcile exactly and no provider, all honest here, may lose stake.
+ * must reconcile exactly and no provider, all honest here, may lose stake. The same holds with
+ * slow peers: providers that answer every request (award notices, data requests: the results)
+ * and serve every blob 1.5 s late (test-only BAZAAR_TEST_DELAY_ANSWERS_MS).
  */
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -54,5 +56,37 @@ describe('flaky network: providers drop every libp2p connection every 2 s', () =
     t.diagnostic(
       `${completed}/${JOBS} completed (the rest refunded in full) in ${(run.elapsedMs / 1000).toFixed(1)} s; drops per provider: ${drops.join(', ')}`,
     )
+  })
+})
+
+describe('slow peers: providers answer every request and serve every blob 1.5 s late', () => {
+  let dir: string
+  let market: ProcessMarket
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'bazaar-slow-'))
+    market = await startProcessMarket({
+      dir,
+      providers: 2,
+      providerCores: 2,
+      requesterConfig: ['requester:', '  maxAnnouncements: 20'],
+      providerEnv: () => ({ BAZAAR_TEST_DELAY_ANSWERS_MS: '1500' }),
+    })
+  })
+
+  after(async () => {
+    await market?.stop()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('every job ends completed or refunded, every token is accounted for, nobody is slashed', async (t) => {
+    const run = await runLoad(market, { jobs: 6, concurrency: 3 })
+    assert.deepEqual(loadViolations(run), [])
+    const completed = run.views.filter((v) => v.state === 'completed').length
+    assert.ok(completed > 0, 'jobs still complete with slow peers')
+    // Each job waited for at least two late answers (the award notice, then the result).
+    const slowest = Math.max(...run.latenciesMs)
+    assert.ok(slowest >= 3_000, `the delay was in effect (slowest job ${slowest.toFixed(0)} ms)`)
+    t.diagnostic(`${completed}/6 completed in ${(run.elapsedMs / 1000).toFixed(1)} s`)
   })
 })

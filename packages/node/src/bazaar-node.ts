@@ -68,6 +68,8 @@ export interface BazaarNodeInit {
   testStallServeMs?: number
   /** TEST ONLY (the fault-injection e2e): all of this node's connections are dropped this often. */
   testDropConnectionsEveryMs?: number
+  /** TEST ONLY (the fault-injection e2e): every request answered and blob served this late. */
+  testDelayAnswersMs?: number
   requester?: RequesterInit
   /** The chain-fed price index (every award on the market); defaults poll once a second. */
   priceFeed?: MarketPriceFeedInit
@@ -150,6 +152,7 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
     ...(init.testDropConnectionsEveryMs
       ? { testDropConnectionsEveryMs: init.testDropConnectionsEveryMs }
       : {}),
+    ...(init.testDelayAnswersMs ? { testDelayAnswersMs: init.testDelayAnswersMs } : {}),
     onOfferSubscriber: () => provider?.republishOfferSoon(),
     onOffer: (offer) => {
       requester?.onOffer(offer).catch((err: unknown) => logger.debug({ err }, 'offer handling failed'))

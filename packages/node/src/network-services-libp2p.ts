@@ -20,6 +20,7 @@ import { type MisbehaviourKind, PeerPenalties, type PeerPenaltiesInit } from './
 import { handleRequests, sendRequest } from './net/request-response.ts'
 import { createTopicGossip } from './net/topic-gossip.ts'
 import type { NetworkServices } from './network-services.ts'
+import { sleep } from './sleep.ts'
 
 export interface RequestHandler<Req> {
   protocol: string
@@ -56,6 +57,11 @@ export interface NetworkServicesInit {
    * every connection this node has, mid-stream or not, as a flaky network would.
    */
   testDropConnectionsEveryMs?: number
+  /**
+   * TEST ONLY (the fault-injection e2e): this node answers every request and serves every blob
+   * this many ms late, as a slow link or an overloaded peer would.
+   */
+  testDelayAnswersMs?: number
 }
 
 const streamKind = (protocol: string): MisbehaviourKind =>
@@ -70,6 +76,13 @@ export async function createNetworkServices(init: NetworkServicesInit): Promise<
   const penalize = (kind: MisbehaviourKind) => (err: Error, context: { peerId: PeerId }) => {
     penalties.report(context.peerId.toString(), kind, err.message)
   }
+  const delay = init.testDelayAnswersMs ?? 0
+  const slowly =
+    <A extends unknown[], R>(answer: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      if (delay > 0) await sleep(delay)
+      return answer(...args)
+    }
   const host = await createBazaarHost({
     ...(init.listen ? { listen: init.listen } : {}),
     ...(init.bootstrap ? { bootstrap: init.bootstrap } : {}),
@@ -90,7 +103,7 @@ export async function createNetworkServices(init: NetworkServicesInit): Promise<
   const unregister: (() => Promise<void>)[] = []
   try {
     unregister.push(
-      await serveContent(host, init.lookupContent, {
+      await serveContent(host, slowly(init.lookupContent), {
         logger: init.logger,
         isBanned,
         onInvalidRequest: penalize('data-stream'),
@@ -99,7 +112,7 @@ export async function createNetworkServices(init: NetworkServicesInit): Promise<
     )
     for (const handler of init.handlers) {
       unregister.push(
-        await handleRequests(host, handler.protocol, handler.schema, (request) => handler.handle(request), {
+        await handleRequests(host, handler.protocol, handler.schema, slowly(handler.handle), {
           logger: init.logger,
           isBanned,
           onInvalidRequest: penalize(streamKind(handler.protocol)),

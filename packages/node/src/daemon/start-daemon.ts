@@ -142,6 +142,9 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
       ...(process.env.BAZAAR_TEST_DROP_CONNECTIONS_MS
         ? { testDropConnectionsEveryMs: Number(process.env.BAZAAR_TEST_DROP_CONNECTIONS_MS) }
         : {}),
+      ...(process.env.BAZAAR_TEST_DELAY_ANSWERS_MS
+        ? { testDelayAnswersMs: Number(process.env.BAZAAR_TEST_DELAY_ANSWERS_MS) }
+        : {}),
       ...(providerInit ? { provider: providerInit } : {}),
       ...(isRequester
         ? {

@@ -11,6 +11,7 @@ import {
 import { type ServerType, serve } from '@hono/node-server'
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import { HTTPException } from 'hono/http-exception'
 import { streamSSE } from 'hono/streaming'
 import type { Logger } from 'pino'
 import { type Address, getAddress, isAddress } from 'viem'
@@ -107,6 +108,24 @@ export function createHttpApp(c: HttpApiComponents): Hono {
       return ctx.json(
         { error: { ...err.toJSON(), ...(err instanceof InvalidSpecError ? { issues: err.issues } : {}) } },
         statusOf(err),
+      )
+    }
+    // Hono's own refusals (a body over its limit: 413) keep their status and get a typed body.
+    if (err instanceof HTTPException && err.status < 500) {
+      const tooLarge = err.status === 413
+      return ctx.json(
+        {
+          error: {
+            code: ErrorCode.InvalidMessage,
+            message: tooLarge ? 'request body too large' : err.message || 'bad request',
+            ...(tooLarge
+              ? {
+                  hint: 'job specs and explain requests are limited to 1 MiB; upload data with POST /v1/blobs',
+                }
+              : {}),
+          },
+        },
+        err.status,
       )
     }
     c.logger.error({ err }, 'api request failed')

@@ -9,6 +9,15 @@ const verificationField = z.discriminatedUnion('mode', [
   z.object({ mode: z.literal('none') }).strict(),
   z.object({ mode: z.literal('audit'), probability: z.number().gt(0).max(1) }).strict(),
   z.object({ mode: z.literal('optimistic') }).strict(),
+  // `nonce` (random, per submission) makes the spec hash, and so the replicas' WASI seed and
+  // receipts (receipt.ts, version 2), unique to this replica group.
+  z
+    .object({
+      mode: z.literal('replicated'),
+      k: z.int().min(2).max(9),
+      nonce: z.string().regex(/^0x[0-9a-f]{64}$/),
+    })
+    .strict(),
 ])
 const decimal = z.string().regex(/^\d+$/)
 

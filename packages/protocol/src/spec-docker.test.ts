@@ -99,6 +99,14 @@ price: { maxPerFuel: 1 }
   })
 })
 
+describe('docker job specs and replication', () => {
+  it('refuses replicated verification (container fuel is wall time, not deterministic)', () => {
+    const issues = issuesOf(`${valid}verification: { mode: replicated, k: 2 }\n`)
+    assert.match(issues.verification?.message ?? '', /runtime: wasm/)
+    assert.equal(parseJobSpec(`${valid}verification: { mode: audit }\n`).verification.mode, 'audit')
+  })
+})
+
 describe('docker job descriptors', () => {
   const descriptor = {
     name: 'd',

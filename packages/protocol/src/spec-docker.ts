@@ -98,7 +98,12 @@ export const dockerJobSpecSchema = z
       )
       .strict(),
     price: specPrice,
-    verification: specVerification,
+    // A container is billed by wall time, which differs between honest machines: replicas
+    // could never agree on fuel, so replication is for wasm jobs only.
+    verification: specVerification.refine((v) => v.mode !== 'replicated', {
+      error:
+        'replicated verification needs deterministic fuel: use it with runtime: wasm, or choose audit or optimistic',
+    }),
     deadlines: specDeadlines,
     module: wrongRuntimeField(
       'docker jobs run an image, not a module: use image: { path | cid } and command: [program, args...]',

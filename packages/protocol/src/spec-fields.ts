@@ -72,6 +72,9 @@ export const specPrice = z.object({ maxPerFuel: tokenAmount }).strict()
  */
 export const DEFAULT_AUDIT_PROBABILITY = 0.35
 
+/** Most replicas a job may ask for (the court takes up to 9; each one is a full execution to pay). */
+export const MAX_REPLICAS = 5
+
 export const specVerification = z
   .discriminatedUnion(
     'mode',
@@ -91,8 +94,20 @@ export const specVerification = z
       // The result stands after the market's challenge window unless a staked watcher, having
       // re-executed the job, challenges it with a bond (docs/verification.md).
       z.object({ mode: z.literal('optimistic') }).strict(),
+      // k jobs of this spec, each run by a different provider; the court pays agreeing replicas
+      // and sends any disagreement to referees. Costs about k times one execution.
+      z
+        .object({
+          mode: z.literal('replicated'),
+          k: z
+            .int({ error: `k must be a whole number of replicas, 2 to ${MAX_REPLICAS}` })
+            .min(2, { error: 'k must be at least 2 (one replica is mode: none)' })
+            .max(MAX_REPLICAS, { error: `k must be at most ${MAX_REPLICAS}` })
+            .default(2),
+        })
+        .strict(),
     ],
-    { error: 'mode must be "none", "audit" or "optimistic" ("replicated" is not available yet)' },
+    { error: 'mode must be "none", "audit", "optimistic" or "replicated"' },
   )
   .default({ mode: 'none' })
 

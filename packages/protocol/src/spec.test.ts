@@ -47,8 +47,26 @@ describe('parseJobSpec', () => {
     assert.deepEqual(parseJobSpec(`${valid}verification: { mode: optimistic }\n`).verification, {
       mode: 'optimistic',
     })
-    const [notBuilt] = issuesOf(`${valid}verification: { mode: replicated }\n`)
-    assert.match(notBuilt?.message ?? '', /not available yet/)
+    const [unknown] = issuesOf(`${valid}verification: { mode: majority }\n`)
+    assert.match(unknown?.message ?? '', /"replicated"/)
+  })
+
+  it('takes replicated verification with k from 2 (the default) to 5', () => {
+    assert.deepEqual(parseJobSpec(`${valid}verification: { mode: replicated }\n`).verification, {
+      mode: 'replicated',
+      k: 2,
+    })
+    assert.deepEqual(parseJobSpec(`${valid}verification: { mode: replicated, k: 5 }\n`).verification, {
+      mode: 'replicated',
+      k: 5,
+    })
+    const [one] = issuesOf(`${valid}verification: { mode: replicated, k: 1 }\n`)
+    assert.equal(one?.field, 'verification.k')
+    assert.match(one?.message ?? '', /at least 2/)
+    const [many] = issuesOf(`${valid}verification: { mode: replicated, k: 6 }\n`)
+    assert.match(many?.message ?? '', /at most 5/)
+    const [half] = issuesOf(`${valid}verification: { mode: replicated, k: 2.5 }\n`)
+    assert.equal(half?.field, 'verification.k')
   })
 
   it('accepts the same spec as JSON', () => {

@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises'
-import { formatTokens } from '@bazaar/protocol'
+import { formatTokens, type JobSpec, validateJobSpec } from '@bazaar/protocol'
 import {
   type BazaarClient,
   createBazaarClient,
@@ -59,6 +59,10 @@ export function describeEvent(event: JobEventView): string | undefined {
       return `dispute ${event.disputeId} resolved by the referees`
     case 'audited':
       return `audit verdict: ${event.verdict}`
+    case 'replicas-linked':
+      return `${(event.jobIds as unknown[] | undefined)?.length ?? 0} replicas linked in verification case ${event.caseId}: the court settles them`
+    case 'replicas-settled':
+      return `replicas ${event.disputed ? 'disputed, referees decided' : 'agreed'}: verdict ${event.verdict}`
     case 'challenge-verdict':
       return `challenge verdict: ${event.verdict}`
     case 'verified':
@@ -70,6 +74,22 @@ export function describeEvent(event: JobEventView): string | undefined {
     default:
       return undefined
   }
+}
+
+/**
+ * What a spec may cost, said before it is submitted: every job escrows fuel x max price; a
+ * replicated one runs k jobs, so k escrows and about k times the price of one execution.
+ */
+export function costNotice(spec: JobSpec): string {
+  const each = spec.limits.fuel * spec.price.maxPerFuel
+  const v = spec.verification
+  if (v.mode === 'replicated') {
+    return `replicated k=${v.k}: ${v.k} providers each run the job; escrow ${v.k} x ${tokens(each.toString())} = ${tokens((each * BigInt(v.k)).toString())} at most (about ${v.k}x one execution; a replica found wrong is not paid)`
+  }
+  if (v.mode === 'audit') {
+    return `escrow ${tokens(each.toString())} at most, plus the audit fee (held by the court; refunded when the job is not drawn, p=${v.probability})`
+  }
+  return `escrow ${tokens(each.toString())} at most`
 }
 
 function printJob(job: JobView): void {
@@ -134,6 +154,7 @@ Examples:
     .action(async (specPath: string, opts: ApiOptions & { out?: string; detach?: boolean }) => {
       const api = client(opts)
       const spec = await uploadSpecFile(api, specPath)
+      if (!opts.json) console.log(`cost: ${costNotice(validateJobSpec(spec, specPath))}`)
       const submitted = await api.submit(spec)
       if (opts.detach) {
         console.log(

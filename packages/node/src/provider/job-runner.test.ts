@@ -2,9 +2,15 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { ContainerJob, ContainerResult } from '@bazaar/executor'
 import { MemoryLimitError, OutOfFuelError, TimeoutError } from '@bazaar/executor'
-import { cidOf, type JobDescriptor } from '@bazaar/protocol'
+import { cidOf, encodeReceipt, hashJobDescriptor, type JobDescriptor } from '@bazaar/protocol'
 import type { DockerJobDescriptor, WasmJobDescriptor } from '@bazaar/protocol/job-descriptor'
-import { type ContainerRunner, createJobRunner, imageReference, runJob } from './job-runner.ts'
+import {
+  type ContainerRunner,
+  createJobRunner,
+  imageReference,
+  receiptSubject,
+  runJob,
+} from './job-runner.ts'
 import type { WasmRunner } from './provider-service.ts'
 
 const bytes = (text: string) => new TextEncoder().encode(text)
@@ -233,5 +239,47 @@ describe('job runner', () => {
     const receipt = await h.runner.runJob(h.request(dockerJob))
     assert.ok(receipt.status === 'error' && receipt.errorCode === 'E_INVALID_MODULE')
     assert.equal(receipt.fuelUsed, '0')
+  })
+})
+
+describe('replicated jobs: receipts comparable across replicas', () => {
+  const replicated: WasmJobDescriptor = {
+    ...wasmJob,
+    verification: { mode: 'replicated', k: 2, nonce: `0x${'11'.repeat(32)}` },
+  }
+
+  it('seeds with the spec hash and names it in the receipt, so two replicas (two job ids) agree', async () => {
+    const { runner, request, wasmCalls } = harness()
+    const first = await runner.runJob({ ...request(replicated), jobId: '1' })
+    const second = await runner.runJob({ ...request(replicated), jobId: '2' })
+    const specHash = hashJobDescriptor(replicated)
+    assert.deepEqual(first, second)
+    assert.ok(first.version === 2)
+    assert.equal(first.specHash, specHash)
+    assert.deepEqual(encodeReceipt(first), encodeReceipt(second))
+    assert.deepEqual(
+      wasmCalls.map((c) => c.seed),
+      [specHash, specHash],
+    )
+    assert.deepEqual(receiptSubject('9', replicated), { version: 2, specHash, seed: specHash })
+  })
+
+  it('an error receipt of a replicated job names the spec hash too', async () => {
+    const { runner, request, setWasm } = harness()
+    setWasm(async () => {
+      throw new OutOfFuelError(1000n)
+    })
+    const receipt = await runner.runJob({ ...request(replicated), jobId: '5' })
+    assert.equal(receipt.status, 'error')
+    assert.ok(receipt.version === 2 && receipt.specHash === hashJobDescriptor(replicated))
+  })
+
+  it('other modes keep the job id as receipt subject and seed', async () => {
+    const { runner, request, wasmCalls } = harness()
+    const receipt = await runner.runJob({ ...request(wasmJob), jobId: '77' })
+    assert.ok(receipt.version === 1 && receipt.jobId === '77')
+    assert.equal(wasmCalls[0]?.seed, '77')
+    const other = await runner.runJob({ ...request(wasmJob), jobId: '78' })
+    assert.notDeepEqual(encodeReceipt(receipt), encodeReceipt(other))
   })
 })

@@ -1,6 +1,14 @@
 import type { ContainerJob, ContainerResult } from '@bazaar/executor'
-import { BaseError, describeError, ErrorCode, type JobDescriptor, type ResultReceipt } from '@bazaar/protocol'
+import {
+  BaseError,
+  describeError,
+  ErrorCode,
+  hashJobDescriptor,
+  type JobDescriptor,
+  type ResultReceipt,
+} from '@bazaar/protocol'
 import type { DockerJobDescriptor, WasmJobDescriptor } from '@bazaar/protocol/job-descriptor'
+import type { ReceiptSubject } from '@bazaar/protocol/receipt'
 import type { ContentStore } from '../content-store.ts'
 import type { WasmRunner } from './provider-service.ts'
 
@@ -22,7 +30,10 @@ export interface JobRunnerInit {
 }
 
 export interface RunJobRequest {
-  /** The on-chain job id (decimal): the receipt's `jobId` and the WASI random seed. */
+  /**
+   * The on-chain job id (decimal): the receipt's `jobId` and the WASI random seed, except for
+   * a replicated job, whose receipt and seed are the spec hash (see `receiptSubject`).
+   */
   jobId: string
   job: JobDescriptor
   /** Fetches content by CID from the requester (the transfer verifies the bytes against the CID). */
@@ -58,6 +69,26 @@ export function imageReference(imageCid: string): string {
 }
 const DOCKER_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
 
+/**
+ * Whom a job's receipt names, and its WASI seed. A replicated job's k replicas are k on-chain
+ * jobs of one spec: anything naming the job id would make honest replicas disagree, so they
+ * (and any referee re-executing one of them) use the spec hash, which the descriptor's nonce
+ * makes unique to the replica group. Other jobs keep the job id.
+ */
+export function receiptSubject(jobId: string, job: JobDescriptor): ReceiptSubject & { seed: string } {
+  if (job.verification.mode === 'replicated') {
+    const specHash = hashJobDescriptor(job)
+    return { version: 2, specHash, seed: specHash }
+  }
+  return { version: 1, jobId, seed: jobId }
+}
+
+function subjectFields(subject: ReceiptSubject): ReceiptSubject {
+  return subject.version === 2
+    ? { version: 2, specHash: subject.specHash }
+    : { version: 1, jobId: subject.jobId }
+}
+
 /** Why a job could not be run at all (nothing fetched, or nothing to run it with): bills 0. */
 class JobNotRunError extends BaseError {
   override name = 'JobNotRunError' as const
@@ -73,14 +104,13 @@ export function createJobRunner(init: JobRunnerInit): JobRunner {
   const images = new Map<string, Promise<string>>()
 
   const receiptFor = (
-    jobId: string,
+    request: RunJobRequest,
     output: Uint8Array,
     outputCid: string,
     exitCode: number,
     fuelUsed: bigint,
   ): ResultReceipt => ({
-    version: 1,
-    jobId,
+    ...subjectFields(receiptSubject(request.jobId, request.job)),
     status: 'ok',
     exitCode,
     outputCid,
@@ -88,9 +118,8 @@ export function createJobRunner(init: JobRunnerInit): JobRunner {
     fuelUsed: fuelUsed.toString(),
   })
 
-  const errorReceipt = (jobId: string, err: unknown, fuelUsed: bigint): ResultReceipt => ({
-    version: 1,
-    jobId,
+  const errorReceipt = (request: RunJobRequest, err: unknown, fuelUsed: bigint): ResultReceipt => ({
+    ...subjectFields(receiptSubject(request.jobId, request.job)),
     status: 'error',
     errorCode: err instanceof BaseError ? err.code : ErrorCode.Internal,
     // Hints are fixed per error kind; engine messages are not, and receipts must be
@@ -117,12 +146,12 @@ export function createJobRunner(init: JobRunnerInit): JobRunner {
             timeoutMs: job.limits.timeoutMs,
             outputBytes: job.limits.outputBytes,
           },
-          seed: request.jobId,
+          seed: receiptSubject(request.jobId, job).seed,
         },
         request.signal ? { signal: request.signal } : {},
       )
       const outputCid = await request.store.put(result.stdout)
-      return receiptFor(request.jobId, result.stdout, outputCid, result.exitCode, result.fuelUsed)
+      return receiptFor(request, result.stdout, outputCid, result.exitCode, result.fuelUsed)
     } catch (err) {
       // A job that fails in the sandbox is still work done: out of fuel bills the whole
       // limit (the requester chose it); any other failure bills the fuel it reports.
@@ -134,7 +163,7 @@ export function createJobRunner(init: JobRunnerInit): JobRunner {
           : typeof reported === 'string' || typeof reported === 'bigint'
             ? BigInt(reported)
             : 0n
-      return errorReceipt(request.jobId, err, fuelUsed > fuelLimit ? fuelLimit : fuelUsed)
+      return errorReceipt(request, err, fuelUsed > fuelLimit ? fuelLimit : fuelUsed)
     }
   }
 
@@ -214,7 +243,7 @@ export function createJobRunner(init: JobRunnerInit): JobRunner {
           : code === ErrorCode.MemoryLimit || code === ErrorCode.OutputTooLarge
             ? billed((err as BaseError).details.durationMs)
             : 0n
-      return errorReceipt(request.jobId, err, fuelUsed)
+      return errorReceipt(request, err, fuelUsed)
     }
     const fuelUsed = billed(result.durationMs)
     let output = result.stdout
@@ -225,12 +254,12 @@ export function createJobRunner(init: JobRunnerInit): JobRunner {
         const err = new JobNotRunError(ErrorCode.NotFound, `the job left no /output/${wanted}`, {
           hint: 'the command must write the file named by output.file under /output',
         })
-        return errorReceipt(request.jobId, err, fuelUsed)
+        return errorReceipt(request, err, fuelUsed)
       }
       output = file.bytes
     }
     const outputCid = await request.store.put(output)
-    return receiptFor(request.jobId, output, outputCid, result.exitCode, fuelUsed)
+    return receiptFor(request, output, outputCid, result.exitCode, fuelUsed)
   }
 
   async function fetchInputs(request: RunJobRequest) {
@@ -251,8 +280,7 @@ export function createJobRunner(init: JobRunnerInit): JobRunner {
       } catch (err) {
         // Could not even start (requester unreachable, bad bytes, no daemon): bill nothing.
         return {
-          version: 1,
-          jobId: request.jobId,
+          ...subjectFields(receiptSubject(request.jobId, request.job)),
           status: 'error',
           errorCode: err instanceof BaseError ? err.code : ErrorCode.Internal,
           errorMessage: describeError(err).slice(0, 512),

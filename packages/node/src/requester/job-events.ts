@@ -1,4 +1,5 @@
 import type { Address } from 'viem'
+import type { ReplicatedVerdict } from '../verification/replicated-settlement.ts'
 
 /** Every step of a job as the requester sees it; nothing happens silently. */
 export type JobEvent =
@@ -21,6 +22,9 @@ export type JobEvent =
   | { type: 'dispute-resolved'; jobId: bigint; disputeId: bigint }
   | { type: 'challenged'; jobId: bigint; caseId: bigint; challenger: Address }
   | { type: 'challenge-verdict'; jobId: bigint; verdict: 'provider-wrong' | 'upheld' | 'undetermined' }
+  // A replicated job: its k replicas linked into one court case, and the case's verdict.
+  | { type: 'replicas-linked'; jobId: bigint; caseId: bigint; jobIds: readonly bigint[] }
+  | { type: 'replicas-settled'; jobId: bigint; caseId: bigint; verdict: ReplicatedVerdict; disputed: boolean }
   | {
       type: 'audited'
       jobId: bigint

@@ -53,3 +53,22 @@ price: { maxPerFuel: 5 }
     )
   })
 })
+
+describe('prepareJob with replicated verification', () => {
+  it('adds a fresh nonce, so each submission is its own replica group (its own spec hash)', async () => {
+    const spec = parseJobSpec(`version: 1
+runtime: wasm
+module: { text: "not really wasm" }
+limits: { fuel: 1000 }
+price: { maxPerFuel: 5 }
+verification: { mode: replicated, k: 3 }
+`)
+    const a = await prepareJob(spec, { baseDir: '/' })
+    const b = await prepareJob(spec, { baseDir: '/' })
+    assert.ok(a.descriptor.verification.mode === 'replicated')
+    assert.equal(a.descriptor.verification.k, 3)
+    assert.match(a.descriptor.verification.nonce, /^0x[0-9a-f]{64}$/)
+    assert.notEqual(a.specHash, b.specHash)
+    assert.deepEqual(jobDescriptorSchema.parse(a.descriptor), a.descriptor)
+  })
+})

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import {
@@ -97,7 +98,7 @@ export async function prepareJob(spec: JobSpec, options: PrepareOptions): Promis
     inputs,
     resources: spec.resources,
     maxPricePerFuel: spec.price.maxPerFuel.toString(),
-    verification: spec.verification,
+    verification: descriptorVerification(spec.verification),
   }
   let descriptor: JobDescriptor
   if (spec.runtime === 'docker') {
@@ -129,4 +130,13 @@ export async function prepareJob(spec: JobSpec, options: PrepareOptions): Promis
     }
   }
   return { descriptor, specHash: hashJobDescriptor(descriptor), blobs, spec }
+}
+
+/**
+ * The verification a descriptor carries: the spec's, and for a replicated job a fresh random
+ * nonce, so the replica group's spec hash (its replicas' seed and receipt subject) is its own.
+ */
+function descriptorVerification(verification: JobSpec['verification']): JobDescriptor['verification'] {
+  if (verification.mode !== 'replicated') return verification
+  return { mode: 'replicated', k: verification.k, nonce: `0x${randomBytes(32).toString('hex')}` }
 }

@@ -46,8 +46,10 @@ import {
   settleAudit,
 } from '../verification/audit-settlement.ts'
 import { awaitChallenges, type OptimisticCourt } from '../verification/optimistic-settlement.ts'
+import type { ReplicaSettlement, ReplicatedCourt } from '../verification/replicated-settlement.ts'
 import type { JobEvent, JobEventListener } from './job-events.ts'
 import type { PreparedJob } from './prepare-job.ts'
+import { runReplicated } from './replicated-job.ts'
 import { retryUntil } from './result-fetch.ts'
 
 export interface RequesterInit {
@@ -74,8 +76,8 @@ export interface RequesterComponents {
    * holds only those.
    */
   prices?: { readonly index: PriceIndex; learn(announcement: JobAnnouncement): void }
-  /** The verification court for this signer; jobs with `verification.mode: audit` need it. */
-  court?: AuditCourt & OptimisticCourt
+  /** The verification court for this signer; jobs with a verification mode other than none need it. */
+  court?: AuditCourt & OptimisticCourt & ReplicatedCourt
   /**
    * Persistent state (docs/reliability.md): the job, its chosen bid and its events are written
    * before they are acted on, and `resume` continues a job after a restart.
@@ -124,6 +126,12 @@ export interface JobOutcome {
   gasUsed: bigint
   bidsReceived: number
   error?: { code: string; message: string; hint?: string }
+  /**
+   * A replicated job (docs/verification.md): what became of each replica. `jobId` is then the
+   * first replica's, `escrow`, `paid` and `refunded` are over all k, and `provider`,
+   * `pricePerFuel` and the result are those of the upheld replica the output was fetched from.
+   */
+  replicas?: (ReplicaSettlement & { provider: Address; pricePerFuel: bigint })[]
 }
 
 export class NoBidsError extends BaseError {
@@ -305,6 +313,17 @@ export class RequesterService {
     const db = this.c.db
     const stored = db?.requesterJobs.get(jobId)
     if (!db || !stored) throw new BaseError(ErrorCode.NotFound, `no stored job ${jobId} on this node`)
+    if (stored.descriptor.verification.mode === 'replicated') {
+      // Its record holds the first replica only; the single-job steps below would misread it.
+      const interrupted = new BaseError(
+        ErrorCode.Aborted,
+        `replicated job ${jobId} was interrupted by a requester restart and is not resumed`,
+        {
+          hint: 'its escrows are not locked: a replica past its deadline can be reclaimed (reclaimExpired) and a revealed case settled (settleCase) by anyone',
+        },
+      )
+      return this.recordEnd({ jobId }, () => Promise.reject(interrupted))
+    }
     const created = { jobId }
     return this.recordEnd(created, async () => {
       const emit = this.emitter(options, created)
@@ -413,6 +432,27 @@ export class RequesterService {
       )
     }
     for (const [cid, bytes] of job.blobs) await store.putVerified(cid, bytes)
+    if (verification.mode === 'replicated' && court) {
+      return runReplicated(
+        {
+          chain,
+          network,
+          store,
+          logger: this.c.logger,
+          court,
+          prices: this.prices,
+          db: this.c.db,
+          pollMs: this.init.pollIntervalMs,
+          maxAnnouncements: this.init.maxAnnouncements,
+          runAuction: (j, id, o) => this.runAuction(j, id, o),
+          decline: (peer, jobId) => this.notify(peer, { type: 'bid-declined', jobId }),
+        },
+        job,
+        emit,
+        createdRef,
+        options.signal,
+      )
+    }
 
     const maxFuel = BigInt(job.descriptor.limits.fuel)
     const maxPricePerFuel = BigInt(job.descriptor.maxPricePerFuel)
@@ -483,6 +523,8 @@ export class RequesterService {
       emit: (event: JobEvent) => void
       publish: (announcement: JobAnnouncement) => Promise<void>
       signal?: AbortSignal
+      /** Providers (lowercase) whose bids are not taken: a replicated job's earlier winners. */
+      exclude?: ReadonlySet<string>
     },
   ): Promise<
     | { winner: BidMessageWire; bidsReceived: number }
@@ -545,12 +587,14 @@ export class RequesterService {
       bidsReceived += auction.bids.length
       const standing = await this.standings(auction.bids.map((b) => b.provider))
       const selection = selectBestBids(
-        auction.bids.map((bid) => ({
-          ...bid,
-          pricePerFuel: BigInt(bid.pricePerFuel),
-          expiry: BigInt(bid.expiry),
-          signatureValid: true, // checked on arrival; forged bids never enter the auction
-        })),
+        auction.bids
+          .filter((bid) => !options.exclude?.has(bid.provider.toLowerCase()))
+          .map((bid) => ({
+            ...bid,
+            pricePerFuel: BigInt(bid.pricePerFuel),
+            expiry: BigInt(bid.expiry),
+            signatureValid: true, // checked on arrival; forged bids never enter the auction
+          })),
         {
           job: requirementsOf(job.descriptor),
           nowSeconds: await chain.nowSeconds(),

@@ -27,6 +27,7 @@ import { type Address, bytesToHex, type Hex, zeroHash } from 'viem'
 import type { ContentStore } from '../content-store.ts'
 import type { MarketChain } from '../market-chain.ts'
 import type { NetworkServices } from '../network-services.ts'
+import { retryUntil } from '../retry-until.ts'
 import type { NodeStore } from '../store/node-store.ts'
 import type { StoredProviderJob } from '../store/provider-job-repo.ts'
 import { runJob } from './job-runner.ts'
@@ -99,6 +100,9 @@ interface Settlement {
   salt: Hex
   commitment: Hex
 }
+
+/** How long a provider keeps trying to fetch a job's module and inputs from its requester. */
+const INPUT_FETCH_RETRY_MS = 30_000
 
 /** Phases of a job this provider won and took up. */
 const AWARDED_PHASES: readonly ProviderJobPhase[] = [
@@ -430,7 +434,18 @@ export class ProviderService {
     const receipt = await runJob(this.c.runner, {
       jobId: key,
       job: announcement.job,
-      fetch: (cid) => this.c.network.fetch(peer, cid, { signal }),
+      // A dropped connection or a requester restarting mid-transfer costs a retry, not the job
+      // (a job run without its inputs would be committed as failed, and paid nothing).
+      fetch: (cid) =>
+        retryUntil(() => this.c.network.fetch(peer, cid, { signal }), {
+          untilMs: Date.now() + INPUT_FETCH_RETRY_MS,
+          signal,
+          onRetry: (err, attempt) =>
+            this.c.logger.info(
+              { jobId: key, cid, attempt, err: describeError(err) },
+              'input not fetched yet, trying again',
+            ),
+        }),
       store: this.c.store,
       signal,
     })

@@ -19,6 +19,7 @@ import type { Address, Hex } from 'viem'
 import type { ContentStore } from '../content-store.ts'
 import type { MarketChain } from '../market-chain.ts'
 import type { NetworkServices } from '../network-services.ts'
+import { retryUntil } from '../retry-until.ts'
 import { sleep } from '../sleep.ts'
 import type { NodeStore } from '../store/node-store.ts'
 import {
@@ -30,7 +31,6 @@ import {
 import type { JobEvent } from './job-events.ts'
 import type { PreparedJob } from './prepare-job.ts'
 import { type JobOutcome, type NoBidsError, requirementsOf } from './requester-service.ts'
-import { retryUntil } from './result-fetch.ts'
 
 /** What the replicated path needs of the requester service (its auction, chain and network). */
 export interface ReplicatedHost {

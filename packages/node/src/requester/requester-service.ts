@@ -37,6 +37,7 @@ import { type Address, type Hex, verifyTypedData, zeroHash } from 'viem'
 import type { ContentStore } from '../content-store.ts'
 import type { MarketChain } from '../market-chain.ts'
 import type { NetworkServices } from '../network-services.ts'
+import { retryUntil } from '../retry-until.ts'
 import { sleep } from '../sleep.ts'
 import type { NodeStore } from '../store/node-store.ts'
 import {
@@ -50,7 +51,6 @@ import type { ReplicaSettlement, ReplicatedCourt } from '../verification/replica
 import type { JobEvent, JobEventListener } from './job-events.ts'
 import type { PreparedJob } from './prepare-job.ts'
 import { runReplicated } from './replicated-job.ts'
-import { retryUntil } from './result-fetch.ts'
 
 export interface RequesterInit {
   /** Times a job with no qualifying bid is announced again before it is cancelled. */

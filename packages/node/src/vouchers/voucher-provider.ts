@@ -20,6 +20,7 @@ import type { ContentStore } from '../content-store.ts'
 import type { NetworkServices } from '../network-services.ts'
 import { runJob } from '../provider/job-runner.ts'
 import type { ProviderService, WasmRunner } from '../provider/provider-service.ts'
+import { retryUntil } from '../retry-until.ts'
 import type { VoucherChannelRecord, VoucherJobRecord, VoucherRepo } from '../store/voucher-repo.ts'
 import { canAccept, exposureOf } from './exposure.ts'
 import { extendJobsRoot } from './jobs-root.ts'
@@ -579,7 +580,12 @@ export class VoucherProvider {
     const receipt = await runJob(this.c.runner, {
       jobId: job.jobId,
       job: announcement.job,
-      fetch: (cid) => this.c.network.fetch(peer, cid, { signal }),
+      // A dropped connection costs a retry, not the job (as on the per-job path).
+      fetch: (cid) =>
+        retryUntil(() => this.c.network.fetch(peer, cid, { signal }), {
+          untilMs: Date.now() + 30_000,
+          signal,
+        }),
       store: this.c.store,
       signal,
     })

@@ -1,4 +1,4 @@
-import { sleep } from '../sleep.ts'
+import { sleep } from './sleep.ts'
 
 /**
  * Answers that a later try cannot change: the peer sent bytes that are not what was asked

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { CidMismatchError } from '@bazaar/protocol'
-import { retryUntil } from './result-fetch.ts'
+import { retryUntil } from './retry-until.ts'
 
 /** An error shaped like the network layer's (only its name matters to the retry). */
 function netError(name: string): Error {
@@ -10,7 +10,7 @@ function netError(name: string): Error {
   return err
 }
 
-describe('retryUntil (fetching a revealed result)', () => {
+describe('retryUntil (fetching a revealed result, or a job input)', () => {
   it('tries again through any transport failure until the provider answers', async () => {
     const failures = [netError('PeerResetError'), netError('AggregateError'), netError('PeerTimeoutError')]
     const retries: number[] = []

@@ -7,20 +7,34 @@ import { exampleModule, wat } from './test-fixtures.ts'
 
 const PAGES = 16
 
-/** Instruments a module without imports, runs `_start` in-process, returns fuel used and the instance. */
-function runMetered(module: Uint8Array, fuel = 1_000_000n) {
-  const metered = instrumentModule(module, { memoryMaxPages: PAGES })
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(metered as Uint8Array<ArrayBuffer>), {
-    bazaar: { fuel_limit: new WebAssembly.Global({ value: 'i64', mutable: false }, fuel) },
-  })
+/**
+ * Instruments a module, runs `_start` in-process, returns fuel used and the instance. Its only
+ * WASI import may be `clock_time_get`, which records the counter it sees in `seen`.
+ */
+function runMetered(module: Uint8Array, fuel = 1_000_000n, options: { prepay?: boolean } = {}) {
+  const metered = instrumentModule(module, { memoryMaxPages: PAGES, ...options })
+  const seen: bigint[] = []
+  const counter = () => (instance.exports[FUEL_EXPORT] as WebAssembly.Global).value as bigint
+  const instance: WebAssembly.Instance = new WebAssembly.Instance(
+    new WebAssembly.Module(metered as Uint8Array<ArrayBuffer>),
+    {
+      bazaar: { fuel_limit: new WebAssembly.Global({ value: 'i64', mutable: false }, fuel) },
+      wasi_snapshot_preview1: {
+        clock_time_get: () => {
+          seen.push(counter())
+          return 0
+        },
+      },
+    },
+  )
   let trap: unknown
   try {
     ;(instance.exports._start as () => void)()
   } catch (err) {
     trap = err
   }
-  const left = (instance.exports[FUEL_EXPORT] as WebAssembly.Global).value as bigint
-  return { fuelUsed: fuel - left, left, trap, instance }
+  const left = counter()
+  return { fuelUsed: fuel - left, left, trap, instance, seen }
 }
 
 const program = (body: string, extra = '') =>
@@ -143,7 +157,8 @@ describe('instrumentModule', () => {
     const work =
       '(drop (i32.add (i32.add (i32.const 1) (i32.const 2)) (i32.add (i32.const 3) (i32.const 4))))'
     // Loop region: if, lt_u, get, const (4) per test; the arm (block, set, add, get, const,
-    // 4 x 8, br: 38) per iteration, charged on its own (38 >= 32) with loop head merging.
+    // 4 x 8, br: 38) per iteration, charged on its own (38 >= 32), but prepaid with the loop
+    // region: one subtraction per iteration, checked in the arm and on the way out.
     const loop = (n: number, body = `${work} ${work} ${work} ${work}`) =>
       program(`(loop $l (if (i32.lt_u (local.get $i) (i32.const ${n})) (then
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
@@ -167,6 +182,124 @@ describe('instrumentModule', () => {
     const armShort = runMetered(loop(50), cost(50) - 5n)
     assert.ok(armShort.trap instanceof WebAssembly.RuntimeError)
     assert.equal(armShort.left, -1n)
+  })
+
+  // Version 3 moves charges (prepaying likely regions, refunding them where they are
+  // skipped) without changing what a run that does not trap uses: every count below is the
+  // same with `prepay: false`, which charges each region at its own entry.
+  describe('prepaying likely regions', () => {
+    const work =
+      '(drop (i32.add (i32.add (i32.const 1) (i32.const 2)) (i32.add (i32.const 3) (i32.const 4))))'
+    const long = `${work} ${work} ${work} ${work}` // 32 nodes
+    /** n constants summed: 2n - 1 nodes. */
+    const sum = (n: number): string => (n === 1 ? '(i32.const 1)' : `(i32.add ${sum(n - 1)} (i32.const 1))`)
+    const flag = (value: number) => `(global $c (mut i32) (i32.const ${value}))`
+    /** Fuel used with and without prepaying, which must agree. */
+    const both = (module: Uint8Array, fuel?: bigint) => {
+      const on = runMetered(module, fuel)
+      const off = runMetered(module, fuel, { prepay: false })
+      assert.equal(on.fuelUsed, off.fuelUsed)
+      assert.equal(on.trap === undefined, off.trap === undefined)
+      return on
+    }
+    const outOfFuel = (run: { trap: unknown; left: bigint }) => {
+      assert.ok(run.trap instanceof WebAssembly.RuntimeError, 'trapped')
+      assert.ok(run.left < 0n, 'counter below zero')
+    }
+
+    test('the code after a guard (`if (c) return`) is prepaid and refunded when the guard exits', () => {
+      // Function region: block, if, global.get, the then arm (return: 1, merged): 4. The
+      // segment after the if: 32, charged on its own (version 2), prepaid here.
+      const guarded = (c: number, before = '') =>
+        program(`${before} (if (global.get $c) (then (return))) ${long}`, flag(c))
+      assert.equal(both(guarded(0)).fuelUsed, 4n + 32n)
+      assert.equal(both(guarded(1)).fuelUsed, 4n)
+      // Exact limits succeed on both paths; one short runs out on both.
+      for (const [c, need] of [
+        [0, 36n],
+        [1, 4n],
+      ] as const) {
+        const exact = runMetered(guarded(c), need)
+        assert.equal(exact.trap, undefined)
+        assert.equal(exact.left, 0n)
+        outOfFuel(runMetered(guarded(c), need - 1n))
+      }
+      // A trap before the guard is billed the prepaid segment too (drop, load, const: 3 more).
+      const trap = '(drop (i32.load (i32.const 1000000)))'
+      const prepaid = runMetered(guarded(0, trap))
+      assert.ok(prepaid.trap instanceof WebAssembly.RuntimeError)
+      assert.equal(prepaid.fuelUsed, 7n + 32n)
+      assert.equal(runMetered(guarded(0, trap), 1_000_000n, { prepay: false }).fuelUsed, 7n)
+      // With less than that, the same trap is out of fuel (the counter is below zero).
+      outOfFuel(runMetered(guarded(0, trap), 38n))
+    })
+
+    test('an arm whose sibling is a constant is prepaid; the constant arm refunds it', () => {
+      // drop, if, global.get, then arm (i32.const: 1, merged): 4; else arm: 33 on its own.
+      const select = (c: number) =>
+        program(`(drop (if (result i32) (global.get $c) (then (i32.const 0)) (else ${sum(17)})))`, flag(c))
+      assert.equal(both(select(0)).fuelUsed, 4n + 33n)
+      assert.equal(both(select(1)).fuelUsed, 4n)
+      assert.equal(runMetered(select(1), 4n).trap, undefined)
+      outOfFuel(runMetered(select(1), 3n))
+      assert.equal(runMetered(select(0), 37n).trap, undefined)
+      outOfFuel(runMetered(select(0), 36n))
+    })
+
+    test("a hoisted callee's prepaid code is paid at the call site and refunded in the callee", () => {
+      // $g's entry: block, if, local.get, then arm (return, const: 2, merged): 5, paid at the
+      // call site; the segment after the guard (32 + const: 33) is prepaid with it.
+      const g = `(func $g (param i32) (result i32)
+        (if (local.get 0) (then (return (i32.const 7)))) ${long} (i32.const 1))`
+      // _start: drop, call, global.get (3) + $g's entry (5).
+      const caller = (c: number) => program('(drop (call $g (global.get $c)))', `${flag(c)} ${g}`)
+      assert.equal(both(caller(0)).fuelUsed, 8n + 33n)
+      assert.equal(both(caller(1)).fuelUsed, 8n)
+      // The guard exits at the very end of the run: exactly 8 is enough, 7 is not.
+      assert.equal(runMetered(caller(1), 8n).trap, undefined)
+      outOfFuel(runMetered(caller(1), 7n))
+      assert.equal(runMetered(caller(0), 41n).trap, undefined)
+      outOfFuel(runMetered(caller(0), 40n))
+    })
+
+    test('the code after a branch to a trap is prepaid; the branch refunds it', () => {
+      // block $ok, block $bad, br_if, global.get, and the unreachable after $bad (1, merged):
+      // 5; the segment after the br_if (32 + br: 33) is prepaid.
+      const checked = (c: number) =>
+        program(
+          `(block $ok (block $bad (br_if $bad (global.get $c)) ${long} (br $ok)) (unreachable))`,
+          flag(c),
+        )
+      assert.equal(both(checked(0)).fuelUsed, 5n + 33n)
+      const trapped = both(checked(1))
+      assert.ok(trapped.trap instanceof WebAssembly.RuntimeError)
+      assert.equal(trapped.fuelUsed, 5n) // refunded before the trap, as version 2 bills it
+      assert.equal(runMetered(checked(0), 38n).trap, undefined)
+      outOfFuel(runMetered(checked(0), 37n))
+    })
+
+    test('an unchecked charge that overdraws is caught before a host call and at the end', () => {
+      // if, global.get (2); the then arm (block + 32: 33) is charged on its own, without a
+      // check (it calls nothing); the counter is checked before the import and on return.
+      const clock =
+        '(import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))'
+      const overdraw = (tail: string) =>
+        wat(`(module ${clock} (memory (export "memory") 1) ${flag(1)}
+          (func (export "_start") (if (global.get $c) (then ${long})) ${tail}))`)
+      const atEnd = runMetered(overdraw(''), 34n)
+      outOfFuel(atEnd)
+      assert.equal(atEnd.left, -1n)
+      assert.equal(runMetered(overdraw(''), 35n).trap, undefined)
+      // Now a block around both, drop, call, 3 operands: 6 more, charged before the arm; the
+      // host never sees -1.
+      const host = '(drop (call $clock (i32.const 0) (i64.const 0) (i32.const 0)))'
+      const beforeHost = runMetered(overdraw(host), 40n)
+      outOfFuel(beforeHost)
+      assert.deepEqual(beforeHost.seen, [])
+      const enough = runMetered(overdraw(host), 41n)
+      assert.equal(enough.trap, undefined)
+      assert.deepEqual(enough.seen, [0n])
+    })
   })
 
   test('a failed memory.grow is flagged, and the maximum is capped', () => {

@@ -1,4 +1,5 @@
 import binaryen from 'binaryen'
+import { type PlanEvent, type PlanLabel, planCharges, type RegionKind } from './charge-plan.ts'
 import { InvalidModuleError } from './errors.ts'
 import {
   BULK_BYTES_PER_FUEL,
@@ -7,15 +8,16 @@ import {
   MEMORY_EXCEEDED_EXPORT,
   MIN_REGION_COST,
   START_EXPORT,
+  UNCHECKED_CALL_NODES,
 } from './metering.ts'
 import { checkMemoryCap, checkModuleSync, readMemorySection, u32Leb } from './module-check.ts'
 
 /**
  * Fuel metering and the determinism profile, as a rewrite of the module with binaryen.
  *
- * WHAT ONE FUEL UNIT IS (metering version 2; part of the protocol: changing any rule below,
- * or the binaryen version that reads the module, changes fuel counts, so bump
- * METER_VERSION; docs/execution.md has the same rules with examples):
+ * WHAT ONE FUEL UNIT IS (unchanged since metering version 2; part of the protocol: changing
+ * any rule below, or the binaryen version that reads the module, changes fuel counts, so
+ * bump METER_VERSION; docs/execution.md has the same rules with examples):
  *
  * The module is read into binaryen IR (no optimization) and each function body is split
  * into regions, code that runs from one entry point to the next:
@@ -40,29 +42,45 @@ import { checkMemoryCap, checkModuleSync, readMemorySection, u32Leb } from './mo
  *      added by rule 1) is merged into its enclosing region (charged with it, taken or not);
  *      a segment that follows no branch is merged too (it always runs with its
  *      predecessor). Merging is done innermost and last first.
- * A region's cost is charged each time it is entered; a trap or a branch that leaves a
- * region early does not refund the rest (so a trap before a hoisted call is billed the
- * callee's entry too). In addition, `memory.copy`, `memory.fill` and `memory.init` cost
- * floor(n / 16) for n bytes (charged before the operation, so a huge copy cannot run for
- * free). Host calls (WASI) cost only their `call` node; instructions injected by this
- * rewrite cost nothing.
+ * The fuel a run uses is the sum of the costs of the regions it enters (each time it enters
+ * them). In addition, `memory.copy`, `memory.fill` and `memory.init` cost floor(n / 16) for
+ * n bytes (charged before the operation, so a huge copy cannot run for free). Host calls
+ * (WASI) cost only their `call` node; instructions injected by this rewrite cost nothing.
  *
  * The counter is a mutable i64 global, initialized from the imported immutable global
  * `bazaar.fuel_limit` (so a wasm start function is metered too) and exported as
- * `__bazaar_fuel`. A charge subtracts the cost and traps with `unreachable` when the
- * counter goes below zero. After the run, fuel used = limit - counter, or the whole limit
- * if the counter is negative (out of fuel). A job that needs exactly its limit succeeds.
+ * `__bazaar_fuel`. After the run, fuel used = limit - counter, or the whole limit if the
+ * counter is negative (out of fuel). A job that needs exactly its limit succeeds, and one
+ * unit less runs out of fuel.
  *
- * LOOP HEAD MERGING (how charges are emitted; it changes no fuel count and no outcome):
- * when a loop body is `if (c) then-arm` with no else (AssemblyScript's `for` / `while`),
- * optionally after `local.set`s of pure values, and the arm is charged on its own, the
- * loop head subtracts both costs without checking, the arm checks, and a new else arm (the
- * loop exit) adds the arm's cost back and checks. "Pure" (`pureCondition`): only locals,
- * globals, constants, memory.size, select and unary / binary operations that cannot trap
- * (no integer div / rem, no trapping float-to-int), so no call, load or trap can run
- * while the counter is ahead. Each path then leaves the same counter as the two separate
- * charges and traps iff one of them would have (they only run later, after pure code
- * nobody can observe): one global read-modify-write per iteration instead of two.
+ * WHERE CHARGES ARE MADE (metering version 3; charge-plan.ts): a region's cost is
+ * subtracted when control enters it, except that a region the heuristics call likely (see
+ * LIKELY REGIONS) is subtracted together with its enclosing charged region ("prepaid"), and
+ * added back on every path that skips it ("refunded"), when the code in between calls
+ * nothing, holds no loop and can be refunded on every exit. So a run that does not trap
+ * uses exactly the fuel above, and D, the prepaid amount not yet consumed or refunded, is
+ * known at every point. The counter is checked (`if (fuel < -D) unreachable`, i.e. the
+ * fuel above went below zero) at each loop iteration (in the arm of a leading test and on
+ * the way out when only straight-line code comes before the test), at the entry of
+ * functions that are not hoisted, at the entry of regions whose calls to hoisted functions
+ * add up to more than UNCHECKED_CALL_NODES nodes, in the (inline) bulk memory charge,
+ * before every call to an import (the host always sees a counter that is exact and not
+ * below zero) and when `_start` or the start function returns. Other charges only subtract: once the fuel is spent, at most
+ * the straight-line code up to the next check runs before the job traps out of fuel, which
+ * is the same outcome (out of fuel, billed the whole limit) as an immediate trap. A trap is
+ * billed the fuel charged so far plus D at the trap (prepaid code it skipped); when that
+ * exceeds the limit the counter is below zero and the job is out of fuel. With no window
+ * (`prepay: false`) every region is charged at its own entry; the fuel of every run that
+ * does not trap is the same.
+ *
+ * LIKELY REGIONS (heuristics; they decide where charges go, not what anything costs): the
+ * then arm of a loop's leading `if` (the loop goes on); an arm whose other arm is a
+ * constant, a local or global read or a nop (`c ? x : 0`, `a && b`); a segment after a
+ * guard (an `if` with no else whose then arm ends with return, br, br_table or
+ * unreachable); a segment after a `br_if` / `br` to a block followed by `unreachable` (or
+ * a call then `unreachable`: AssemblyScript's stack and bounds checks). And the code a
+ * hoisted callee prepays at its entry: its callers prepay it with the region holding the
+ * call, or subtract it right before the call.
  *
  * DETERMINISM PROFILE (rejected with InvalidModuleError): threads (shared memory, atomics),
  * relaxed SIMD, GC, exception handling, stringref, memory64, multi-memory, and every
@@ -105,6 +123,12 @@ export interface InstrumentOptions {
    * canonicalization costs (bench/suites/execution.ts); such a module is not deterministic.
    */
   canonicalizeNaNs?: boolean
+  /**
+   * Default true. false charges every region at its own entry (no prepaying, see
+   * charge-plan.ts): the same fuel for every run that does not trap; only for tests that
+   * compare the two placements.
+   */
+  prepay?: boolean
 }
 
 type ExpressionRef = number
@@ -132,6 +156,7 @@ interface ExpressionApi {
     setBody(func: number, body: ExpressionRef): void
   }
   Block: {
+    getName(expr: ExpressionRef): string | null
     getNumChildren(expr: ExpressionRef): number
     getChildAt(expr: ExpressionRef, index: number): ExpressionRef
     setChildAt(expr: ExpressionRef, index: number, child: ExpressionRef): void
@@ -144,18 +169,32 @@ interface ExpressionApi {
     setIfFalse(expr: ExpressionRef, child: ExpressionRef): void
   }
   Loop: {
+    getName(expr: ExpressionRef): string | null
     getBody(expr: ExpressionRef): ExpressionRef
     setBody(expr: ExpressionRef, body: ExpressionRef): void
+  }
+  Break: {
+    getName(expr: ExpressionRef): string
+    getCondition(expr: ExpressionRef): ExpressionRef
+    getValue(expr: ExpressionRef): ExpressionRef
+  }
+  Switch: {
+    getNames(expr: ExpressionRef): string[]
+    getDefaultName(expr: ExpressionRef): string
+    getValue(expr: ExpressionRef): ExpressionRef
   }
   LocalGet: { getIndex(expr: ExpressionRef): number }
   LocalSet: {
     getIndex(expr: ExpressionRef): number
     getValue(expr: ExpressionRef): ExpressionRef
+    setValue(expr: ExpressionRef, value: ExpressionRef): void
     isTee(expr: ExpressionRef): boolean
   }
   Call: {
     isReturn(expr: ExpressionRef): boolean
     getTarget(expr: ExpressionRef): string
+    getNumOperands(expr: ExpressionRef): number
+    getOperandAt(expr: ExpressionRef, i: number): ExpressionRef
     setOperandAt(expr: ExpressionRef, i: number, c: ExpressionRef): void
   }
   RefFunc: { getFunc(expr: ExpressionRef): string }
@@ -232,72 +271,73 @@ for (const s of ['S', 'U']) {
     }
   }
 }
-/** Operations that can trap: a loop condition using one is not "pure" (see `pureCondition`). */
-const TRAPPING_UNARY = new Set(
-  ['S', 'U'].flatMap((s) =>
-    ['32', '64'].flatMap((from) => ['32', '64'].map((to) => op(`Trunc${s}Float${from}ToInt${to}`))),
-  ),
-)
-const TRAPPING_BINARY = new Set(
-  ['DivS', 'DivU', 'RemS', 'RemU'].flatMap((name) => [op(`${name}Int32`), op(`${name}Int64`)]),
-)
-
 /**
- * True when evaluating `expr` cannot trap, call anything or touch memory: only locals,
- * globals, constants, memory.size, select and non-trapping unary / binary operations.
- * Such a condition can run while the fuel counter is ahead of the charged work without
- * anything (the host, a trap's fuel figure) being able to tell.
- */
-function pureCondition(expr: ExpressionRef): boolean {
-  const id = binaryen.getExpressionId(expr)
-  switch (id) {
-    case binaryen.LocalGetId:
-    case binaryen.GlobalGetId:
-    case binaryen.ConstId:
-    case binaryen.MemorySizeId:
-      return true
-    case binaryen.LocalSetId:
-      return api.LocalSet.isTee(expr) && pureCondition(api.LocalSet.getValue(expr))
-    case binaryen.UnaryId:
-      return !TRAPPING_UNARY.has(api.Unary.getOp(expr)) && pureCondition(api.Unary.getValue(expr))
-    case binaryen.BinaryId:
-      return (
-        !TRAPPING_BINARY.has(api.Binary.getOp(expr)) &&
-        pureCondition(api.Binary.getLeft(expr)) &&
-        pureCondition(api.Binary.getRight(expr))
-      )
-    case binaryen.SelectId:
-      return (
-        pureCondition(api.Select.getIfTrue(expr)) &&
-        pureCondition(api.Select.getIfFalse(expr)) &&
-        pureCondition(api.Select.getCondition(expr))
-      )
-    default:
-      return false
-  }
-}
-
-/**
- * The `if` a loop body starts with, when the loop can use loop head merging: the body is
- * that `if`, or a block whose children before it are `local.set`s of pure values; the `if`
- * has no else arm and a pure condition. Everything from the loop's entry to the arm is
- * then pure.
+ * The `if` a loop starts with (a `for` / `while` test): the loop body is that `if`, or a block
+ * whose children before it are `local.set`s; the `if` has no else arm. Its then arm is where
+ * the loop goes on, so it is likely (see LIKELY REGIONS).
  */
 function loopHeadIf(body: ExpressionRef): ExpressionRef | undefined {
   const isHead = (expr: ExpressionRef) =>
-    binaryen.getExpressionId(expr) === binaryen.IfId &&
-    !api.If.getIfFalse(expr) &&
-    pureCondition(api.If.getCondition(expr))
+    binaryen.getExpressionId(expr) === binaryen.IfId && !api.If.getIfFalse(expr)
   if (isHead(body)) return body
   if (binaryen.getExpressionId(body) !== binaryen.BlockId) return undefined
   for (let i = 0; i < api.Block.getNumChildren(body); i++) {
     const child = api.Block.getChildAt(body, i)
     if (isHead(child)) return child
-    const pureSet =
-      binaryen.getExpressionId(child) === binaryen.LocalSetId && pureCondition(api.LocalSet.getValue(child))
-    if (!pureSet) return undefined
+    const set = binaryen.getExpressionId(child) === binaryen.LocalSetId && !api.LocalSet.isTee(child)
+    if (!set) return undefined
   }
   return undefined
+}
+
+/** An arm that does (almost) nothing: a constant, a local or global read, a nop. */
+function trivialArm(expr: ExpressionRef): boolean {
+  const id = binaryen.getExpressionId(expr)
+  return (
+    id === binaryen.ConstId ||
+    id === binaryen.LocalGetId ||
+    id === binaryen.GlobalGetId ||
+    id === binaryen.NopId
+  )
+}
+
+/**
+ * The unconditional exit (return, br, br_table, unreachable) an expression always ends with,
+ * if any. Only unlabeled blocks are looked into: a labeled one can be left by a `br` to it.
+ */
+function finalExit(expr: ExpressionRef): ExpressionRef | undefined {
+  let last = expr
+  while (binaryen.getExpressionId(last) === binaryen.BlockId) {
+    if (api.Block.getName(last)) return undefined
+    const count = api.Block.getNumChildren(last)
+    if (count === 0) return undefined
+    last = api.Block.getChildAt(last, count - 1)
+  }
+  const id = binaryen.getExpressionId(last)
+  if (id === binaryen.ReturnId || id === binaryen.UnreachableId || id === binaryen.SwitchId) return last
+  return id === binaryen.BreakId && !api.Break.getCondition(last) ? last : undefined
+}
+
+/** Block children from `from` on start with a trap: `unreachable`, or one call then `unreachable`. */
+function startsWithTrap(block: ExpressionRef, from: number): boolean {
+  const count = api.Block.getNumChildren(block)
+  const id = (i: number) => (i < count ? binaryen.getExpressionId(api.Block.getChildAt(block, i)) : -1)
+  return (
+    id(from) === binaryen.UnreachableId ||
+    (id(from) === binaryen.CallId && id(from + 1) === binaryen.UnreachableId)
+  )
+}
+
+/**
+ * A segment is likely when the block child before it is a guard (an `if` with no else whose
+ * then arm ends by leaving: `if (c) return`) or a branch to a trap (`br_if` to a block
+ * followed by `unreachable`, AssemblyScript's stack and bounds checks).
+ */
+function likelySegment(previous: ExpressionRef, coldLabels: ReadonlySet<string>): boolean {
+  const id = binaryen.getExpressionId(previous)
+  if (id === binaryen.IfId)
+    return !api.If.getIfFalse(previous) && finalExit(api.If.getIfTrue(previous)) !== undefined
+  return id === binaryen.BreakId && coldLabels.has(api.Break.getName(previous))
 }
 
 /** Integer to float: never a NaN, so a local set from one needs no canonicalization. */
@@ -350,7 +390,7 @@ export function instrumentModule(wasm: Uint8Array, opts: InstrumentOptions): Uin
     fail(`binaryen could not read the module: ${err instanceof Error ? err.message : String(err)}`)
   }
   try {
-    new Instrumenter(module, maxPages, opts.canonicalizeNaNs ?? true).run()
+    new Instrumenter(module, maxPages, opts.canonicalizeNaNs ?? true, opts.prepay ?? true).run()
     module.setFeatures(ALLOWED_FEATURES)
     return patchMemoryMax(module.emitBinary(), maxPages)
   } finally {
@@ -364,20 +404,24 @@ class Instrumenter {
   readonly fuel: string
   readonly memoryExceeded: string
   readonly growCheck: string
-  readonly chargeBytes: string
+  /** The module had a start function (now exported as START_EXPORT). */
+  readonly start: boolean
   readonly canonicalizeNaNs: boolean
+  readonly prepay: boolean
   /** Functions named by `ref.func` somewhere: callable indirectly, so never hoisted. */
   readonly referenced = new Set<string>()
+  /** Imported functions (the host's). */
+  readonly imports = new Set<string>()
 
-  constructor(module: binaryen.Module, maxPages: number, canonicalizeNaNs: boolean) {
+  constructor(module: binaryen.Module, maxPages: number, canonicalizeNaNs: boolean, prepay: boolean) {
     this.module = module
     this.maxPages = maxPages
     this.canonicalizeNaNs = canonicalizeNaNs
+    this.prepay = prepay
     const limit = this.freshName('global', '__bazaar_fuel_limit')
     this.fuel = this.freshName('global', '__bazaar_fuel')
     this.memoryExceeded = this.freshName('global', '__bazaar_memory_exceeded')
     this.growCheck = this.freshName('function', '__bazaar_grow_check')
-    this.chargeBytes = this.freshName('function', '__bazaar_charge_bytes')
     module.addGlobalImport(limit, FUEL_LIMIT_IMPORT.module, FUEL_LIMIT_IMPORT.name, binaryen.i64, false)
     module.addGlobal(this.fuel, binaryen.i64, true, module.global.get(limit, binaryen.i64))
     module.addGlobalExport(this.fuel, FUEL_EXPORT)
@@ -386,6 +430,7 @@ class Instrumenter {
     // V8 would run a start function inside `new WebAssembly.Instance`, before the host can
     // read the fuel counter or start the clock: hand it to the sandbox to call instead.
     const start = module.getStart()
+    this.start = start !== 0
     if (start) {
       module.addFunctionExport(binaryen.getFunctionInfo(start).name, START_EXPORT)
       module.setStart(0 as binaryen.FunctionRef)
@@ -405,7 +450,8 @@ class Instrumenter {
     const functions: number[] = []
     for (let i = 0; i < this.module.getNumFunctions(); i++) {
       const func = this.module.getFunctionByIndex(i)
-      if (!binaryen.getFunctionInfo(func).module) functions.push(func)
+      if (binaryen.getFunctionInfo(func).module) this.imports.add(binaryen.getFunctionInfo(func).name)
+      else functions.push(func)
     }
     // Walk every function first: call-site charging needs each callee's entry cost, which
     // is known once the callee's regions are folded, and which functions may be charged at
@@ -417,6 +463,8 @@ class Instrumenter {
     }
     const hoisted = this.hoistable(plans)
     const entryCosts = new Map<string, number>()
+    const prepaidEntries = new Map<string, number>()
+    const sizes = new Map<string, number>()
     const settled = new Set<string>()
     // Callees first (post-order over hoisted callees, which form no cycle).
     const settle = (root: FunctionPlan) => {
@@ -434,12 +482,59 @@ class Instrumenter {
           continue
         }
         stack.pop()
-        const rootCost = top.plan.finish(entryCosts, hoisted)
-        if (hoisted.has(top.plan.name)) entryCosts.set(top.plan.name, rootCost)
+        const { entryCost, prepaidEntry, size } = top.plan.finish({
+          entryCosts,
+          hoisted,
+          prepaidEntries,
+          sizes,
+        })
+        if (hoisted.has(top.plan.name)) {
+          entryCosts.set(top.plan.name, entryCost)
+          prepaidEntries.set(top.plan.name, prepaidEntry)
+          sizes.set(top.plan.name, size)
+        }
       }
     }
     for (const plan of plans.values()) if (!settled.has(plan.name)) settle(plan)
     this.addHelpers()
+    this.checkOnReturn('_start')
+    if (this.start) this.checkOnReturn(START_EXPORT)
+  }
+
+  /**
+   * Re-exports an entry point through a wrapper that checks the counter after it returns:
+   * regions without a check may leave it below zero (see UNCHECKED_CALL_NODES), and a run
+   * must not end successfully like that.
+   */
+  checkOnReturn(exportName: string): void {
+    const m = this.module
+    const target = binaryen.getExportInfo(m.getExport(exportName)).value
+    const info = binaryen.getFunctionInfo(m.getFunction(target))
+    const params = binaryen.expandType(info.params)
+    const call = m.call(
+      target,
+      params.map((type, i) => m.local.get(i, type)),
+      info.results,
+    )
+    const check = this.checkCounter(0)
+    const body =
+      info.results === binaryen.none
+        ? m.block(null, [call, check])
+        : m.block(
+            null,
+            [m.local.set(params.length, call), check, m.local.get(params.length, info.results)],
+            info.results,
+          )
+    const wrapper = this.freshName('function', `__bazaar_checked${exportName}`)
+    m.addFunction(
+      wrapper,
+      info.params,
+      info.results,
+      info.results === binaryen.none ? [] : [info.results],
+      body,
+    )
+    m.removeExport(exportName)
+    m.addFunctionExport(wrapper, exportName)
   }
 
   /**
@@ -490,41 +585,25 @@ class Instrumenter {
   }
 
   /**
-   * `fuel -= cost; if (fuel < 0) unreachable` as two expressions. The new value is kept in
-   * the i64 local `scratch` for the test, so the global is read once per charge, not twice.
+   * `fuel += delta` (delta may be negative), no check. The code is kept small: V8 decides
+   * what to inline by function size, and a check reads the global again rather than a copy
+   * in a local (V8 forwards the value just stored).
    */
-  charge(cost: ExpressionRef, scratch: number): ExpressionRef[] {
-    const m = this.module
-    return [
-      m.global.set(
-        this.fuel,
-        m.local.tee(scratch, m.i64.sub(m.global.get(this.fuel, binaryen.i64), cost), binaryen.i64),
-      ),
-      m.if(m.i64.lt_s(m.local.get(scratch, binaryen.i64), i64Const(m, 0n)), m.unreachable()),
-    ]
-  }
-
-  chargeStatic(cost: number, scratch: number): ExpressionRef[] {
-    return this.charge(i64Const(this.module, BigInt(cost)), scratch)
-  }
-
-  /** `fuel += delta` (delta may be negative), keeping the new value in `scratch`; no check. */
-  adjust(delta: number, scratch: number): ExpressionRef {
+  adjust(delta: number): ExpressionRef {
     const m = this.module
     return m.global.set(
       this.fuel,
-      m.local.tee(
-        scratch,
-        m.i64.add(m.global.get(this.fuel, binaryen.i64), i64Const(m, BigInt(delta))),
-        binaryen.i64,
-      ),
+      m.i64.add(m.global.get(this.fuel, binaryen.i64), i64Const(m, BigInt(delta))),
     )
   }
 
-  /** `if (scratch < 0) unreachable`: the check half of a charge. */
-  check(scratch: number): ExpressionRef {
+  /** `if (fuel < -threshold) unreachable` (threshold: see charge-plan.ts). */
+  checkCounter(threshold: number): ExpressionRef {
     const m = this.module
-    return m.if(m.i64.lt_s(m.local.get(scratch, binaryen.i64), i64Const(m, 0n)), m.unreachable())
+    return m.if(
+      m.i64.lt_s(m.global.get(this.fuel, binaryen.i64), i64Const(m, -BigInt(threshold))),
+      m.unreachable(),
+    )
   }
 
   addHelpers(): void {
@@ -550,23 +629,6 @@ class Instrumenter {
         i32,
       ),
     )
-    m.addFunction(
-      this.chargeBytes,
-      i32,
-      i32,
-      [binaryen.i64],
-      m.block(
-        null,
-        [
-          ...this.charge(
-            m.i64.extend_u(m.i32.shr_u(m.local.get(0, i32), m.i32.const(Math.log2(BULK_BYTES_PER_FUEL)))),
-            1,
-          ),
-          m.local.get(0, i32),
-        ],
-        i32,
-      ),
-    )
   }
 
   /** Walks one function (regions, NaN canonicalization candidates); `finish` emits its charges. */
@@ -581,20 +643,39 @@ class Instrumenter {
     interface Region {
       cost: number
       parent: number
-      kind: 'function' | 'loop' | 'arm' | 'segment'
+      kind: RegionKind
       /** For a segment: the code before it may branch away, so it is not always reached. */
       branched: boolean
       apply: (charge: ExpressionRef[]) => void
-      /** For a loop whose body is `if (pure condition) then-arm`: that arm's region. */
-      headArm?: number
-      /** For that arm: adds the else arm (the loop's exit path). */
-      setElse?: (code: ExpressionRef) => void
+      /** Positions of its first node and one past its last (see charge-plan.ts). */
+      start: number
+      end: number
+      /** The heuristics expect it to run whenever its enclosing region runs (see LIKELY REGIONS). */
+      likely: boolean
+      /** Arms: their `if` (index into `ifs`), and their final unconditional exit, if any. */
+      loopHead?: boolean
+      ifIndex?: number
+      exitNode?: ExpressionRef
     }
     const regions: Region[] = []
-    const addRegion = (region: Region) => regions.push(region) - 1
+    const addRegion = (region: Omit<Region, 'start' | 'end' | 'likely'> & { likely?: boolean }) =>
+      regions.push({ likely: false, ...region, start: -1, end: -1 }) - 1
     let branches = 0
-    /** `if` expressions that are a whole loop body, to the loop's region. */
-    const loopHeads = new Map<ExpressionRef, number>()
+    /** `if` expressions that are a loop's body (or start it after local.sets): their then arm is likely. */
+    const loopHeads = new Set<ExpressionRef>()
+    // What charge-plan.ts needs to know about the code: positions (pre-order index of each
+    // node), calls, branches and other exits, labels and `if`s.
+    let pos = 0
+    const events: (PlanEvent & { node: ExpressionRef; slot: Slot })[] = []
+    const eventOf = new Map<ExpressionRef, number>()
+    /** Bulk memory events, to the block that charges their size (its child 2 becomes the check). */
+    const bulkSizes = new Map<number, ExpressionRef>()
+    let bulkTemp: number | undefined
+    const labels = new Map<string, PlanLabel>()
+    let duplicateLabel = false
+    const ifs: { node: ExpressionRef; thenArm: number; elseArm?: number }[] = []
+    /** Block labels whose continuation (the code after the block) is a trap. */
+    const coldLabels = new Set<string>()
 
     const temps = new Map<FloatKind, number>()
     const temp = (kind: FloatKind) => {
@@ -689,6 +770,12 @@ class Instrumenter {
       consumer: Consumer
       /** Decides the region when the frame is reached (block children start segments). */
       enter?: () => number
+      /** The code that runs after this expression completes normally is a trap. */
+      cold?: boolean
+    }
+    /** Runs once the subtree pushed before it is walked (records where it ends). */
+    interface Exit {
+      exit: () => void
     }
     const root = addRegion({
       cost: 0,
@@ -697,7 +784,7 @@ class Instrumenter {
       branched: true,
       apply: (charge) => api.Function.setBody(func, prepend(charge, api.Function.getBody(func))),
     })
-    const stack: Frame[] = [
+    const stack: (Frame | Exit)[] = [
       {
         expr: api.Function.getBody(func),
         region: root,
@@ -714,13 +801,38 @@ class Instrumenter {
       field: string,
       region: number,
       consumer: Consumer = 'sink',
+      cold = false,
     ) => {
       const accessors = classes[cls] as Accessors
       const child = (accessors[`get${field}`] as (expr: ExpressionRef) => number)(parent)
       if (child) {
         const set = accessors[`set${field}`] as (expr: ExpressionRef, value: number) => void
-        stack.push({ expr: child, region, slot: (e) => set(parent, e), consumer })
+        stack.push({ expr: child, region, slot: (e) => set(parent, e), consumer, cold })
       }
+    }
+    /** Calls `done` with the position after the subtree(s) pushed next. */
+    const whenDone = (done: (end: number) => void) => stack.push({ exit: () => done(pos) })
+    const addEvent = (
+      frame: Frame,
+      at: number,
+      region: number,
+      event: Omit<PlanEvent, 'start' | 'end' | 'region'>,
+    ) => {
+      const index =
+        events.push({ ...event, start: at, end: at + 1, region, node: frame.expr, slot: frame.slot }) - 1
+      eventOf.set(frame.expr, index)
+      whenDone((end) => {
+        ;(events[index] as PlanEvent).end = end
+      })
+    }
+    const addLabel = (label: string | null, loop: boolean, at: number) => {
+      if (!label) return
+      if (labels.has(label)) duplicateLabel = true
+      const entry = { loop, start: at, end: at + 1 }
+      labels.set(label, entry)
+      whenDone((end) => {
+        entry.end = end
+      })
     }
     const pushOperands = (parent: ExpressionRef, cls: string, region: number) => {
       const accessors = classes[cls] as Accessors
@@ -732,16 +844,20 @@ class Instrumenter {
       }
     }
     /** Block children after the first may start a segment: known once the previous child is walked. */
-    const pushBlockChildren = (block: ExpressionRef, region: number) => {
+    const pushBlockChildren = (block: ExpressionRef, region: number, cold: boolean) => {
       const count = api.Block.getNumChildren(block)
       const segment: number[] = []
       const branchesBefore: number[] = []
+      whenDone((end) => {
+        for (let i = 1; i < count; i++) (regions[segment[i] as number] as Region).end = end
+      })
       for (let i = count - 1; i >= 0; i--) {
         stack.push({
           expr: api.Block.getChildAt(block, i),
           region,
           slot: (e) => api.Block.setChildAt(block, i, e),
           consumer: 'sink',
+          cold: i === count - 1 ? cold : startsWithTrap(block, i + 1),
           enter: () => {
             branchesBefore[i] = branches
             if (i === 0) {
@@ -753,6 +869,7 @@ class Instrumenter {
               parent: segment[i - 1] as number,
               kind: 'segment',
               branched: branches > (branchesBefore[i - 1] as number),
+              likely: likelySegment(api.Block.getChildAt(block, i - 1), coldLabels),
               apply: (charge) =>
                 api.Block.setChildAt(block, i, prepend(charge, api.Block.getChildAt(block, i))),
             })
@@ -780,34 +897,78 @@ class Instrumenter {
         consumer: 'sink',
       })
     }
+    /**
+     * A bulk memory operation's size becomes `(t = size, fuel -= t >> 4, check, t)`, inline
+     * (a helper call would be small enough for V8 to inline, at the expense of inlining the
+     * program's own functions). The check's threshold is known once the plan is.
+     */
+    const chargeSize = (parent: ExpressionRef, cls: string, region: number) => {
+      const accessors = classes[cls] as Accessors
+      const operand = (accessors.getSize as (e: number) => number)(parent)
+      bulkTemp ??= addVar(func, binaryen.i32)
+      const t = bulkTemp
+      const set = m.local.set(t, operand)
+      const fuel = this.fuel
+      const bytes = m.i32.shr_u(m.local.get(t, binaryen.i32), m.i32.const(Math.log2(BULK_BYTES_PER_FUEL)))
+      const charge = m.global.set(fuel, m.i64.sub(m.global.get(fuel, binaryen.i64), m.i64.extend_u(bytes)))
+      const block = m.block(null, [set, charge, m.nop(), m.local.get(t, binaryen.i32)], binaryen.i32)
+      bulkSizes.set(events.length - 1, block)
+      ;(accessors.setSize as (e: number, v: number) => void)(parent, block)
+      stack.push({ expr: operand, region, slot: (e) => api.LocalSet.setValue(set, e), consumer: 'sink' })
+    }
 
     while (stack.length > 0) {
-      const frame = stack.pop() as Frame
+      const top = stack.pop() as Frame | Exit
+      if ('exit' in top) {
+        top.exit()
+        continue
+      }
+      const frame = top
       const { expr, slot, consumer } = frame
+      const at = pos++
       const region = frame.enter ? frame.enter() : frame.region
-      ;(regions[region] as Region).cost++
+      const current = regions[region] as Region
+      current.cost++
+      if (current.start < 0) current.start = at
       const id = binaryen.getExpressionId(expr)
       switch (id) {
-        case binaryen.BlockId:
-          pushBlockChildren(expr, region)
+        case binaryen.BlockId: {
+          const label = api.Block.getName(expr)
+          if (label && frame.cold) coldLabels.add(label)
+          addLabel(label, false, at)
+          pushBlockChildren(expr, region, frame.cold === true)
           break
+        }
         case binaryen.IfId: {
-          const loop = loopHeads.get(expr)
+          const arms: number[] = []
           for (const arm of ['IfFalse', 'IfTrue'] as const) {
-            if (!api.If[`get${arm}`](expr)) continue
+            const armExpr = api.If[`get${arm}`](expr)
+            if (!armExpr) continue
+            const other = api.If[arm === 'IfTrue' ? 'getIfFalse' : 'getIfTrue'](expr)
             const inner = addRegion({
               cost: 0,
               parent: region,
               kind: 'arm',
               branched: true,
+              // The arm whose sibling is a constant or a local / global read (`a ? b : 0`,
+              // `a && b`), and the then arm of a loop's leading test, run most of the time.
+              likely: (other !== 0 && trivialArm(other)) || (arm === 'IfTrue' && loopHeads.has(expr)),
+              loopHead: arm === 'IfTrue' && loopHeads.has(expr),
+              ifIndex: ifs.length,
+              exitNode: finalExit(armExpr),
               apply: (charge) => api.If[`set${arm}`](expr, prepend(charge, api.If[`get${arm}`](expr))),
             })
-            if (loop !== undefined && arm === 'IfTrue') {
-              ;(regions[loop] as Region).headArm = inner
-              ;(regions[inner] as Region).setElse = (code) => api.If.setIfFalse(expr, code)
-            }
-            push(expr, 'If', arm, inner)
+            arms.push(inner)
+            whenDone((end) => {
+              ;(regions[inner] as Region).end = end
+            })
+            push(expr, 'If', arm, inner, 'sink', frame.cold === true)
           }
+          ifs.push({
+            node: expr,
+            thenArm: arms.at(-1) as number,
+            ...(arms.length > 1 ? { elseArm: arms[0] } : {}),
+          })
           push(expr, 'If', 'Condition', region)
           break
         }
@@ -820,25 +981,50 @@ class Instrumenter {
             apply: (charge) => api.Loop.setBody(expr, prepend(charge, api.Loop.getBody(expr))),
           })
           const head = loopHeadIf(api.Loop.getBody(expr))
-          if (head) loopHeads.set(head, inner)
-          push(expr, 'Loop', 'Body', inner)
+          if (head) loopHeads.add(head)
+          addLabel(api.Loop.getName(expr), true, at)
+          whenDone((end) => {
+            ;(regions[inner] as Region).end = end
+          })
+          push(expr, 'Loop', 'Body', inner, 'sink', frame.cold === true)
           break
         }
-        case binaryen.BreakId:
+        case binaryen.BreakId: {
+          branches++
+          const target = api.Break.getName(expr)
+          addEvent(frame, at, region, {
+            kind: 'branch',
+            conditional: api.Break.getCondition(expr) !== 0,
+            value: api.Break.getValue(expr) !== 0,
+            labels: [target],
+          })
+          push(expr, 'Break', 'Condition', region)
+          push(expr, 'Break', 'Value', region)
+          break
+        }
         case binaryen.SwitchId: {
           branches++
-          const cls = id === binaryen.BreakId ? 'Break' : 'Switch'
-          push(expr, cls, 'Condition', region)
-          push(expr, cls, 'Value', region)
+          addEvent(frame, at, region, {
+            kind: 'branch',
+            conditional: false,
+            value: api.Switch.getValue(expr) !== 0,
+            labels: [...api.Switch.getNames(expr), api.Switch.getDefaultName(expr)],
+          })
+          push(expr, 'Switch', 'Condition', region)
+          push(expr, 'Switch', 'Value', region)
           break
         }
-        case binaryen.CallId:
-          calls.push({ region, callee: api.Call.getTarget(expr) })
+        case binaryen.CallId: {
+          const callee = api.Call.getTarget(expr)
+          calls.push({ region, callee })
           if (api.Call.isReturn(expr)) branches++
+          addEvent(frame, at, region, { kind: 'call', callee })
           pushOperands(expr, 'Call', region)
           break
+        }
         case binaryen.CallIndirectId:
           if (api.CallIndirect.isReturn(expr)) branches++
+          addEvent(frame, at, region, { kind: 'observer' })
           push(expr, 'CallIndirect', 'Target', region)
           pushOperands(expr, 'CallIndirect', region)
           break
@@ -847,6 +1033,7 @@ class Instrumenter {
           break
         case binaryen.ReturnId:
           branches++
+          addEvent(frame, at, region, { kind: 'return' })
           push(expr, 'Return', 'Value', region)
           break
         case binaryen.LocalSetId: {
@@ -914,17 +1101,20 @@ class Instrumenter {
           wrapOperand(expr, 'MemoryGrow', 'Delta', this.growCheck, region)
           break
         case binaryen.MemoryCopyId:
-          wrapOperand(expr, 'MemoryCopy', 'Size', this.chargeBytes, region)
+          addEvent(frame, at, region, { kind: 'bulk' })
+          chargeSize(expr, 'MemoryCopy', region)
           push(expr, 'MemoryCopy', 'Source', region)
           push(expr, 'MemoryCopy', 'Dest', region)
           break
         case binaryen.MemoryFillId:
-          wrapOperand(expr, 'MemoryFill', 'Size', this.chargeBytes, region)
+          addEvent(frame, at, region, { kind: 'bulk' })
+          chargeSize(expr, 'MemoryFill', region)
           push(expr, 'MemoryFill', 'Value', region)
           push(expr, 'MemoryFill', 'Dest', region)
           break
         case binaryen.MemoryInitId:
-          wrapOperand(expr, 'MemoryInit', 'Size', this.chargeBytes, region)
+          addEvent(frame, at, region, { kind: 'bulk' })
+          chargeSize(expr, 'MemoryInit', region)
           push(expr, 'MemoryInit', 'Offset', region)
           push(expr, 'MemoryInit', 'Dest', region)
           break
@@ -975,11 +1165,13 @@ class Instrumenter {
         case binaryen.RefFuncId:
           this.referenced.add(api.RefFunc.getFunc(expr))
           break
+        case binaryen.UnreachableId:
+          addEvent(frame, at, region, { kind: 'unreachable' })
+          break
         case binaryen.GlobalGetId:
         case binaryen.ConstId:
         case binaryen.MemorySizeId:
         case binaryen.NopId:
-        case binaryen.UnreachableId:
         case binaryen.DataDropId:
         case binaryen.RefNullId:
         case binaryen.TableSizeId:
@@ -994,7 +1186,7 @@ class Instrumenter {
       }
     }
 
-    const finish = (entryCosts: ReadonlyMap<string, number>, hoisted: ReadonlySet<string>): number => {
+    const finish = ({ entryCosts, hoisted, prepaidEntries, sizes }: Settled) => {
       if (this.canonicalizeNaNs) {
         const deferred = new Set(candidates)
         for (let changed = true; changed; ) {
@@ -1023,7 +1215,6 @@ class Instrumenter {
       }
       // Fold, innermost and last first, so a chain of segments folds all the way up.
       const charged: boolean[] = []
-      let scratch: number | undefined
       for (let r = regions.length - 1; r >= 0; r--) {
         const region = regions[r] as Region
         const fold =
@@ -1034,22 +1225,130 @@ class Instrumenter {
       }
       // A hoisted function's entry is paid by its callers.
       if (hoisted.has(name)) charged[root] = false
-      regions.forEach((region, r) => {
-        if (!charged[r]) return
-        scratch ??= addVar(func, binaryen.i64)
-        const arm = region.headArm === undefined ? undefined : (regions[region.headArm] as Region)
-        if (arm && charged[region.headArm as number] && arm.setElse) {
-          // Loop head merging (see the header comment): charge the loop test and the body
-          // together, check in the body, refund the body and check on the way out.
-          region.apply([this.adjust(-(region.cost + arm.cost), scratch)])
-          arm.apply([this.check(scratch)])
-          arm.setElse(m.block(null, [this.adjust(arm.cost, scratch), this.check(scratch)]))
-          charged[region.headArm as number] = false
-        } else {
-          region.apply(this.chargeStatic(region.cost, scratch))
-        }
+      ;(regions[root] as Region).end = pos
+
+      // Which regions check the counter at their entry: loops (every iteration), the entry of
+      // a function that is not hoisted (every call, so recursion), and regions whose calls to
+      // hoisted functions add up to more than UNCHECKED_CALL_NODES nodes. Elsewhere a charge
+      // only subtracts: after the counter goes below zero, at most the straight-line code up
+      // to the next check runs (calls to imports and the end of the run check too) before the
+      // job stops out of fuel.
+      const v2Host = (r: number): number => {
+        let a = r
+        while (a !== root && !charged[a]) a = (regions[a] as Region).parent
+        return a
+      }
+      const checked = regions.map((region, r) => region.kind === 'loop' || (r === root && !hoisted.has(name)))
+      let size = pos
+      const unchecked = new Map<number, number>()
+      for (const event of events) {
+        if (event.kind !== 'call' || event.callee === undefined || !hoisted.has(event.callee)) continue
+        const calleeSize = sizes.get(event.callee) ?? 0
+        size = Math.min(size + calleeSize, 2 ** 31)
+        const host = v2Host(event.region)
+        const sum = (unchecked.get(host) ?? 0) + calleeSize
+        unchecked.set(host, sum)
+        if (sum > UNCHECKED_CALL_NODES) checked[host] = true
+      }
+
+      // Where the charges go (charge-plan.ts): likely regions prepaid with their host,
+      // refunded on the paths that skip them; every check keeps its version 2 meaning.
+      const plan = planCharges({
+        regions: regions.map((region, r) => ({
+          kind: region.kind,
+          parent: region.parent,
+          start: region.start,
+          end: region.end,
+          charged: charged[r] === true,
+          checked: checked[r] === true,
+          cost: region.cost,
+          likely: this.prepay && !duplicateLabel && region.likely,
+          ...(region.ifIndex === undefined ? {} : { ifIndex: region.ifIndex }),
+          ...(region.loopHead ? { loopHead: true } : {}),
+          ...(region.exitNode === undefined || !eventOf.has(region.exitNode)
+            ? {}
+            : { exitEvent: eventOf.get(region.exitNode) as number }),
+        })),
+        ifs: ifs.map(({ thenArm, elseArm }) => (elseArm === undefined ? { thenArm } : { thenArm, elseArm })),
+        events,
+        labels,
+        rootHoisted: hoisted.has(name),
+        prepaidEntryOf: (callee) => prepaidEntries.get(callee) ?? 0,
       })
-      return (regions[root] as Region).cost
+      // Code replaced through slots first: region charges are prepended to whatever is there.
+      const armRefunds = new Map<number, number>()
+      for (const { site, amount, threshold } of plan.refunds) {
+        if (site.kind === 'arm') {
+          armRefunds.set(site.region, amount)
+        } else if (site.kind === 'else') {
+          const node = (ifs[site.ifIndex] as { node: ExpressionRef }).node
+          if (amount === 0) api.If.setIfFalse(node, this.checkCounter(threshold ?? 0))
+          else {
+            const refund = this.adjust(amount)
+            api.If.setIfFalse(
+              node,
+              threshold === undefined ? refund : m.block(null, [refund, this.checkCounter(threshold)]),
+            )
+          }
+        } else {
+          const event = events[site.event] as (typeof events)[number]
+          event.slot(
+            site.kind === 'before'
+              ? prepend([this.adjust(amount)], event.node)
+              : m.if(
+                  api.Break.getCondition(event.node),
+                  m.block(null, [this.adjust(amount), m.br(api.Break.getName(event.node))]),
+                ),
+          )
+        }
+      }
+      /** Runs `code` after a call's operands, right before the call. */
+      const beforeCall = ({ node, slot }: { node: ExpressionRef; slot: Slot }, code: ExpressionRef) => {
+        const count = api.Call.getNumOperands(node)
+        if (count === 0) {
+          slot(prepend([code], node))
+          return
+        }
+        const last = api.Call.getOperandAt(node, count - 1)
+        const type = binaryen.getExpressionType(last)
+        if (type === binaryen.unreachable) return // the call is never reached
+        const t = addVar(func, type)
+        api.Call.setOperandAt(
+          node,
+          count - 1,
+          m.block(null, [m.local.set(t, last), code, m.local.get(t, type)], type),
+        )
+      }
+      for (const [e, amount] of plan.preCharges) {
+        beforeCall(events[e] as (typeof events)[number], this.adjust(-amount))
+      }
+      // Calls to imports see a counter that is not below zero (a check right before the call,
+      // after its operands): the clock reads it, and proc_exit ends the run.
+      for (const event of events) {
+        if (event.kind === 'call' && event.callee !== undefined && this.imports.has(event.callee)) {
+          beforeCall(event, this.checkCounter(0))
+        }
+      }
+      for (const [e, threshold] of plan.bulkChecks) {
+        api.Block.setChildAt(bulkSizes.get(e) as ExpressionRef, 2, this.checkCounter(threshold))
+      }
+      for (const [r, { amount, threshold }] of plan.charges) {
+        const charge = this.adjust(-amount)
+        ;(regions[r] as Region).apply(
+          threshold === undefined ? [charge] : [charge, this.checkCounter(threshold)],
+        )
+      }
+      for (const [r, threshold] of plan.checks) {
+        const refund = armRefunds.get(r)
+        armRefunds.delete(r)
+        ;(regions[r] as Region).apply(
+          refund === undefined
+            ? [this.checkCounter(threshold)]
+            : [this.adjust(refund), this.checkCounter(threshold)],
+        )
+      }
+      for (const [r, amount] of armRefunds) (regions[r] as Region).apply([this.adjust(amount)])
+      return { entryCost: (regions[root] as Region).cost, prepaidEntry: plan.prepaidEntry, size }
     }
     return { name, calls, finish }
   }
@@ -1059,8 +1358,22 @@ class Instrumenter {
 interface FunctionPlan {
   name: string
   calls: { region: number; callee: string }[]
-  /** Folds and emits the charges; returns the entry region's cost (what callers pay when hoisted). */
-  finish: (entryCosts: ReadonlyMap<string, number>, hoisted: ReadonlySet<string>) => number
+  /**
+   * Folds and emits the charges; returns the entry region's cost and what the entry prepays
+   * (what callers pay on top of their own code when the function is hoisted).
+   */
+  finish: (settled: Settled) => { entryCost: number; prepaidEntry: number; size: number }
+}
+
+/** What is known about the hoisted callees once they are settled. */
+interface Settled {
+  /** Functions charged at their call sites. */
+  hoisted: ReadonlySet<string>
+  /** Their entry cost (version 2) and what their entry prepays (charge-plan.ts). */
+  entryCosts: ReadonlyMap<string, number>
+  prepaidEntries: ReadonlyMap<string, number>
+  /** IR nodes in them and in the hoisted functions they call, each call counted (capped). */
+  sizes: ReadonlyMap<string, number>
 }
 
 /**

@@ -16,33 +16,15 @@ import { cidOf, validateJobSpec } from '@bazaar/protocol'
 import pino from 'pino'
 import { examplesBuildDir } from '../src/demo/run-demo.ts'
 import { type LocalMarket, startLocalMarket } from '../src/local-market.ts'
-import type { WasmRunner } from '../src/provider/provider-service.ts'
 import type { JobEvent } from '../src/requester/job-events.ts'
 import { prepareJob } from '../src/requester/prepare-job.ts'
 import type { RefereeEvent } from '../src/verification/referee-duty.ts'
+import { noShow, wrongResult } from './misbehaving-runners.ts'
 
 const logger = pino({ level: process.env.BAZAAR_TEST_LOG ?? 'silent' })
 const GWEI = 1_000_000_000n
 const COLLATERAL = 10n ** 18n // the market's least collateral (1 BZR): what a fault costs
 const TEXT = 'the quick brown fox jumps over the lazy dog the end'
-
-/** Test harness: a provider that returns a wrong result (its output with every byte flipped). */
-const wrongResult = (runner: WasmRunner): WasmRunner => ({
-  async run(job, opts) {
-    const result = await runner.run(job, opts)
-    return { ...result, stdout: result.stdout.map((b) => b ^ 0xff) }
-  },
-})
-
-/** Test harness: a provider that takes the job and never delivers (until the node stops). */
-const noShow = (): WasmRunner => ({
-  run: (_job, opts) =>
-    new Promise((_resolve, reject) => {
-      const fail = () => reject(new Error('no-show provider stopped'))
-      if (opts?.signal?.aborted) fail()
-      opts?.signal?.addEventListener('abort', fail, { once: true })
-    }),
-})
 
 describe('replicated jobs on a real local market', () => {
   let market: LocalMarket

@@ -15,40 +15,14 @@ import { cidOf, validateJobSpec } from '@bazaar/protocol'
 import pino from 'pino'
 import { examplesBuildDir } from '../src/demo/run-demo.ts'
 import { type LocalMarket, startLocalMarket } from '../src/local-market.ts'
-import type { WasmRunner } from '../src/provider/provider-service.ts'
 import type { JobEvent } from '../src/requester/job-events.ts'
 import { prepareJob } from '../src/requester/prepare-job.ts'
 import type { RefereeEvent } from '../src/verification/referee-duty.ts'
 import type { WatcherEvent } from '../src/verification/watcher.ts'
+import { greedyFuel, noShow, wrongResult } from './misbehaving-runners.ts'
 
 const logger = pino({ level: process.env.BAZAAR_TEST_LOG ?? 'silent' })
 const GWEI = 1_000_000_000n
-
-/** Test harness: a provider that returns a wrong result (its output with every byte flipped). */
-const wrongResult = (runner: WasmRunner): WasmRunner => ({
-  async run(job, opts) {
-    const result = await runner.run(job, opts)
-    return { ...result, stdout: result.stdout.map((b) => b ^ 0xff) }
-  },
-})
-
-/** Test harness: a provider that claims more fuel than its job used (to be paid more). */
-const greedyFuel = (runner: WasmRunner): WasmRunner => ({
-  async run(job, opts) {
-    const result = await runner.run(job, opts)
-    return { ...result, fuelUsed: result.fuelUsed + 12_345n }
-  },
-})
-
-/** Test harness: a provider that takes the job and never delivers (until the node stops). */
-const noShow = (): WasmRunner => ({
-  run: (_job, opts) =>
-    new Promise((_resolve, reject) => {
-      const fail = () => reject(new Error('no-show provider stopped'))
-      if (opts?.signal?.aborted) fail()
-      opts?.signal?.addEventListener('abort', fail, { once: true })
-    }),
-})
 
 describe('audited jobs on a real local market', () => {
   let market: LocalMarket

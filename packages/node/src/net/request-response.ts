@@ -174,16 +174,23 @@ export async function sendRequest<Res>(
 }
 
 /** Dials `peer` and negotiates `protocol`, mapping deadline / abort failures to typed errors. */
+/** Longest a dial (connection and protocol negotiation) may take before it is called failed. */
+export const DIAL_TIMEOUT_MS = 15_000
+
 export async function openStream(
   host: BazaarHost,
   peer: PeerId | Multiaddr,
   protocol: string,
   signal: AbortSignal,
 ): Promise<Stream> {
+  // The dial gets its own, shorter budget: a dial that hangs (a stale address that accepts TCP
+  // but never finishes the handshake) must fail in time for the caller to try again, not eat
+  // the whole transfer budget.
+  const dialSignal = deadline(signal, DIAL_TIMEOUT_MS)
   try {
-    return await host.dialProtocol(peer, protocol, { signal })
+    return await host.dialProtocol(peer, protocol, { signal: dialSignal })
   } catch (err) {
-    if (signal.aborted) throw toAbortError(signal.reason, `dial ${protocol}`)
+    if (dialSignal.aborted) throw toAbortError(dialSignal.reason, `dial ${protocol}`)
     throw err
   }
 }

@@ -771,6 +771,14 @@ export class BazaarContracts {
     return this.#write(label, () => this.#contractWrite(call as never))
   }
 
+  /** Reads another contract of the suite (court, vault), its failures as ChainError naming `label`. */
+  readOther<T>(
+    label: string,
+    call: { address: Address; abi: Abi; functionName: string; args: readonly unknown[] },
+  ): Promise<T> {
+    return this.#read(label, async () => (await this.clients.publicClient.readContract(call as never)) as T)
+  }
+
   async #read<T>(label: string, call: () => Promise<T>): Promise<T> {
     try {
       return await call()

@@ -300,17 +300,13 @@ export class VerificationCourt {
     })
   }
 
-  async #read<T>(functionName: string, args: readonly unknown[]): Promise<T> {
-    try {
-      return (await this.#contracts.clients.publicClient.readContract({
-        address: this.address,
-        abi: verificationCourtAbi,
-        functionName,
-        args,
-      } as never)) as T
-    } catch (err) {
-      throw ChainError.from(err, `VerificationCourt.${functionName}`)
-    }
+  #read<T>(functionName: string, args: readonly unknown[]): Promise<T> {
+    return this.#contracts.readOther(`VerificationCourt.${functionName}`, {
+      address: this.address,
+      abi: verificationCourtAbi,
+      functionName,
+      args,
+    })
   }
 
   #events(result: WriteResult, eventName: string): Record<string, unknown>[] {

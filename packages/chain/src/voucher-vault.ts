@@ -372,17 +372,13 @@ export class VoucherVault {
     })
   }
 
-  async #read<T>(functionName: string, args: readonly unknown[]): Promise<T> {
-    try {
-      return (await this.#contracts.clients.publicClient.readContract({
-        address: this.address,
-        abi: voucherVaultAbi,
-        functionName,
-        args,
-      } as never)) as T
-    } catch (err) {
-      throw ChainError.from(err, `VoucherVault.${functionName}`)
-    }
+  #read<T>(functionName: string, args: readonly unknown[]): Promise<T> {
+    return this.#contracts.readOther(`VoucherVault.${functionName}`, {
+      address: this.address,
+      abi: voucherVaultAbi,
+      functionName,
+      args,
+    })
   }
 
   async #logs(

@@ -20,6 +20,7 @@ import {
   repoRoot,
   startProcessMarket,
   waitFor,
+  waitForJobEnd,
 } from './harness/process-market.ts'
 
 const GWEI = 1_000_000_000n
@@ -103,15 +104,7 @@ describe('fault injection: a provider killed with SIGKILL, during execution, aft
       (await providerJobs(0)).find((j) => j.jobId === submitted.id && j.phase === 'running' && !j.fuelUsed),
     )
     await kill9(market.providers[0]!.child)
-    const view = await waitFor(
-      'the job to end',
-      async () => {
-        const v = await client.getJob(submitted.id)
-        return v.state === 'running' ? undefined : v
-      },
-      120_000,
-      500,
-    )
+    const view = await waitForJobEnd(client, submitted.id)
     assertSlashedOnly(0, view, before, await market.snapshot())
   })
 
@@ -137,15 +130,7 @@ describe('fault injection: a provider killed with SIGKILL, during execution, aft
       (await providerJobs(1)).find((j) => j.jobId === submitted.id && j.phase === 'committed'),
     )
     await kill9(market.providers[1]!.child)
-    const view = await waitFor(
-      'the job to end',
-      async () => {
-        const v = await client.getJob(submitted.id)
-        return v.state === 'running' ? undefined : v
-      },
-      120_000,
-      500,
-    )
+    const view = await waitForJobEnd(client, submitted.id)
     assert.ok(view.events?.some((e) => e.type === 'committed'))
     assert.ok(!view.events?.some((e) => e.type === 'revealed'))
     assertSlashedOnly(1, view, before, await market.snapshot())
@@ -176,15 +161,7 @@ describe('fault injection: a provider killed with SIGKILL, during execution, aft
     await kill9(victim.child)
     // Same data dir, no stall: the revealed result is still in its store.
     await market.startProvider(2, { BAZAAR_TEST_STALL_SERVE_MS: '' })
-    const view = await waitFor(
-      'the job to end',
-      async () => {
-        const v = await client.getJob(submitted.id)
-        return v.state === 'running' ? undefined : v
-      },
-      120_000,
-      500,
-    )
+    const view = await waitForJobEnd(client, submitted.id)
     assert.equal(view.state, 'completed', JSON.stringify(view))
     assert.equal(view.provider?.toLowerCase(), market.providerAccounts[2]!.address.toLowerCase())
     const paid = BigInt(view.paid!)

@@ -12,6 +12,9 @@ const FINAL_ERRORS = new Set([
   'OperationAbortedError',
 ])
 
+/** How long a provider keeps trying to fetch a job's module and inputs from its requester. */
+export const INPUT_FETCH_RETRY_MS = 30_000
+
 /** Pauses between tries; the last one repeats until the deadline. */
 export const RESULT_FETCH_PAUSES_MS: readonly number[] = [1_000, 2_000, 4_000, 8_000, 15_000]
 

@@ -21,6 +21,7 @@ import {
 } from '@bazaar/chain'
 import { connectChain } from '@bazaar/node/daemon/connect-chain'
 import { parseTokens } from '@bazaar/protocol'
+import type { BazaarClient, JobView } from '@bazaar/sdk'
 import type { Address, Hex } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 
@@ -84,6 +85,19 @@ export function rssOf(pid: number | undefined): number | undefined {
   } catch {
     return undefined
   }
+}
+
+/** Polls a job through the SDK until it leaves `running`; returns its final view. */
+export function waitForJobEnd(client: BazaarClient, id: string, timeoutMs = 120_000): Promise<JobView> {
+  return waitFor(
+    `job ${id} to end`,
+    async () => {
+      const view = await client.getJob(id)
+      return view.state === 'running' ? undefined : view
+    },
+    timeoutMs,
+    500,
+  )
 }
 
 /** Waits until `probe` returns a value (errors count as "not yet"); throws after `timeoutMs`. */

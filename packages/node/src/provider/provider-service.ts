@@ -27,7 +27,7 @@ import { type Address, bytesToHex, type Hex, zeroHash } from 'viem'
 import type { ContentStore } from '../content-store.ts'
 import type { MarketChain } from '../market-chain.ts'
 import type { NetworkServices } from '../network-services.ts'
-import { retryUntil } from '../retry-until.ts'
+import { INPUT_FETCH_RETRY_MS, retryUntil } from '../retry-until.ts'
 import type { NodeStore } from '../store/node-store.ts'
 import type { StoredProviderJob } from '../store/provider-job-repo.ts'
 import { runJob } from './job-runner.ts'
@@ -100,9 +100,6 @@ interface Settlement {
   salt: Hex
   commitment: Hex
 }
-
-/** How long a provider keeps trying to fetch a job's module and inputs from its requester. */
-const INPUT_FETCH_RETRY_MS = 30_000
 
 /** Phases of a job this provider won and took up. */
 const AWARDED_PHASES: readonly ProviderJobPhase[] = [

@@ -20,7 +20,7 @@ import type { ContentStore } from '../content-store.ts'
 import type { NetworkServices } from '../network-services.ts'
 import { runJob } from '../provider/job-runner.ts'
 import type { ProviderService, WasmRunner } from '../provider/provider-service.ts'
-import { retryUntil } from '../retry-until.ts'
+import { INPUT_FETCH_RETRY_MS, retryUntil } from '../retry-until.ts'
 import type { VoucherChannelRecord, VoucherJobRecord, VoucherRepo } from '../store/voucher-repo.ts'
 import { canAccept, exposureOf } from './exposure.ts'
 import { extendJobsRoot } from './jobs-root.ts'
@@ -583,7 +583,7 @@ export class VoucherProvider {
       // A dropped connection costs a retry, not the job (as on the per-job path).
       fetch: (cid) =>
         retryUntil(() => this.c.network.fetch(peer, cid, { signal }), {
-          untilMs: Date.now() + 30_000,
+          untilMs: Date.now() + INPUT_FETCH_RETRY_MS,
           signal,
         }),
       store: this.c.store,

@@ -5,9 +5,10 @@ import { type GossipSub, gossipsub } from '@libp2p/gossipsub'
 import { type Identify, identify } from '@libp2p/identify'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { type KadDHT, kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { type Ping, ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
-import type { Multiaddr } from '@multiformats/multiaddr'
+import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { type Logger, pino } from 'pino'
 
@@ -105,6 +106,15 @@ export async function createBazaarHost(init: BazaarHostInit = {}): Promise<Bazaa
       }),
     },
   })
+
+  // Known before start returns, not only when bootstrap's timer fires: a dial by peer id made
+  // right after start (a requester resuming a job with the provider it bootstraps from) must
+  // find an address, not fall into a DHT lookup (see ensurePeerAddress in request-response.ts).
+  for (const addr of init.bootstrap ?? []) {
+    const ma = multiaddr(addr)
+    const id = ma.getComponents().findLast((c) => c.name === 'p2p')?.value
+    if (id !== undefined) await node.peerStore.merge(peerIdFromString(id), { multiaddrs: [ma] })
+  }
 
   const minConnections = init.minConnections ?? 8
   node.addEventListener('peer:discovery', (evt) => {

@@ -32,6 +32,21 @@ export class PeerResetError extends BaseError {
   }
 }
 
+/**
+ * No address is known for a peer we are not connected to, and the peer routing (DHT) did not
+ * find one. Retryable: the address arrives once the peer connects to us or a lookup succeeds.
+ */
+export class PeerAddressUnknownError extends BaseError {
+  override name = 'PeerAddressUnknownError' as const
+  constructor(peer: string, options: BaseErrorOptions = {}) {
+    super(ErrorCode.NotFound, `no address known for peer ${peer}`, {
+      hint: 'the peer may be offline or not yet discovered; pass its multiaddr with --bootstrap, or retry once it is back',
+      ...options,
+      details: { peer, ...options.details },
+    })
+  }
+}
+
 /** The remote peer answered with an error response; `code` is the code it sent. */
 export class RemoteError extends BaseError {
   override name = 'RemoteError' as const

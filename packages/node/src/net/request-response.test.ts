@@ -153,3 +153,55 @@ describe('request/response', () => {
     assert.deepEqual(await echo('after abort'), { type: 'echo-reply', text: 'after abort' })
   })
 })
+
+describe('dialing a peer by id', () => {
+  it('uses the bootstrap address at once after start, before bootstrap discovery runs', async () => {
+    const server = await createBazaarHost()
+    await handleRequests(server, ECHO, echoRequest, async (req) => ({ type: 'echo-reply', text: req.text }))
+    const client = await createBazaarHost({ bootstrap: [server.multiaddrs()[0]!.toString()] })
+    try {
+      // No connection yet and no discovery event: the address must come from the peer store.
+      assert.equal(client.getConnections(server.peerId).length, 0)
+      const reply = await sendRequest(
+        client,
+        server.peerId,
+        ECHO,
+        { type: 'echo', text: 'resumed' },
+        echoReply,
+        {
+          timeoutMs: 5_000,
+        },
+      )
+      assert.deepEqual(reply, { type: 'echo-reply', text: 'resumed' })
+    } finally {
+      await Promise.all([client.stop(), server.stop()])
+    }
+  })
+
+  it('fails at once with a typed, retryable error when no address is known and nobody can be asked', async () => {
+    const [lonely, stranger] = await Promise.all([createBazaarHost(), createBazaarHost()])
+    try {
+      await assert.rejects(
+        sendRequest(lonely, stranger.peerId, ECHO, { type: 'echo', text: 'hi' }, echoReply, {
+          timeoutMs: 10_000,
+        }),
+        // Not a PeerTimeoutError: it did not wait out a lookup.
+        (err: BaseError) =>
+          err.name === 'PeerAddressUnknownError' &&
+          err.code === ErrorCode.NotFound &&
+          err.hint !== undefined &&
+          err.details?.peer === stranger.peerId.toString(),
+      )
+      // Once the address is known the same peer is reachable: the failed try left nothing stuck.
+      await handleRequests(stranger, ECHO, echoRequest, async (req) => ({
+        type: 'echo-reply',
+        text: req.text,
+      }))
+      await lonely.peerStore.merge(stranger.peerId, { multiaddrs: stranger.multiaddrs() })
+      const reply = await sendRequest(lonely, stranger.peerId, ECHO, { type: 'echo', text: 'now' }, echoReply)
+      assert.deepEqual(reply, { type: 'echo-reply', text: 'now' })
+    } finally {
+      await Promise.all([lonely.stop(), stranger.stop()])
+    }
+  })
+})

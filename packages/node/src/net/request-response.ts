@@ -6,12 +6,12 @@ import {
   MAX_CONTROL_MESSAGE_BYTES,
 } from '@bazaar/protocol'
 import type { PeerId, Stream } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
+import { isMultiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import { z } from 'zod'
 import type { BazaarHost } from './create-host.ts'
 import { deadline } from './deadline.ts'
-import { RemoteError, toAbortError, toErrorCode } from './errors.ts'
+import { PeerAddressUnknownError, RemoteError, toAbortError, toErrorCode } from './errors.ts'
 import { readFrame, readMessage, writeMessage } from './framed-stream.ts'
 
 /**
@@ -188,11 +188,37 @@ export async function openStream(
   // the whole transfer budget.
   const dialSignal = deadline(signal, DIAL_TIMEOUT_MS)
   try {
+    if (!isMultiaddr(peer)) await ensurePeerAddress(host, peer, dialSignal)
     return await host.dialProtocol(peer, protocol, { signal: dialSignal })
   } catch (err) {
     if (dialSignal.aborted) throw toAbortError(dialSignal.reason, `dial ${protocol}`)
     throw err
   }
+}
+
+/**
+ * Makes sure a dial by peer id has an address to try. libp2p would otherwise start a DHT lookup
+ * inside its dial queue, and every later dial of that peer (bootstrap's included) joins that
+ * pending dial instead of using an address learnt meanwhile: with an empty routing table the
+ * lookup outlives any deadline and the peer stays unreachable for good (seen when a restarted
+ * requester resumed a job before its bootstrap peer was known). Here the lookup runs under our
+ * deadline, outside the dial queue, and an unknown peer is a typed, retryable error.
+ */
+async function ensurePeerAddress(host: BazaarHost, peer: PeerId, signal: AbortSignal): Promise<void> {
+  if (host.getConnections(peer).length > 0) return
+  const known = await host.peerStore.get(peer).catch(() => undefined)
+  if (known !== undefined && known.addresses.length > 0) return
+  // Nobody to ask: a lookup could only wait out the deadline.
+  if (host.getConnections().length === 0) throw new PeerAddressUnknownError(peer.toString())
+  let found: Multiaddr[]
+  try {
+    found = (await host.peerRouting.findPeer(peer, { signal })).multiaddrs
+  } catch (err) {
+    if (signal.aborted) throw err
+    throw new PeerAddressUnknownError(peer.toString(), { cause: err })
+  }
+  if (found.length === 0) throw new PeerAddressUnknownError(peer.toString())
+  await host.peerStore.merge(peer, { multiaddrs: found })
 }
 
 /** Throws RemoteError if `bytes` is an error frame; otherwise returns. */

@@ -583,6 +583,22 @@ export class BazaarContracts {
     )
   }
 
+  /**
+   * Whether the job's provider may reveal now. False only for a replica whose case still waits
+   * for another replica's commit (the court's reveal barrier: no replica can copy a revealed
+   * result); such a reveal would revert with JobMarket__RevealBarred.
+   */
+  revealOpen(jobId: bigint): Promise<boolean> {
+    return this.#read('JobMarket.revealOpen', () =>
+      this.clients.publicClient.readContract({
+        address: this.deployment.market,
+        abi: jobMarketAbi,
+        functionName: 'revealOpen',
+        args: [jobId],
+      }),
+    )
+  }
+
   async getJob(jobId: bigint): Promise<JobRecord> {
     const job = await this.#read('JobMarket.getJob', () =>
       this.clients.publicClient.readContract({

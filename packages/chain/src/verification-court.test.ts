@@ -66,14 +66,21 @@ describe('VerificationCourt client', () => {
     for (const i of [4, 5, 6]) await courts[i]!.joinPool()
     const { caseId } = await courts[1]!.openReplicated(jobIds)
     assert.equal(await courts[0]!.caseOfJob(jobIds[0]!), caseId)
+    const answer = (i: number) => ({
+      resultHash: keccak256(toHex(`result ${i}`)),
+      salt: keccak256(toHex(`salt ${i}`)),
+    })
     for (const [i, provider] of [p1!, p2!].entries()) {
-      const resultHash = keccak256(toHex(`result ${i}`))
-      const salt = keccak256(toHex(`salt ${i}`))
+      const { resultHash, salt } = answer(i)
       await provider.commitResult(
         jobIds[i]!,
         resultCommitment({ resultHash, fuelUsed: 100n, salt, provider: provider.address }),
       )
-      await provider.revealResult({ jobId: jobIds[i]!, resultHash, fuelUsed: 100n, salt })
+      // The court's reveal barrier: no replica reveals before every replica has committed.
+      assert.equal(await provider.revealOpen(jobIds[i]!), i === 1)
+    }
+    for (const [i, provider] of [p1!, p2!].entries()) {
+      await provider.revealResult({ jobId: jobIds[i]!, fuelUsed: 100n, ...answer(i) })
     }
     const { disputeId } = await courts[0]!.settleCase(caseId)
     assert.ok(disputeId)

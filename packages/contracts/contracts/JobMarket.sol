@@ -8,6 +8,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {IRevealGate} from "./IRevealGate.sol";
 import {ProviderRegistry} from "./ProviderRegistry.sol";
 
 /// @title JobMarket
@@ -172,6 +173,8 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
 
     mapping(uint256 jobId => Job) private _jobs;
     mapping(uint256 jobId => mapping(uint256 slot => Assignment)) private _assignments;
+    /// The verification contract holding a job (set by {holdForVerification}); it gates reveals.
+    mapping(uint256 jobId => address) private _holder;
 
     /// @notice A job was opened and `escrow` tokens taken from the requester.
     event JobCreated(
@@ -239,6 +242,7 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
     error JobMarket__CollateralTooHigh(uint16 collateralBps);
     error JobMarket__NothingOwed();
     error JobMarket__OnHold(uint256 jobId);
+    error JobMarket__RevealBarred(uint256 jobId);
 
     /// @param token_ The payment token (same token the registry stakes).
     /// @param registry_ The provider registry; this market needs its MARKET_ROLE and SLASHER_ROLE.
@@ -355,6 +359,12 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
         if (block.timestamp > slot.deadline) revert JobMarket__DeadlinePassed(slot.deadline);
         if (commitment == bytes32(0)) revert JobMarket__EmptyCommitment();
         uint64 deadline = uint64(block.timestamp + job.revealWindow);
+        if (job.held) {
+            // A held job may have to wait for others before revealing: its window starts no
+            // earlier than its holder says.
+            uint64 floor = IRevealGate(_holder[jobId]).revealFloor(jobId);
+            if (floor > deadline) deadline = floor;
+        }
         job.status = Status.Committed;
         slot.commitment = commitment;
         slot.deadline = uint48(deadline);
@@ -372,6 +382,7 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
         if (msg.sender != slot.provider) revert JobMarket__NotProvider();
         if (block.timestamp > slot.deadline) revert JobMarket__DeadlinePassed(slot.deadline);
         if (fuelUsed > job.maxFuel) revert JobMarket__FuelAboveMax(fuelUsed, job.maxFuel);
+        if (job.held && !IRevealGate(_holder[jobId]).mayReveal(jobId)) revert JobMarket__RevealBarred(jobId);
         if (keccak256(abi.encode(resultHash, fuelUsed, salt, msg.sender)) != slot.commitment) {
             revert JobMarket__CommitmentMismatch();
         }
@@ -444,7 +455,8 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
     /// @notice Puts an awarded, committed or revealed job on hold for the calling verification
     /// contract: {finalize} and {reaward} refuse it from now on and the verifier settles it with
     /// {settleByVerifier}. A missed commit or reveal still expires through {reclaimExpired}.
-    /// @dev Only VERIFIER_ROLE; the verifier checks who asked for verification (the requester for
+    /// @dev Only VERIFIER_ROLE, and the caller must implement {IRevealGate}: it gates the held
+    /// job's reveal from now on. The verifier checks who asked for verification (the requester for
     /// replication and audits, a bonded challenger). A revealed job can only be held within its
     /// challenge window.
     /// @param jobId The job.
@@ -456,7 +468,25 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
             if (block.timestamp >= endsAt) revert JobMarket__DeadlinePassed(uint64(endsAt));
         }
         job.held = true;
+        _holder[jobId] = msg.sender;
         emit JobHeld(jobId, msg.sender);
+    }
+
+    /// @notice Whether the job's provider may reveal now: always, unless the verification
+    /// contract holding the job bars it (replicas wait until every replica has committed).
+    /// @param jobId The job.
+    function revealOpen(uint256 jobId) external view returns (bool) {
+        Job storage job = _jobs[jobId];
+        if (job.status == Status.None) revert JobMarket__JobNotFound(jobId);
+        return !job.held || IRevealGate(_holder[jobId]).mayReveal(jobId);
+    }
+
+    /// @notice A job's status and the deadline of its current phase (commit while Awarded, reveal
+    /// while Committed): the two words a verifier reads to order reveals, without {getJob}'s cost.
+    /// @param jobId The job.
+    function phaseOf(uint256 jobId) external view returns (Status status, uint64 deadline) {
+        status = _jobs[jobId].status;
+        deadline = _assignments[jobId][0].deadline;
     }
 
     /// @notice Lets an authorized verification contract settle an awarded, committed or revealed

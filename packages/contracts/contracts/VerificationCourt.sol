@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IRevealGate} from "./IRevealGate.sol";
 import {JobMarket} from "./JobMarket.sol";
 import {ProviderRegistry} from "./ProviderRegistry.sol";
 
@@ -30,7 +31,7 @@ import {ProviderRegistry} from "./ProviderRegistry.sol";
 /// collateral, bond or fee stays locked. Randomness is a block hash of a block mined after the
 /// request (two steps: arm, then draw), so the parties cannot know the draw when they act; a block
 /// producer could still bias it, which is the documented limit of this chain-native source.
-contract VerificationCourt is AccessControl, ReentrancyGuardTransient {
+contract VerificationCourt is IRevealGate, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     enum Kind {
@@ -122,6 +123,8 @@ contract VerificationCourt is AccessControl, ReentrancyGuardTransient {
         uint64 seedBlock;
         address requester;
         address auditor;
+        /// Replicated: the reveal deadline floor, the last replica's commit deadline + reveal window.
+        uint64 revealFloor;
         address challenger;
         uint64 claimedFuel;
         uint256 auditFee;
@@ -279,7 +282,10 @@ contract VerificationCourt is AccessControl, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- requester
 
     /// @notice Links k >= 2 awarded jobs of one spec, each with a different provider, into a
-    /// replicated case and holds them: from now on only this court settles them.
+    /// replicated case and holds them: from now on only this court settles them. No replica may
+    /// reveal until every replica has committed or missed its commit deadline ({mayReveal}), so
+    /// none can copy another's revealed result; each reveal deadline is pushed to at least the
+    /// last commit deadline plus the reveal window ({revealFloor}), so waiting costs nobody.
     /// @param jobIds The replicas (the caller must be their requester).
     /// @return caseId The new case.
     function openReplicated(uint256[] calldata jobIds) external nonReentrant returns (uint256 caseId) {
@@ -287,9 +293,13 @@ contract VerificationCourt is AccessControl, ReentrancyGuardTransient {
         if (k < 2 || k > MAX_REPLICAS) revert Court__InvalidReplicas();
         JobMarket.JobView memory first = market.getJob(jobIds[0]);
         address[] memory providers = new address[](k);
+        uint64 lastCommitDeadline;
         for (uint256 i = 0; i < k; i++) {
             JobMarket.JobView memory job = i == 0 ? first : market.getJob(jobIds[i]);
             _requireFresh(jobIds[i], job);
+            // Linked before anyone commits: a commitment made outside the barrier proves nothing.
+            if (job.status != JobMarket.Status.Awarded) revert Court__InvalidJobStatus(jobIds[i], job.status);
+            if (job.deadline > lastCommitDeadline) lastCommitDeadline = job.deadline;
             if (job.specHash != first.specHash || job.maxFuel != first.maxFuel) revert Court__ReplicasDiffer(jobIds[i]);
             for (uint256 p = 0; p < i; p++) {
                 if (providers[p] == job.provider) revert Court__DuplicateProvider(job.provider);
@@ -297,6 +307,7 @@ contract VerificationCourt is AccessControl, ReentrancyGuardTransient {
             providers[i] = job.provider;
         }
         caseId = _openCase(Kind.Replicated, jobIds);
+        _cases[caseId].revealFloor = lastCommitDeadline + first.revealWindow;
         for (uint256 i = 0; i < k; i++) {
             market.holdForVerification(jobIds[i]);
         }
@@ -619,6 +630,26 @@ contract VerificationCourt is AccessControl, ReentrancyGuardTransient {
     /// @param referee The referee.
     function voteOf(uint256 disputeId, address referee) external view returns (Vote memory) {
         return _disputes[disputeId].votes[referee];
+    }
+
+    /// @inheritdoc IRevealGate
+    function revealFloor(uint256 jobId) external view returns (uint64) {
+        Case storage c = _cases[caseOfJob[jobId]];
+        return c.kind == Kind.Replicated ? c.revealFloor : 0;
+    }
+
+    /// @inheritdoc IRevealGate
+    /// @dev A replicated job's provider may reveal once no replica of its case is still within
+    /// its commit window without having committed. Other kinds never bar a reveal.
+    function mayReveal(uint256 jobId) external view returns (bool) {
+        Case storage c = _cases[caseOfJob[jobId]];
+        if (c.kind != Kind.Replicated) return true;
+        uint256[] storage ids = c.jobIds;
+        for (uint256 i = 0; i < ids.length; i++) {
+            (JobMarket.Status status, uint64 deadline) = market.phaseOf(ids[i]);
+            if (status == JobMarket.Status.Awarded && block.timestamp <= deadline) return false;
+        }
+        return true;
     }
 
     // ---------------------------------------------------------------- internals: cases

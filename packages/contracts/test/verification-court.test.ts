@@ -92,6 +92,10 @@ describe('VerificationCourt', () => {
     return id
   }
   async function reveal(provider: BazaarContracts, jobId: bigint, answer: Answer) {
+    await (await commit(provider, jobId, answer))()
+  }
+  /** Commits `answer`; returns the reveal. */
+  async function commit(provider: BazaarContracts, jobId: bigint, answer: Answer) {
     const salt = keccak256(toHex(`salt ${jobId} ${provider.address}`))
     await provider.commitResult(
       jobId,
@@ -102,7 +106,13 @@ describe('VerificationCourt', () => {
         provider: provider.address,
       }),
     )
-    await provider.revealResult({ jobId, resultHash: answer.resultHash, fuelUsed: answer.fuel, salt })
+    return () => provider.revealResult({ jobId, resultHash: answer.resultHash, fuelUsed: answer.fuel, salt })
+  }
+  /** Replicas commit (all of them: the court bars reveals until then), then reveal in order. */
+  async function revealReplicas(replicas: Array<[BazaarContracts, bigint, Answer]>) {
+    const reveals = []
+    for (const [provider, jobId, answer] of replicas) reveals.push(await commit(provider, jobId, answer))
+    for (const revealIt of reveals) await revealIt()
   }
 
   interface DisputeView {
@@ -181,9 +191,11 @@ describe('VerificationCourt', () => {
       const b = await j.awarded(f.provider2, PRICE)
       const opened = await call(f.requester, 'openReplicated', [[a, b]])
       const caseId = events(opened).find((e) => e.eventName === 'CaseOpened')!.args as { caseId: bigint }
-      await revealedJob(f.provider, answer, a)
+      const revealA = await commit(f.provider, a, answer)
+      const revealB = await commit(f.provider2, b, answer)
+      await revealA()
       await assertRevert(call(f.stranger, 'settleCase', [caseId.caseId]), 'Court__NotReady')
-      await revealedJob(f.provider2, answer, b)
+      await revealB()
       await f.advance(CHALLENGE_WINDOW + 1n)
       await assertRevert(f.stranger.finalize(a), 'JobMarket__OnHold')
       const before = [await balance(f.provider), await balance(f.provider2)]
@@ -199,8 +211,10 @@ describe('VerificationCourt', () => {
       const a = await j.awarded(f.provider, PRICE)
       const b = await j.awarded(f.provider2, PRICE)
       await call(f.requester, 'openReplicated', [[a, b]])
-      await revealedJob(f.provider, { resultHash: RIGHT, fuel: 900n }, a)
-      await revealedJob(f.provider2, { resultHash: WRONG, fuel: 900n }, b)
+      await revealReplicas([
+        [f.provider, a, { resultHash: RIGHT, fuel: 900n }],
+        [f.provider2, b, { resultHash: WRONG, fuel: 900n }],
+      ])
       const settled = await call(f.stranger, 'settleCase', [1n])
       const opened = events(settled).find((e) => e.eventName === 'DisputeOpened')
       assert.ok(opened, 'a disagreement opens a dispute, never a plain vote')
@@ -236,9 +250,11 @@ describe('VerificationCourt', () => {
       const a = await j.awarded(f.provider, PRICE)
       const b = await j.awarded(f.provider2, PRICE)
       await call(f.requester, 'openReplicated', [[a, b]])
-      await revealedJob(f.provider, { resultHash: RIGHT, fuel: 50n }, a)
-      await assertRevert(call(f.stranger, 'settleCase', [1n]), 'Court__NotReady')
+      const revealA = await commit(f.provider, a, { resultHash: RIGHT, fuel: 50n })
       await f.advance(COMMIT_WINDOW + 1n)
+      // b missed its commit: a may reveal now, though b's expiry is not yet reclaimed.
+      await revealA()
+      await assertRevert(call(f.stranger, 'settleCase', [1n]), 'Court__NotReady')
       await f.stranger.reclaimExpired(b)
       const settled = await call(f.stranger, 'settleCase', [1n])
       const disputeId = (
@@ -271,13 +287,64 @@ describe('VerificationCourt', () => {
       )
     })
 
+    it('bars every reveal until every replica has committed, so no replica can copy a revealed result', async () => {
+      const answer = { resultHash: RIGHT, fuel: 70n }
+      const a = await j.awarded(f.provider, PRICE)
+      const b = await j.awarded(f.provider2, PRICE)
+      await call(f.requester, 'openReplicated', [[a, b]])
+      const commitDeadlineB = (await f.requester.getJob(b)).deadline
+      const revealA = await commit(f.provider, a, answer)
+      // The honest replica committed first; the lazy one waits for something to copy: nothing.
+      assert.equal(await f.provider.revealOpen(a), false)
+      assert.equal(await read<boolean>('mayReveal', [a]), false)
+      const [status, deadline] = await f.deployer.clients.publicClient.readContract({
+        address: f.deployment.market,
+        abi: jobMarketAbi,
+        functionName: 'phaseOf',
+        args: [b],
+      })
+      assert.deepEqual([status, deadline], [2, commitDeadlineB], 'b is Awarded, its commit deadline ahead')
+      await assertRevert(revealA(), 'JobMarket__RevealBarred')
+      assert.equal((await f.requester.getJob(a)).status, 'Committed')
+      // Its reveal deadline waits with it: the last commit deadline plus the reveal window.
+      assert.equal((await f.requester.getJob(a)).deadline, commitDeadlineB + REVEAL_WINDOW)
+      assert.equal(await read<bigint>('revealFloor', [a]), commitDeadlineB + REVEAL_WINDOW)
+      // The lazy replica must commit before it sees a result, or miss its commit.
+      await f.advance(COMMIT_WINDOW - 30n)
+      const revealB = await commit(f.provider2, b, answer)
+      assert.equal(await f.provider.revealOpen(a), true)
+      // Past a's own reveal window counted from its commit, still inside the floor.
+      await f.advance(REVEAL_WINDOW - 10n)
+      await revealA()
+      await revealB()
+      await f.advance(CHALLENGE_WINDOW + 1n)
+      await call(f.stranger, 'settleCase', [1n])
+      assert.equal((await f.requester.getJob(a)).status, 'Finalized')
+      await conserved()
+    })
+
+    it('opens reveals once a silent replica has missed its commit deadline', async () => {
+      const a = await j.awarded(f.provider, PRICE)
+      const b = await j.awarded(f.provider2, PRICE)
+      await call(f.requester, 'openReplicated', [[a, b]])
+      const revealA = await commit(f.provider, a, { resultHash: RIGHT, fuel: 5n })
+      await assertRevert(revealA(), 'JobMarket__RevealBarred')
+      await f.advance(COMMIT_WINDOW + 1n)
+      assert.equal(await f.provider.revealOpen(a), true)
+      await revealA()
+      // Too late to commit now: the silent replica cannot join after the fact.
+      await assertRevert(f.provider2.commitResult(b, bytes32('late commitment')), 'JobMarket__DeadlinePassed')
+    })
+
     it('settles nobody and slashes nobody when no referee can be drawn', async () => {
       for (const r of referees) await call(r, 'leavePool')
       const a = await j.awarded(f.provider, PRICE)
       const b = await j.awarded(f.provider2, PRICE)
       await call(f.requester, 'openReplicated', [[a, b]])
-      await revealedJob(f.provider, { resultHash: RIGHT, fuel: 10n }, a)
-      await revealedJob(f.provider2, { resultHash: WRONG, fuel: 10n }, b)
+      await revealReplicas([
+        [f.provider, a, { resultHash: RIGHT, fuel: 10n }],
+        [f.provider2, b, { resultHash: WRONG, fuel: 10n }],
+      ])
       await call(f.stranger, 'settleCase', [1n])
       const requesterBefore = await balance(f.requester)
       const { referees: drawn, receipt } = await judge(1n, () => undefined)
@@ -304,6 +371,10 @@ describe('VerificationCourt', () => {
       await assertRevert(call(f.requester, 'openReplicated', [[a, other]]), 'Court__ReplicasDiffer')
       const { jobId: open } = await j.open()
       await assertRevert(call(f.requester, 'openReplicated', [[a, open]]), 'Court__InvalidJobStatus')
+      // Linked before anyone commits: a replica that already committed cannot join.
+      const committed = await j.awarded(f.provider2, PRICE)
+      await commit(f.provider2, committed, { resultHash: RIGHT, fuel: 1n })
+      await assertRevert(call(f.requester, 'openReplicated', [[c, committed]]), 'Court__InvalidJobStatus')
       await call(f.requester, 'openReplicated', [[a, b]])
       await assertRevert(call(f.requester, 'openReplicated', [[a, c]]), 'Court__AlreadyInCase')
       await assertRevert(call(f.stranger, 'settleCase', [99n]), 'Court__CaseNotFound')

@@ -66,6 +66,7 @@ export function createMarketChain(contracts: BazaarContracts): MarketChain {
     cancelJob: async (jobId) => tally(await contracts.cancelJob(jobId)),
     award: async (bid) => tally(await contracts.award(bid)),
     commitResult: async (jobId, commitment) => tally(await contracts.commitResult(jobId, commitment)),
+    revealOpen: (jobId) => throughOutage(() => contracts.revealOpen(jobId)),
     revealResult: async (args) => tally(await contracts.revealResult(args)),
     async finalize(jobId) {
       const result = tally(await contracts.finalize(jobId))

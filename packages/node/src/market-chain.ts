@@ -49,6 +49,11 @@ export interface MarketChain {
     signature: Hex
   }): Promise<TxOutcome>
   commitResult(jobId: bigint, commitment: Hex): Promise<TxOutcome>
+  /**
+   * Whether the job's provider may reveal now: false while the job is a replica whose case waits
+   * for another replica's commit (the court's reveal barrier).
+   */
+  revealOpen(jobId: bigint): Promise<boolean>
   revealResult(args: { jobId: bigint; resultHash: Hex; fuelUsed: bigint; salt: Hex }): Promise<TxOutcome>
   finalize(jobId: bigint): Promise<TxOutcome & { paid: bigint; refunded: bigint }>
   reclaimExpired(jobId: bigint): Promise<TxOutcome>

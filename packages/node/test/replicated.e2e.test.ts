@@ -4,13 +4,15 @@
  * SQLite. Which providers win a job's replicas is steered by what they can hold: `mallory`
  * (1 core, 64 MB, cheapest of those) returns a wrong result (a test-only executor wrapper flips
  * its output), and so does its accomplice `mallory-2` (1 core, 48 MB); `sleepy` (2 cores, 32 MB, cheapest of all) takes jobs and never delivers; the
- * honest ones (2 cores, 256 MB) fit everything. Honest providers sit in the referee pool and
+ * honest ones (2 cores, 256 MB) fit everything. `lazy` (2 cores, 20 MB, cheapest) waits to copy another
+ * replica's revealed result; `diligent`, next in price with the same size, is its honest sibling. Honest providers sit in the referee pool and
  * re-execute disputed jobs for real.
  */
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { jobMarketAbi } from '@bazaar/contracts'
 import { createExecutor } from '@bazaar/executor'
 import { cidOf, validateJobSpec } from '@bazaar/protocol'
 import pino from 'pino'
@@ -19,7 +21,7 @@ import { type LocalMarket, startLocalMarket } from '../src/local-market.ts'
 import type { JobEvent } from '../src/requester/job-events.ts'
 import { prepareJob } from '../src/requester/prepare-job.ts'
 import type { RefereeEvent } from '../src/verification/referee-duty.ts'
-import { noShow, wrongResult } from './misbehaving-runners.ts'
+import { lazyCopier, noShow, wrongResult } from './misbehaving-runners.ts'
 
 const logger = pino({ level: process.env.BAZAAR_TEST_LOG ?? 'silent' })
 const GWEI = 1_000_000_000n
@@ -71,6 +73,23 @@ describe('replicated jobs on a real local market', () => {
           // It would never answer as a referee either: keep it out of the pool.
           referee: false,
         },
+        // The lazy copier and its honest sibling: only 2-core 20 MB jobs fit both and nobody else
+        // cheaper, so they take those jobs' two replicas and no other test's.
+        {
+          name: 'lazy',
+          cores: 2,
+          memoryMb: 20,
+          pricing: { floorPerFuel: GWEI / 16n, utilizationMarkupPercent: 0 },
+          wrapRunner: lazyCopier((specHash) => siblingRevealed('lazy', specHash)),
+          referee: false,
+        },
+        {
+          name: 'diligent',
+          cores: 2,
+          memoryMb: 20,
+          pricing: { floorPerFuel: GWEI / 16n + 1n, utilizationMarkupPercent: 0 },
+          referee: false,
+        },
         honest('honest-a', GWEI),
         honest('honest-b', GWEI + 1n),
         honest('honest-c', GWEI + 2n),
@@ -89,6 +108,22 @@ describe('replicated jobs on a real local market', () => {
   })
 
   const address = (name: string) => market.providers.find((p) => p.name === name)!.chain.address
+
+  /** Whether another provider than `name` revealed a job of this spec (the lazy copier's watch). */
+  async function siblingRevealed(name: string, specHash: string): Promise<boolean> {
+    const count = await market.admin.clients.publicClient.readContract({
+      address: market.deployment.market,
+      abi: jobMarketAbi,
+      functionName: 'jobCount',
+    })
+    for (let id = count; id > 0n && id > count - 10n; id--) {
+      const job = await market.admin.getJob(id)
+      if (job.specHash.toLowerCase() !== specHash.toLowerCase()) continue
+      if (job.provider === address(name)) continue
+      if (job.status === 'Revealed' || job.status === 'Finalized') return true
+    }
+    return false
+  }
 
   async function replicated(resources: { cores: number; memoryMb: number }, k = 2, executionSeconds = 120) {
     const spec = validateJobSpec({
@@ -295,6 +330,35 @@ describe('replicated jobs on a real local market', () => {
     assert.ok(verdict?.type === 'replicas-settled')
     assert.equal(verdict.verdict, 'verified', 'a lone surviving replica is judged by referees')
     assert.ok(events.some((e) => e.type === 'refunded' && e.jobId === late!.jobId))
+    await supplyConserved()
+  })
+
+  it('k=2 with a lazy copier: nothing is revealed before it must commit, so it misses its commit and is slashed, the honest replica paid', async () => {
+    const lazy = address('lazy')
+    const diligent = address('diligent')
+    const lazyStake = await market.admin.stakeOf(lazy)
+    const lazyBalance = await market.admin.balanceOf(lazy)
+    const { prepared, outcome, events } = await replicated({ cores: 2, memoryMb: 20 }, 2, 10)
+    const replicas = outcome.replicas ?? []
+    assert.deepEqual(
+      replicas.map((r) => r.provider),
+      [lazy, diligent],
+    )
+    assert.equal(outcome.status, 'completed', JSON.stringify(outcome.error))
+    const [copier, honest] = replicas
+    // Without the court's reveal barrier the honest replica would reveal at once, the copier would
+    // commit the same result and both would be paid.
+    assert.equal(copier?.status, 'expired', 'the copier never saw a result to copy, so never committed')
+    assert.equal(copier?.paid, 0n)
+    assert.equal(await market.admin.stakeOf(lazy), lazyStake - COLLATERAL)
+    assert.equal(await market.admin.balanceOf(lazy), lazyBalance, 'the copier earned nothing')
+    assert.equal(honest?.status, 'upheld')
+    assert.equal(honest?.paid, outcome.fuelUsed * honest!.pricePerFuel)
+    assert.equal(outcome.provider, diligent)
+    assert.deepEqual(outcome.output, (await direct(prepared.specHash)).stdout)
+    const verdict = events.find((e) => e.type === 'replicas-settled')
+    assert.ok(verdict?.type === 'replicas-settled')
+    assert.equal(verdict.verdict, 'verified', 'the lone surviving replica is judged by referees')
     await supplyConserved()
   })
 

@@ -128,6 +128,26 @@ abstract contract CourtTest is BazaarTest {
         revealAs(who, jobId, resultHash, fuel);
     }
 
+    /// @dev Commits answer `a` for `who`'s job (replicas all commit before any reveals).
+    function commitAnswer(address who, uint256 jobId, uint8 a) internal {
+        (bytes32 resultHash, uint64 fuel) = answerOf(a);
+        commitAs(who, jobId, resultHash, fuel);
+    }
+
+    /// @dev Reveals answer `a` that `who` committed with {commitAnswer}.
+    function revealCommitted(address who, uint256 jobId, uint8 a) internal {
+        (bytes32 resultHash, uint64 fuel) = answerOf(a);
+        revealAs(who, jobId, resultHash, fuel);
+    }
+
+    /// @dev Two replicas commit, then reveal: the court bars reveals until every replica committed.
+    function revealReplicaPair(uint256 a, uint8 answerA, uint256 b, uint8 answerB) internal {
+        commitAnswer(provider, a, answerA);
+        commitAnswer(provider2, b, answerB);
+        revealCommitted(provider, a, answerA);
+        revealCommitted(provider2, b, answerB);
+    }
+
     function revealedJob(address who, uint8 a) internal returns (uint256 jobId) {
         jobId = awardedJob(who);
         revealAnswer(who, jobId, a);

@@ -233,10 +233,22 @@ contract VerificationCourtTest is CourtTest {
         uint256 a = awardedJob(provider);
         uint256 b = awardedJob(provider2);
         uint256 caseId = openReplicated(pair(a, b));
-        revealAnswer(provider, a, ANS_RIGHT);
+        commitAnswer(provider, a, ANS_RIGHT);
+        // No replica reveals before every replica has committed: nothing to copy.
+        vm.assertFalse(market.revealOpen(a), "reveal barred");
+        vm.assertFalse(court.mayReveal(a), "the court bars it");
+        (JobMarket.Status bStatus, uint64 bCommitBy) = market.phaseOf(b);
+        vm.assertTrue(bStatus == JobMarket.Status.Awarded, "b not committed yet");
+        vm.assertEq(court.revealFloor(a), bCommitBy + REVEAL_WINDOW, "reveal floor: b's commit deadline + window");
+        (bytes32 right, uint64 fuel) = answerOf(ANS_RIGHT);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarket__RevealBarred.selector, a));
+        vm.prank(provider);
+        market.revealResult(a, right, fuel, keccak256("salt"));
+        commitAnswer(provider2, b, ANS_RIGHT);
+        revealCommitted(provider, a, ANS_RIGHT);
         vm.expectRevert(abi.encodeWithSelector(VerificationCourt.Court__NotReady.selector, b));
         court.settleCase(caseId);
-        revealAnswer(provider2, b, ANS_RIGHT);
+        revealCommitted(provider2, b, ANS_RIGHT);
         vm.warp(block.timestamp + CHALLENGE_WINDOW + 1);
         vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarket__OnHold.selector, a));
         market.finalize(a);
@@ -263,8 +275,7 @@ contract VerificationCourtTest is CourtTest {
         uint256 a = awardedJob(provider);
         uint256 b = awardedJob(provider2);
         uint256 caseId = openReplicated(pair(a, b));
-        revealAnswer(provider, a, ANS_RIGHT);
-        revealAnswer(provider2, b, ANS_FUEL);
+        revealReplicaPair(a, ANS_RIGHT, b, ANS_FUEL);
         court.settleCase(caseId);
         VerificationCourt.CaseView memory c = court.getCase(caseId);
         vm.assertTrue(c.status == VerificationCourt.CaseStatus.Disputed, "disputed");
@@ -298,8 +309,10 @@ contract VerificationCourtTest is CourtTest {
         uint256 a = awardedJob(provider);
         uint256 b = awardedJob(provider2);
         uint256 caseId = openReplicated(pair(a, b));
-        revealAnswer(provider, a, ANS_RIGHT);
+        commitAnswer(provider, a, ANS_RIGHT);
+        // b never commits: a's reveal opens once b's commit deadline has passed.
         vm.warp(block.timestamp + COMMIT_WINDOW + 1);
+        revealCommitted(provider, a, ANS_RIGHT);
         vm.expectRevert(abi.encodeWithSelector(VerificationCourt.Court__NotReady.selector, b));
         court.settleCase(caseId);
         market.reclaimExpired(b);
@@ -324,8 +337,7 @@ contract VerificationCourtTest is CourtTest {
         uint256 a = awardedJob(provider);
         uint256 b = awardedJob(provider2);
         uint256 caseId = openReplicated(pair(a, b));
-        revealAnswer(provider, a, ANS_RIGHT);
-        revealAnswer(provider2, b, ANS_WRONG);
+        revealReplicaPair(a, ANS_RIGHT, b, ANS_WRONG);
         court.settleCase(caseId);
         uint256 s1 = registry.stakeOf(provider);
         uint256 s2 = registry.stakeOf(provider2);

@@ -173,25 +173,29 @@ contract VerificationCourtFuzzTest is CourtTest {
         assertAllSettled();
     }
 
-    /// @dev Reveals each replica's answer (ABSENT: never commits, expired after its deadline).
+    /// @dev Replicas commit, then reveal their answers (ABSENT: never commits, expired after its
+    /// deadline, which is also what opens the others' reveals).
     function revealReplicas() internal returns (uint256 revealed, bool agree) {
         agree = true;
         uint8 firstAnswer;
         uint256 k = repJobs.length;
+        bool someAbsent;
         for (uint256 i = 0; i < k; i++) {
             repBal0.push(token.balanceOf(reps[i]));
             repStake0.push(registry.stakeOf(reps[i]));
+            if (repAnswers[i] == ABSENT) someAbsent = true;
+            else commitAnswer(reps[i], repJobs[i], repAnswers[i]);
+        }
+        if (someAbsent) vm.warp(block.timestamp + COMMIT_WINDOW + 1);
+        for (uint256 i = 0; i < k; i++) {
             if (repAnswers[i] == ABSENT) continue;
-            revealAnswer(reps[i], repJobs[i], repAnswers[i]);
+            revealCommitted(reps[i], repJobs[i], repAnswers[i]);
             if (revealed == 0) firstAnswer = repAnswers[i];
             else if (repAnswers[i] != firstAnswer) agree = false;
             revealed++;
         }
-        if (revealed < k) {
-            vm.warp(block.timestamp + COMMIT_WINDOW + 1);
-            for (uint256 i = 0; i < k; i++) {
-                if (repAnswers[i] == ABSENT) market.reclaimExpired(repJobs[i]);
-            }
+        for (uint256 i = 0; i < k; i++) {
+            if (repAnswers[i] == ABSENT) market.reclaimExpired(repJobs[i]);
         }
     }
 

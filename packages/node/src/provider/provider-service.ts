@@ -28,6 +28,7 @@ import type { ContentStore } from '../content-store.ts'
 import type { MarketChain } from '../market-chain.ts'
 import type { NetworkServices } from '../network-services.ts'
 import { INPUT_FETCH_RETRY_MS, retryUntil } from '../retry-until.ts'
+import { sleep } from '../sleep.ts'
 import type { NodeStore } from '../store/node-store.ts'
 import type { StoredProviderJob } from '../store/provider-job-repo.ts'
 import { runJob } from './job-runner.ts'
@@ -144,6 +145,9 @@ interface OpenBid {
   /** The signed bid as sent, kept to answer a re-announcement with the same promise. */
   message?: BidMessageWire
 }
+
+/** How often a replica held at the court's reveal barrier asks the chain whether it may reveal. */
+const REVEAL_BARRIER_POLL_MS = 1_000
 
 /**
  * The provider role: bid on announced jobs it can run, run what it is awarded, commit and
@@ -479,9 +483,36 @@ export class ProviderService {
       this.record(key, { phase: 'committed', fuelUsed: s.fuelUsed })
       const pause = this.init.testPauseBeforeRevealMs ?? 0
       if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause))
+      // Stopping while held at the barrier: the stored 'committed' phase is revealed on restart.
+      if (!(await this.revealOpened(jobId))) return
       await this.c.chain.revealResult({ jobId, resultHash: s.resultHash, fuelUsed: s.fuelUsed, salt: s.salt })
     }
     this.record(key, { phase: 'revealed', fuelUsed: s.fuelUsed })
+  }
+
+  /**
+   * Waits until the chain lets this job be revealed; false if the node stops first. Only a
+   * replica waits: the court bars every replica's reveal until all have committed (or missed
+   * their commit deadline), so none can copy a revealed result, and it pushed our reveal
+   * deadline past that point when we committed, so the wait costs no collateral.
+   */
+  private async revealOpened(jobId: bigint): Promise<boolean> {
+    let logged = false
+    while (!(await this.c.chain.revealOpen(jobId))) {
+      if (!logged) {
+        this.c.logger.info(
+          { jobId: jobId.toString() },
+          'waiting for the other replicas to commit before revealing',
+        )
+        logged = true
+      }
+      try {
+        await sleep(REVEAL_BARRIER_POLL_MS, this.abort.signal)
+      } catch {
+        return false
+      }
+    }
+    return true
   }
 
   /**

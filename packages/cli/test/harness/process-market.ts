@@ -203,7 +203,8 @@ export class ProcessMarket {
     return JSON.parse(run.stdout) as T
   }
 
-  startRequester(): Promise<NodeProcess> {
+  /** Starts (or restarts, on the same data dir) the requester; `extraConfig`: more YAML lines. */
+  startRequester(extraConfig: string[] = []): Promise<NodeProcess> {
     const a = this.requesterAccount
     const config = join(this.init.dir, 'requester.yaml')
     return writeFile(
@@ -213,6 +214,7 @@ export class ProcessMarket {
         `keystore: ${JSON.stringify(a.keystore)}`,
         `logLevel: ${this.init.logLevel ?? 'warn'}`,
         ...(this.init.requesterConfig ?? []),
+        ...extraConfig,
       ].join('\n'),
     ).then(() =>
       this.spawnReady<NodeReady>(

@@ -9,7 +9,15 @@ export type JobEvent =
   | { type: 'bid-rejected'; jobId: bigint; provider: Address; reason: string }
   | { type: 'declined'; jobId: bigint; provider: Address; reason: string; detail: string }
   | { type: 'no-bids'; jobId: bigint; attempt: number }
-  | { type: 'awarded'; jobId: bigint; provider: Address; pricePerFuel: bigint; bids: number }
+  | {
+      type: 'awarded'
+      jobId: bigint
+      provider: Address
+      pricePerFuel: bigint
+      bids: number
+      /** Where the winner is reached (a replica's, so a restarted requester can fetch from it). */
+      providerPeerId?: string
+    }
   | { type: 'committed'; jobId: bigint }
   | { type: 'revealed'; jobId: bigint; fuelUsed: bigint }
   | { type: 'verified'; jobId: bigint; outputBytes: number }

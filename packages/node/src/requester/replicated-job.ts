@@ -9,6 +9,7 @@ import {
   describeError,
   ErrorCode,
   type JobAnnouncement,
+  type JobDescriptor,
   PROTOCOL_AWARD,
   type ResultReceipt,
   resultReceiptSchema,
@@ -22,6 +23,7 @@ import type { NetworkServices } from '../network-services.ts'
 import { retryUntil } from '../retry-until.ts'
 import { sleep } from '../sleep.ts'
 import type { NodeStore } from '../store/node-store.ts'
+import type { StoredRequesterJob } from '../store/requester-job-repo.ts'
 import {
   openReplicated,
   type ReplicatedCourt,
@@ -228,7 +230,15 @@ export async function runReplicated(
       pricePerFuel,
       timeSeconds: BigInt(Math.floor(Date.now() / 1000)),
     })
-    emit({ type: 'awarded', jobId: r.jobId, provider: winner.provider, pricePerFuel, bids: bidsReceived })
+    // The peer id goes on the stored timeline: a restarted requester fetches the result from it.
+    emit({
+      type: 'awarded',
+      jobId: r.jobId,
+      provider: winner.provider,
+      pricePerFuel,
+      bids: bidsReceived,
+      providerPeerId: winner.providerPeerId,
+    })
   }
   const jobIds = replicas.map((r) => r.jobId)
   const courtInit = {
@@ -262,6 +272,179 @@ export async function runReplicated(
       )
   }
 
+  return finishReplicated(
+    host,
+    {
+      mainJob,
+      caseId: opened.caseId,
+      specHash: job.specHash,
+      descriptor: job.descriptor,
+      escrowEach,
+      gasUsed,
+      bidsReceived,
+    },
+    replicas.map((r) => ({ ...r, winner: r.winner! })),
+    emit,
+    signal,
+  )
+}
+
+/**
+ * Continues a replicated job after a requester restart, from its stored record and timeline
+ * (docs/reliability.md). Once the case holds the replicas (step `awarded`: the `replicas-linked`
+ * and `awarded` events name every replica, its winner and where to reach it) the job goes on
+ * where it stopped: wait, settle, verify. Interrupted before that, the replicas still open are
+ * cancelled and refunded; a replica already awarded outside a case cannot be verified any more,
+ * so the job ends with a typed error naming what is left (reclaimable after its deadline).
+ */
+export async function resumeReplicated(
+  host: ReplicatedHost,
+  stored: Pick<
+    StoredRequesterJob,
+    'jobId' | 'step' | 'descriptor' | 'escrow' | 'gasUsed' | 'bidsReceived' | 'auditCaseId'
+  >,
+  emit: (event: JobEvent) => void,
+  signal: AbortSignal | undefined,
+): Promise<JobOutcome> {
+  const { chain } = host
+  const verification = stored.descriptor.verification
+  if (verification.mode !== 'replicated') throw new TypeError('not a replicated job')
+  const events = host.db?.requesterJobs.events<JobEvent>(stored.jobId) ?? []
+  const linked = events.find((e) => e.type === 'replicas-linked')
+  const escrowEach = stored.escrow / BigInt(verification.k)
+  host.logger.info({ jobId: stored.jobId.toString(), step: stored.step }, 'resuming replicated job')
+  if (linked?.type === 'replicas-linked' && stored.auditCaseId !== undefined) {
+    const seen = (type: JobEvent['type'], jobId: bigint) =>
+      events.some((e) => e.type === type && e.jobId === jobId)
+    const replicas: LinkedReplica[] = []
+    for (const jobId of linked.jobIds) {
+      const awarded = events.find((e) => e.type === 'awarded' && e.jobId === jobId)
+      const onChain = await chain.getJob(jobId)
+      replicas.push({
+        jobId,
+        winner: {
+          provider: onChain.provider,
+          pricePerFuel: onChain.pricePerFuel.toString(),
+          providerPeerId: awarded?.type === 'awarded' ? (awarded.providerPeerId ?? '') : '',
+        },
+        committed: seen('committed', jobId),
+        revealed: seen('revealed', jobId),
+        expired: seen('refunded', jobId),
+      })
+    }
+    return finishReplicated(
+      host,
+      {
+        mainJob: stored.jobId,
+        caseId: stored.auditCaseId,
+        specHash: (await chain.getJob(stored.jobId)).specHash,
+        descriptor: stored.descriptor,
+        escrowEach,
+        gasUsed: stored.gasUsed,
+        bidsReceived: stored.bidsReceived,
+      },
+      replicas,
+      emit,
+      signal,
+    )
+  }
+  // Before the case: cancel what is still open; what was awarded cannot be linked any more.
+  let gasUsed = stored.gasUsed
+  let refunded = 0n
+  const stranded: bigint[] = []
+  for (const e of events) {
+    if (e.type !== 'created') continue
+    const status = (await chain.getJob(e.jobId)).status
+    if (status === 'Open') {
+      gasUsed += (await chain.cancelJob(e.jobId)).gasUsed
+      refunded += escrowEach
+      emit({
+        type: 'refunded',
+        jobId: e.jobId,
+        reason: 'the requester restarted before the replicas were linked',
+      })
+    } else if (status === 'Cancelled' || status === 'Expired') {
+      refunded += escrowEach
+    } else {
+      stranded.push(e.jobId)
+    }
+  }
+  const error =
+    stranded.length === 0
+      ? new BaseError(
+          ErrorCode.Aborted,
+          `replicated job ${stored.jobId} was interrupted by a requester restart before its replicas were linked`,
+          {
+            hint: 'every escrow was refunded; submit the job again',
+          },
+        )
+      : new BaseError(
+          ErrorCode.Aborted,
+          `replicated job ${stored.jobId} was interrupted by a requester restart between its awards and its case`,
+          {
+            hint: `the open replicas were refunded; replicas ${stranded.join(', ')} were awarded outside a case and cannot be verified: reclaim each after its deadline (reclaimExpired) unless its provider delivers`,
+            details: { stranded: stranded.map(String) },
+          },
+        )
+  if (stranded.length > 0) throw error
+  return {
+    jobId: stored.jobId,
+    status: 'refunded',
+    escrow: stored.escrow,
+    fuelUsed: 0n,
+    paid: 0n,
+    refunded,
+    gasUsed,
+    bidsReceived: stored.bidsReceived,
+    error: error.toJSON(),
+  }
+}
+
+/** A replica once awarded: who won it, and what the requester has seen of it so far. */
+interface LinkedReplica {
+  jobId: bigint
+  winner: Pick<BidMessageWire, 'provider' | 'pricePerFuel' | 'providerPeerId'>
+  committed: boolean
+  revealed: boolean
+  expired: boolean
+}
+
+/** A replicated job whose replicas the court holds in one case. */
+interface LinkedCase {
+  mainJob: bigint
+  caseId: bigint
+  specHash: Hex
+  descriptor: JobDescriptor
+  escrowEach: bigint
+  gasUsed: bigint
+  bidsReceived: number
+}
+
+/**
+ * The rest of a replicated job once its case holds every replica: waits until each has revealed
+ * or expired (a late one is reclaimed: refund + slash), has the court settle the case (driving a
+ * dispute to the referees' verdict), then fetches and verifies one upheld replica's result.
+ * Shared by a running job and one resumed after a requester restart.
+ */
+async function finishReplicated(
+  host: ReplicatedHost,
+  linked: LinkedCase,
+  replicas: LinkedReplica[],
+  emit: (event: JobEvent) => void,
+  signal: AbortSignal | undefined,
+): Promise<JobOutcome> {
+  const { chain, network } = host
+  const { mainJob, escrowEach, bidsReceived } = linked
+  let gasUsed = linked.gasUsed
+  const escrow = escrowEach * BigInt(replicas.length)
+  const base = { jobId: mainJob, escrow, fuelUsed: 0n, paid: 0n, refunded: 0n }
+  const jobIds = replicas.map((r) => r.jobId)
+  const courtInit = {
+    court: host.court,
+    onEvent: (event: JobEvent) => emit(event),
+    pollMs: host.pollMs,
+    ...(signal ? { signal } : {}),
+  }
   // Wait until every replica has revealed or expired (a late one is reclaimed: refund + slash).
   for (;;) {
     let pending = 0
@@ -299,7 +482,7 @@ export async function runReplicated(
     await sleep(host.pollMs, signal)
   }
 
-  const settled = await settleReplicated(courtInit, opened.caseId, jobIds, () => escrowEach)
+  const settled = await settleReplicated(courtInit, linked.caseId, jobIds, () => escrowEach)
   gasUsed += settled.gasUsed
   emit({ type: 'finalized', jobId: mainJob, paid: settled.paid, refunded: settled.refunded })
   const replicaOutcomes = replicas.map((r, i) => ({
@@ -343,13 +526,13 @@ export async function runReplicated(
       'result receipt',
     )
     if (
-      !receiptIsFor(receipt, { jobId: upheld.jobId.toString(), specHash: job.specHash }) ||
+      !receiptIsFor(receipt, { jobId: upheld.jobId.toString(), specHash: linked.specHash }) ||
       BigInt(receipt.fuelUsed) !== onChain.fuelUsed
     ) {
       throw new BaseError(ErrorCode.InvalidMessage, 'receipt does not match the replicated job or its fuel')
     }
     if (receipt.status === 'ok') {
-      output = await fetchResult(receipt.outputCid, { maxBytes: job.descriptor.limits.outputBytes })
+      output = await fetchResult(receipt.outputCid, { maxBytes: linked.descriptor.limits.outputBytes })
       await host.store.putVerified(receipt.outputCid, output)
       emit({ type: 'verified', jobId: upheld.jobId, outputBytes: output.length })
     }

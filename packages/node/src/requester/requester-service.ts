@@ -50,7 +50,7 @@ import { awaitChallenges, type OptimisticCourt } from '../verification/optimisti
 import type { ReplicaSettlement, ReplicatedCourt } from '../verification/replicated-settlement.ts'
 import type { JobEvent, JobEventListener } from './job-events.ts'
 import type { PreparedJob } from './prepare-job.ts'
-import { runReplicated } from './replicated-job.ts'
+import { type ReplicatedHost, resumeReplicated, runReplicated } from './replicated-job.ts'
 
 export interface RequesterInit {
   /** Times a job with no qualifying bid is announced again before it is cancelled. */
@@ -314,15 +314,13 @@ export class RequesterService {
     const stored = db?.requesterJobs.get(jobId)
     if (!db || !stored) throw new BaseError(ErrorCode.NotFound, `no stored job ${jobId} on this node`)
     if (stored.descriptor.verification.mode === 'replicated') {
-      // Its record holds the first replica only; the single-job steps below would misread it.
-      const interrupted = new BaseError(
-        ErrorCode.Aborted,
-        `replicated job ${jobId} was interrupted by a requester restart and is not resumed`,
-        {
-          hint: 'its escrows are not locked: a replica past its deadline can be reclaimed (reclaimExpired) and a revealed case settled (settleCase) by anyone',
-        },
+      const court = this.c.court
+      if (!court)
+        throw new BaseError(ErrorCode.Internal, `replicated job ${jobId} needs the verification court`)
+      const created = { jobId }
+      return this.recordEnd(created, () =>
+        resumeReplicated(this.replicatedHost(court), stored, this.emitter(options, created), options.signal),
       )
-      return this.recordEnd({ jobId }, () => Promise.reject(interrupted))
     }
     const created = { jobId }
     return this.recordEnd(created, async () => {
@@ -366,6 +364,23 @@ export class RequesterService {
       }
       return this.afterAward(ctx, winner, emit, options.signal, awardTx)
     })
+  }
+
+  /** What the replicated path (requester/replicated-job.ts) needs of this service. */
+  private replicatedHost(court: ReplicatedCourt): ReplicatedHost {
+    return {
+      chain: this.c.chain,
+      network: this.c.network,
+      store: this.c.store,
+      logger: this.c.logger,
+      court,
+      prices: this.prices,
+      db: this.c.db,
+      pollMs: this.init.pollIntervalMs,
+      maxAnnouncements: this.init.maxAnnouncements,
+      runAuction: (j, id, o) => this.runAuction(j, id, o),
+      decline: (peer, jobId) => this.notify(peer, { type: 'bid-declined', jobId }),
+    }
   }
 
   /** Runs `fn`, then writes the job's end (outcome, or error) to the database. */
@@ -433,25 +448,7 @@ export class RequesterService {
     }
     for (const [cid, bytes] of job.blobs) await store.putVerified(cid, bytes)
     if (verification.mode === 'replicated' && court) {
-      return runReplicated(
-        {
-          chain,
-          network,
-          store,
-          logger: this.c.logger,
-          court,
-          prices: this.prices,
-          db: this.c.db,
-          pollMs: this.init.pollIntervalMs,
-          maxAnnouncements: this.init.maxAnnouncements,
-          runAuction: (j, id, o) => this.runAuction(j, id, o),
-          decline: (peer, jobId) => this.notify(peer, { type: 'bid-declined', jobId }),
-        },
-        job,
-        emit,
-        createdRef,
-        options.signal,
-      )
+      return runReplicated(this.replicatedHost(court), job, emit, createdRef, options.signal)
     }
 
     const maxFuel = BigInt(job.descriptor.limits.fuel)

@@ -173,8 +173,8 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
 
     mapping(uint256 jobId => Job) private _jobs;
     mapping(uint256 jobId => mapping(uint256 slot => Assignment)) private _assignments;
-    /// The verification contract holding a job (set by {holdForVerification}); it gates reveals.
-    mapping(uint256 jobId => address) private _holder;
+    /// The verification contract gating a held job's reveal (set by {holdGated}; none: ungated).
+    mapping(uint256 jobId => address) private _revealGate;
 
     /// @notice A job was opened and `escrow` tokens taken from the requester.
     event JobCreated(
@@ -360,10 +360,13 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
         if (commitment == bytes32(0)) revert JobMarket__EmptyCommitment();
         uint64 deadline = uint64(block.timestamp + job.revealWindow);
         if (job.held) {
-            // A held job may have to wait for others before revealing: its window starts no
-            // earlier than its holder says.
-            uint64 floor = IRevealGate(_holder[jobId]).revealFloor(jobId);
-            if (floor > deadline) deadline = floor;
+            // A gated job may have to wait for others before revealing: its window starts no
+            // earlier than its gate says.
+            address gate = _revealGate[jobId];
+            if (gate != address(0)) {
+                uint64 floor = IRevealGate(gate).revealFloor(jobId);
+                if (floor > deadline) deadline = floor;
+            }
         }
         job.status = Status.Committed;
         slot.commitment = commitment;
@@ -382,7 +385,7 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
         if (msg.sender != slot.provider) revert JobMarket__NotProvider();
         if (block.timestamp > slot.deadline) revert JobMarket__DeadlinePassed(slot.deadline);
         if (fuelUsed > job.maxFuel) revert JobMarket__FuelAboveMax(fuelUsed, job.maxFuel);
-        if (job.held && !IRevealGate(_holder[jobId]).mayReveal(jobId)) revert JobMarket__RevealBarred(jobId);
+        if (job.held && !_revealAllowed(jobId)) revert JobMarket__RevealBarred(jobId);
         if (keccak256(abi.encode(resultHash, fuelUsed, salt, msg.sender)) != slot.commitment) {
             revert JobMarket__CommitmentMismatch();
         }
@@ -455,21 +458,23 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
     /// @notice Puts an awarded, committed or revealed job on hold for the calling verification
     /// contract: {finalize} and {reaward} refuse it from now on and the verifier settles it with
     /// {settleByVerifier}. A missed commit or reveal still expires through {reclaimExpired}.
-    /// @dev Only VERIFIER_ROLE, and the caller must implement {IRevealGate}: it gates the held
-    /// job's reveal from now on. The verifier checks who asked for verification (the requester for
+    /// @dev Only VERIFIER_ROLE; the verifier checks who asked for verification (the requester for
     /// replication and audits, a bonded challenger). A revealed job can only be held within its
     /// challenge window.
     /// @param jobId The job.
     function holdForVerification(uint256 jobId) external onlyRole(VERIFIER_ROLE) {
-        Job storage job = _requireSettleable(jobId);
-        if (job.status == Status.Revealed) {
-            // Once the challenge window is over the result stands: it can no longer be held.
-            uint256 endsAt = uint256(_assignments[jobId][0].revealedAt) + challengeWindow;
-            if (block.timestamp >= endsAt) revert JobMarket__DeadlinePassed(uint64(endsAt));
-        }
-        job.held = true;
-        _holder[jobId] = msg.sender;
-        emit JobHeld(jobId, msg.sender);
+        _hold(jobId);
+    }
+
+    /// @notice Holds a job like {holdForVerification} and makes the caller its reveal gate: from
+    /// now on its commit takes the gate's {IRevealGate-revealFloor} as the least reveal deadline
+    /// and its reveal waits for {IRevealGate-mayReveal} (replicas reveal only once all committed).
+    /// @dev Only VERIFIER_ROLE; the caller must implement {IRevealGate}. Only before the commit.
+    /// @param jobId The job (Awarded).
+    function holdGated(uint256 jobId) external onlyRole(VERIFIER_ROLE) {
+        Job storage job = _hold(jobId);
+        if (job.status != Status.Awarded) revert JobMarket__InvalidStatus(jobId, job.status);
+        _revealGate[jobId] = msg.sender;
     }
 
     /// @notice Whether the job's provider may reveal now: always, unless the verification
@@ -478,7 +483,7 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
     function revealOpen(uint256 jobId) external view returns (bool) {
         Job storage job = _jobs[jobId];
         if (job.status == Status.None) revert JobMarket__JobNotFound(jobId);
-        return !job.held || IRevealGate(_holder[jobId]).mayReveal(jobId);
+        return !job.held || _revealAllowed(jobId);
     }
 
     /// @notice A job's status and the deadline of its current phase (commit while Awarded, reveal
@@ -654,6 +659,23 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
         emit JobAwarded(jobId, provider, pricePerFuel, collateral, deadline);
         // Reverts unless the provider is staked, not jailed and has the collateral free.
         registry.lock(provider, collateral);
+    }
+
+    function _hold(uint256 jobId) private returns (Job storage job) {
+        job = _requireSettleable(jobId);
+        if (job.status == Status.Revealed) {
+            // Once the challenge window is over the result stands: it can no longer be held.
+            uint256 endsAt = uint256(_assignments[jobId][0].revealedAt) + challengeWindow;
+            if (block.timestamp >= endsAt) revert JobMarket__DeadlinePassed(uint64(endsAt));
+        }
+        job.held = true;
+        emit JobHeld(jobId, msg.sender);
+    }
+
+    /// @dev A held job's reveal is allowed unless its gate (if any) bars it.
+    function _revealAllowed(uint256 jobId) private view returns (bool) {
+        address gate = _revealGate[jobId];
+        return gate == address(0) || IRevealGate(gate).mayReveal(jobId);
     }
 
     /// @dev The job must be Awarded or Committed with its deadline passed.

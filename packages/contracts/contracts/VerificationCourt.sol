@@ -309,7 +309,7 @@ contract VerificationCourt is IRevealGate, AccessControl, ReentrancyGuardTransie
         caseId = _openCase(Kind.Replicated, jobIds);
         _cases[caseId].revealFloor = lastCommitDeadline + first.revealWindow;
         for (uint256 i = 0; i < k; i++) {
-            market.holdForVerification(jobIds[i]);
+            market.holdGated(jobIds[i]);
         }
     }
 

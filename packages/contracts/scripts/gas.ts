@@ -252,12 +252,19 @@ async function awardedJob(provider: BazaarContracts) {
   return { jobId: created.jobId, gas: [created.gasUsed, (await requester.award(bid)).gasUsed] }
 }
 async function commitReveal(provider: BazaarContracts, jobId: bigint, result: `0x${string}`) {
-  const commit = await provider.commitResult(
-    jobId,
-    resultCommitment({ resultHash: result, fuelUsed, salt, provider: provider.address }),
-  )
-  const reveal = await provider.revealResult({ jobId, resultHash: result, fuelUsed, salt })
-  return [commit.gasUsed, reveal.gasUsed]
+  return replicasCommitReveal([[provider, jobId, result]])
+}
+/** Every replica commits, then every replica reveals (the court bars reveals until all committed). */
+async function replicasCommitReveal(replicas: [BazaarContracts, bigint, `0x${string}`][]) {
+  const gas: bigint[] = []
+  for (const [provider, jobId, result] of replicas) {
+    const commitment = resultCommitment({ resultHash: result, fuelUsed, salt, provider: provider.address })
+    gas.push((await provider.commitResult(jobId, commitment)).gasUsed)
+  }
+  for (const [provider, jobId, result] of replicas) {
+    gas.push((await provider.revealResult({ jobId, resultHash: result, fuelUsed, salt })).gasUsed)
+  }
+  return gas
 }
 /** Referees (or the auditor) of `disputeId` commit and reveal the right result; then resolve. */
 async function judge(disputeId: bigint, draw: boolean) {
@@ -300,10 +307,10 @@ verified['none (one provider, finalize)'] = { total: Number(warm.total), steps: 
   const b = await awardedJob(providers[1]!)
   const open = await court(requester).openReplicated([a.jobId, b.jobId])
   record('VerificationCourt.openReplicated (k=2)', open.gasUsed)
-  const work = [
-    ...(await commitReveal(providers[0]!, a.jobId, resultHash)),
-    ...(await commitReveal(providers[1]!, b.jobId, resultHash)),
-  ]
+  const work = await replicasCommitReveal([
+    [providers[0]!, a.jobId, resultHash],
+    [providers[1]!, b.jobId, resultHash],
+  ])
   const settle = await court(verifier).settleCase(open.caseId)
   record('VerificationCourt.settleCase (k=2, agree: pays both)', settle.gasUsed)
   verifiedRow('replicated k=2, replicas agree', {
@@ -318,10 +325,10 @@ verified['none (one provider, finalize)'] = { total: Number(warm.total), steps: 
   const a = await awardedJob(providers[0]!)
   const b = await awardedJob(providers[1]!)
   const open = await court(requester).openReplicated([a.jobId, b.jobId])
-  const work = [
-    ...(await commitReveal(providers[0]!, a.jobId, resultHash)),
-    ...(await commitReveal(providers[1]!, b.jobId, keccak256(toHex('wrong')))),
-  ]
+  const work = await replicasCommitReveal([
+    [providers[0]!, a.jobId, resultHash],
+    [providers[1]!, b.jobId, keccak256(toHex('wrong'))],
+  ])
   const settle = await court(verifier).settleCase(open.caseId)
   record('VerificationCourt.settleCase (k=2, disagree: opens a dispute)', settle.gasUsed)
   const { gas } = await judge(settle.disputeId!, true)

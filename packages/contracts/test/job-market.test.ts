@@ -701,6 +701,19 @@ describe('JobMarket', () => {
       await assertRevert(hold(jobId), 'AccessControlUnauthorizedAccount')
     })
 
+    it('gates reveals only when held by holdGated, and only before the commit', async () => {
+      const holdGated = (jobId: bigint) =>
+        send(f.verifier, { ...market(), functionName: 'holdGated', args: [jobId] })
+      const awarded = await j.awarded()
+      await assertRevert(holdGated(awarded), 'AccessControlUnauthorizedAccount')
+      await grantVerifier()
+      const committed = await j.committed(f.provider)
+      await assertRevert(holdGated(committed.jobId), 'JobMarket__InvalidStatus')
+      // A plain hold gates nothing: the provider reveals as usual.
+      await hold(committed.jobId)
+      assert.equal(await f.provider.revealOpen(committed.jobId), true)
+    })
+
     it('stops finalize and reaward until the verifier settles; a missed reveal still expires', async () => {
       await grantVerifier()
       const revealed = await j.revealed(f.provider, 700n)

@@ -6,6 +6,7 @@ import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.so
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ProviderRegistry} from "../../contracts/ProviderRegistry.sol";
+import {IRevealGate} from "../../contracts/IRevealGate.sol";
 import {JobMarket} from "../../contracts/JobMarket.sol";
 import {HookToken} from "../contracts/HookToken.sol";
 import {ReentrantActor} from "../contracts/ReentrantActor.sol";
@@ -13,6 +14,34 @@ import {BazaarTest} from "./BazaarTest.sol";
 import {vm} from "./Vm.sol";
 
 /// @notice JobMarket: every external function on its happy path and every revert path.
+/// @dev A reveal gate the test opens and closes by hand, holding jobs through {JobMarket.holdGated}.
+contract StubGate is IRevealGate {
+    JobMarket internal immutable market;
+    bool internal open;
+    uint64 internal floor;
+
+    constructor(JobMarket market_) {
+        market = market_;
+    }
+
+    function set(bool open_, uint64 floor_) external {
+        open = open_;
+        floor = floor_;
+    }
+
+    function hold(uint256 jobId) external {
+        market.holdGated(jobId);
+    }
+
+    function revealFloor(uint256) external view returns (uint64) {
+        return floor;
+    }
+
+    function mayReveal(uint256) external view returns (bool) {
+        return open;
+    }
+}
+
 contract JobMarketTest is BazaarTest {
     bytes32 internal constant RESULT = keccak256("result");
     bytes32 internal constant SALT = keccak256("salt");
@@ -733,6 +762,51 @@ contract JobMarketTest is BazaarTest {
         vm.prank(verifier);
         vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarket__DeadlinePassed.selector, uint64(endsAt)));
         market.holdForVerification(jobId);
+    }
+
+    function test_holdGated_gatesTheRevealAndFloorsItsDeadline() public {
+        StubGate gate = new StubGate(market);
+        market.grantRole(market.VERIFIER_ROLE(), address(gate));
+        uint256 jobId = createDefaultJob();
+        awardTo(jobId, PROVIDER_KEY, MAX_PRICE);
+        uint64 floor = uint64(block.timestamp + 10 days);
+        gate.set(false, floor);
+        vm.expectEmit(address(market));
+        emit JobMarket.JobHeld(jobId, address(gate));
+        gate.hold(jobId);
+        vm.assertTrue(market.getJob(jobId).held, "held");
+        commitAs(provider, jobId, bytes32("result"), 10);
+        vm.assertEq(market.getJob(jobId).deadline, floor, "reveal deadline floored by the gate");
+        vm.assertFalse(market.revealOpen(jobId), "barred");
+        vm.prank(provider);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarket__RevealBarred.selector, jobId));
+        market.revealResult(jobId, bytes32("result"), 10, keccak256("salt"));
+        gate.set(true, floor);
+        vm.assertTrue(market.revealOpen(jobId), "open");
+        revealAs(provider, jobId, bytes32("result"), 10);
+        vm.assertTrue(statusOf(jobId) == JobMarket.Status.Revealed, "revealed");
+        // An ungated hold never asks anyone: a plain job's reveal is open.
+        vm.assertTrue(market.revealOpen(createDefaultJob()), "ungated");
+    }
+
+    function test_holdGated_reverts() public {
+        bytes32 role = market.VERIFIER_ROLE();
+        StubGate gate = new StubGate(market);
+        uint256 jobId = createDefaultJob();
+        awardTo(jobId, PROVIDER_KEY, MAX_PRICE);
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, address(gate), role)
+        );
+        gate.hold(jobId);
+        market.grantRole(role, address(gate));
+        commitAs(provider, jobId, bytes32("result"), 10);
+        // Gating starts before the commit or not at all.
+        vm.expectRevert(
+            abi.encodeWithSelector(JobMarket.JobMarket__InvalidStatus.selector, jobId, JobMarket.Status.Committed)
+        );
+        gate.hold(jobId);
+        vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarket__JobNotFound.selector, uint256(99)));
+        market.revealOpen(99);
     }
 
     // ---------------------------------------------------------------- admin

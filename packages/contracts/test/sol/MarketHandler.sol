@@ -3,7 +3,6 @@ pragma solidity ^0.8.24;
 
 import {ComputeToken} from "../../contracts/ComputeToken.sol";
 import {ProviderRegistry} from "../../contracts/ProviderRegistry.sol";
-import {IRevealGate} from "../../contracts/IRevealGate.sol";
 import {JobMarket} from "../../contracts/JobMarket.sol";
 import {vm} from "./Vm.sol";
 
@@ -18,7 +17,7 @@ import {vm} from "./Vm.sol";
 /// Ghost state: every job this handler opened, and a flag set if a provider was ever paid more
 /// than maxFuel x price for a job (checked by the invariant test, since a handler's own revert
 /// would only be counted as a failed call).
-contract MarketHandler is IRevealGate {
+contract MarketHandler {
     ComputeToken internal immutable token;
     ProviderRegistry internal immutable registry;
     JobMarket internal immutable market;
@@ -278,15 +277,5 @@ contract MarketHandler is IRevealGate {
     function _bound(uint256 x, uint256 min, uint256 max) internal pure returns (uint256) {
         if (x >= min && x <= max) return x;
         return min + (x % (max - min + 1));
-    }
-
-    /// @notice A holder must gate reveals; this one never delays any.
-    function revealFloor(uint256) external pure returns (uint64) {
-        return 0;
-    }
-
-    /// @notice Never bars a reveal.
-    function mayReveal(uint256) external pure returns (bool) {
-        return true;
     }
 }

@@ -30,7 +30,7 @@ export interface LoadRunResult {
 }
 
 /** A tiny word count whose input differs per job (so no two jobs are the same spec). */
-function jobSpec(moduleCid: string, index: number): object {
+export function jobSpec(moduleCid: string, index: number): object {
   return {
     version: 1,
     name: `load-${index}`,

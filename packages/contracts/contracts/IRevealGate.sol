@@ -6,10 +6,6 @@ pragma solidity ^0.8.24;
 /// so it can order reveals across jobs: replicas of one spec must all commit before any of them
 /// reveals, or a lazy replica could wait for another's reveal and commit a copy of it.
 interface IRevealGate {
-    /// @notice Earliest reveal deadline a held job gets when its provider commits (0: no floor).
-    /// A replica that commits early must not lose its reveal to the wait for the others.
-    function revealFloor(uint256 jobId) external view returns (uint64);
-
     /// @notice Whether the held job's provider may reveal now.
     function mayReveal(uint256 jobId) external view returns (bool);
 }

@@ -173,8 +173,13 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
 
     mapping(uint256 jobId => Job) private _jobs;
     mapping(uint256 jobId => mapping(uint256 slot => Assignment)) private _assignments;
-    /// The verification contract gating a held job's reveal (set by {holdGated}; none: ungated).
-    mapping(uint256 jobId => address) private _revealGate;
+    /// A gated job's reveal gate and least reveal deadline (set by {holdGated}; none: ungated).
+    struct RevealGate {
+        address gate;
+        uint64 floor;
+    }
+
+    mapping(uint256 jobId => RevealGate) private _revealGates;
 
     /// @notice A job was opened and `escrow` tokens taken from the requester.
     event JobCreated(
@@ -360,13 +365,10 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
         if (commitment == bytes32(0)) revert JobMarket__EmptyCommitment();
         uint64 deadline = uint64(block.timestamp + job.revealWindow);
         if (job.held) {
-            // A gated job may have to wait for others before revealing: its window starts no
-            // earlier than its gate says.
-            address gate = _revealGate[jobId];
-            if (gate != address(0)) {
-                uint64 floor = IRevealGate(gate).revealFloor(jobId);
-                if (floor > deadline) deadline = floor;
-            }
+            // A gated job may have to wait for others before revealing: its reveal deadline is
+            // no earlier than the floor its gate set.
+            uint64 floor = _revealGates[jobId].floor;
+            if (floor > deadline) deadline = floor;
         }
         job.status = Status.Committed;
         slot.commitment = commitment;
@@ -466,15 +468,17 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
         _hold(jobId);
     }
 
-    /// @notice Holds a job like {holdForVerification} and makes the caller its reveal gate: from
-    /// now on its commit takes the gate's {IRevealGate-revealFloor} as the least reveal deadline
-    /// and its reveal waits for {IRevealGate-mayReveal} (replicas reveal only once all committed).
+    /// @notice Holds a job like {holdForVerification} and makes the caller its reveal gate: its
+    /// reveal waits for {IRevealGate-mayReveal} (replicas reveal only once all have committed),
+    /// and its reveal deadline, set at the commit, is at least `revealFloor`, so the wait costs
+    /// its provider nothing.
     /// @dev Only VERIFIER_ROLE; the caller must implement {IRevealGate}. Only before the commit.
     /// @param jobId The job (Awarded).
-    function holdGated(uint256 jobId) external onlyRole(VERIFIER_ROLE) {
+    /// @param revealFloor Least reveal deadline (unix seconds; 0: none).
+    function holdGated(uint256 jobId, uint64 revealFloor) external onlyRole(VERIFIER_ROLE) {
         Job storage job = _hold(jobId);
         if (job.status != Status.Awarded) revert JobMarket__InvalidStatus(jobId, job.status);
-        _revealGate[jobId] = msg.sender;
+        _revealGates[jobId] = RevealGate({gate: msg.sender, floor: revealFloor});
     }
 
     /// @notice Whether the job's provider may reveal now: always, unless the verification
@@ -674,7 +678,7 @@ contract JobMarket is EIP712, AccessControl, ReentrancyGuardTransient {
 
     /// @dev A held job's reveal is allowed unless its gate (if any) bars it.
     function _revealAllowed(uint256 jobId) private view returns (bool) {
-        address gate = _revealGate[jobId];
+        address gate = _revealGates[jobId].gate;
         return gate == address(0) || IRevealGate(gate).mayReveal(jobId);
     }
 

@@ -123,8 +123,6 @@ contract VerificationCourt is IRevealGate, AccessControl, ReentrancyGuardTransie
         uint64 seedBlock;
         address requester;
         address auditor;
-        /// Replicated: the reveal deadline floor, the last replica's commit deadline + reveal window.
-        uint64 revealFloor;
         address challenger;
         uint64 claimedFuel;
         uint256 auditFee;
@@ -285,7 +283,7 @@ contract VerificationCourt is IRevealGate, AccessControl, ReentrancyGuardTransie
     /// replicated case and holds them: from now on only this court settles them. No replica may
     /// reveal until every replica has committed or missed its commit deadline ({mayReveal}), so
     /// none can copy another's revealed result; each reveal deadline is pushed to at least the
-    /// last commit deadline plus the reveal window ({revealFloor}), so waiting costs nobody.
+    /// last commit deadline plus the reveal window, so waiting costs nobody.
     /// @param jobIds The replicas (the caller must be their requester).
     /// @return caseId The new case.
     function openReplicated(uint256[] calldata jobIds) external nonReentrant returns (uint256 caseId) {
@@ -307,9 +305,9 @@ contract VerificationCourt is IRevealGate, AccessControl, ReentrancyGuardTransie
             providers[i] = job.provider;
         }
         caseId = _openCase(Kind.Replicated, jobIds);
-        _cases[caseId].revealFloor = lastCommitDeadline + first.revealWindow;
+        uint64 revealFloor = lastCommitDeadline + first.revealWindow;
         for (uint256 i = 0; i < k; i++) {
-            market.holdGated(jobIds[i]);
+            market.holdGated(jobIds[i], revealFloor);
         }
     }
 
@@ -630,12 +628,6 @@ contract VerificationCourt is IRevealGate, AccessControl, ReentrancyGuardTransie
     /// @param referee The referee.
     function voteOf(uint256 disputeId, address referee) external view returns (Vote memory) {
         return _disputes[disputeId].votes[referee];
-    }
-
-    /// @inheritdoc IRevealGate
-    function revealFloor(uint256 jobId) external view returns (uint64) {
-        Case storage c = _cases[caseOfJob[jobId]];
-        return c.kind == Kind.Replicated ? c.revealFloor : 0;
     }
 
     /// @inheritdoc IRevealGate

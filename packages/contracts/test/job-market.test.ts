@@ -703,7 +703,7 @@ describe('JobMarket', () => {
 
     it('gates reveals only when held by holdGated, and only before the commit', async () => {
       const holdGated = (jobId: bigint) =>
-        send(f.verifier, { ...market(), functionName: 'holdGated', args: [jobId] })
+        send(f.verifier, { ...market(), functionName: 'holdGated', args: [jobId, 0n] })
       const awarded = await j.awarded()
       await assertRevert(holdGated(awarded), 'AccessControlUnauthorizedAccount')
       await grantVerifier()

@@ -18,23 +18,17 @@ import {vm} from "./Vm.sol";
 contract StubGate is IRevealGate {
     JobMarket internal immutable market;
     bool internal open;
-    uint64 internal floor;
 
     constructor(JobMarket market_) {
         market = market_;
     }
 
-    function set(bool open_, uint64 floor_) external {
+    function set(bool open_) external {
         open = open_;
-        floor = floor_;
     }
 
-    function hold(uint256 jobId) external {
-        market.holdGated(jobId);
-    }
-
-    function revealFloor(uint256) external view returns (uint64) {
-        return floor;
+    function hold(uint256 jobId, uint64 floor) external {
+        market.holdGated(jobId, floor);
     }
 
     function mayReveal(uint256) external view returns (bool) {
@@ -770,10 +764,9 @@ contract JobMarketTest is BazaarTest {
         uint256 jobId = createDefaultJob();
         awardTo(jobId, PROVIDER_KEY, MAX_PRICE);
         uint64 floor = uint64(block.timestamp + 10 days);
-        gate.set(false, floor);
         vm.expectEmit(address(market));
         emit JobMarket.JobHeld(jobId, address(gate));
-        gate.hold(jobId);
+        gate.hold(jobId, floor);
         vm.assertTrue(market.getJob(jobId).held, "held");
         commitAs(provider, jobId, bytes32("result"), 10);
         vm.assertEq(market.getJob(jobId).deadline, floor, "reveal deadline floored by the gate");
@@ -781,7 +774,7 @@ contract JobMarketTest is BazaarTest {
         vm.prank(provider);
         vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarket__RevealBarred.selector, jobId));
         market.revealResult(jobId, bytes32("result"), 10, keccak256("salt"));
-        gate.set(true, floor);
+        gate.set(true);
         vm.assertTrue(market.revealOpen(jobId), "open");
         revealAs(provider, jobId, bytes32("result"), 10);
         vm.assertTrue(statusOf(jobId) == JobMarket.Status.Revealed, "revealed");
@@ -797,14 +790,14 @@ contract JobMarketTest is BazaarTest {
         vm.expectRevert(
             abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, address(gate), role)
         );
-        gate.hold(jobId);
+        gate.hold(jobId, 0);
         market.grantRole(role, address(gate));
         commitAs(provider, jobId, bytes32("result"), 10);
         // Gating starts before the commit or not at all.
         vm.expectRevert(
             abi.encodeWithSelector(JobMarket.JobMarket__InvalidStatus.selector, jobId, JobMarket.Status.Committed)
         );
-        gate.hold(jobId);
+        gate.hold(jobId, 0);
         vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarket__JobNotFound.selector, uint256(99)));
         market.revealOpen(99);
     }

@@ -239,7 +239,7 @@ contract VerificationCourtTest is CourtTest {
         vm.assertFalse(court.mayReveal(a), "the court bars it");
         (JobMarket.Status bStatus, uint64 bCommitBy) = market.phaseOf(b);
         vm.assertTrue(bStatus == JobMarket.Status.Awarded, "b not committed yet");
-        vm.assertEq(court.revealFloor(a), bCommitBy + REVEAL_WINDOW, "reveal floor: b's commit deadline + window");
+        vm.assertEq(market.getJob(a).deadline, bCommitBy + REVEAL_WINDOW, "reveal floor: b's commit deadline + window");
         (bytes32 right, uint64 fuel) = answerOf(ANS_RIGHT);
         vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarket__RevealBarred.selector, a));
         vm.prank(provider);

@@ -1,4 +1,4 @@
-import { BaseError, describeError, ErrorCode } from '@bazaar/protocol'
+import { BaseError, describeError, ErrorCode, isVoucherJobId } from '@bazaar/protocol'
 import type { ContentStore } from '../content-store.ts'
 import type { MarketChain } from '../market-chain.ts'
 import type { RequesterJobRepo } from '../store/requester-job-repo.ts'
@@ -50,6 +50,14 @@ export class JobTracker {
     this.requester = requester
     this.db = persistence.db
     this.store = persistence.store
+    // Steps that come outside a job's run (a voucher signed after it ended, a claim): already on
+    // the stored timeline; added to the job here and passed to its watchers.
+    requester.onJobEvent((event) => {
+      const job = this.jobs.get(event.jobId.toString())
+      if (!job) return
+      job.events.push(event)
+      for (const listener of this.listeners.get(job.id) ?? []) listener(event)
+    })
   }
 
   /**
@@ -233,6 +241,23 @@ export class JobTracker {
     entry?.abort.abort(new BaseError(ErrorCode.Aborted, `job ${id} cancelled by the requester`))
     await entry?.run.catch(() => undefined)
     const jobId = BigInt(id)
+    if (isVoucherJobId(jobId)) {
+      // A voucher job (docs/vouchers.md) has no escrow and no JobMarket job: stopping its auction
+      // is all, unless its award went out before the stop took effect.
+      const awardedLate = job.events.find((e) => e.type === 'awarded')
+      if (awardedLate) {
+        job.state = 'error'
+        job.error = {
+          code: ErrorCode.Aborted,
+          message: `voucher job ${id} was awarded before the cancel took effect`,
+          hint: 'the provider may still deliver; it is paid by voucher or by its claim',
+        }
+        this.db?.update(jobId, { step: 'ended', state: 'error', error: job.error })
+        this.end(job)
+        return job
+      }
+      return this.endCancelled(job, jobId, 0n, 0n)
+    }
     const escrow = job.events.find((e) => e.type === 'created')?.escrow ?? 0n
     const onChain = await chain.getJob(jobId)
     if (onChain.status !== 'Open') {
@@ -248,6 +273,12 @@ export class JobTracker {
       return job
     }
     const { gasUsed } = await chain.cancelJob(jobId)
+    return this.endCancelled(job, jobId, escrow, gasUsed)
+  }
+
+  /** Records a cancelled job: a `refunded` event, its whole escrow (if any) back, its end. */
+  private endCancelled(job: TrackedJob, jobId: bigint, escrow: bigint, gasUsed: bigint): TrackedJob {
+    const id = job.id
     const event = { type: 'refunded' as const, jobId, reason: 'cancelled by the requester', at: Date.now() }
     this.db?.appendEvent(jobId, event)
     job.events.push(event)

@@ -139,6 +139,9 @@ export class JobTracker {
     return new Promise((resolve, reject) => {
       let job: TrackedJob | undefined
       const abort = new AbortController()
+      // Settles when the run has ended. A path may emit `created` synchronously (the voucher
+      // path has no transaction to wait for), before `run` below is assigned.
+      const ended = Promise.withResolvers<void>()
       const run: Promise<unknown> = this.requester
         .run(prepared, {
           signal: abort.signal,
@@ -154,7 +157,7 @@ export class JobTracker {
                 error: undefined,
               }
               this.jobs.set(job.id, job)
-              this.running.set(job.id, { abort, run })
+              this.running.set(job.id, { abort, run: ended.promise })
               resolve(job)
             }
             if (job) {
@@ -187,6 +190,7 @@ export class JobTracker {
         .finally(() => {
           this.inFlight.delete(run)
           if (job) this.running.delete(job.id)
+          ended.resolve()
         })
       this.inFlight.add(run)
     })

@@ -6,7 +6,7 @@
  * /metrics counts vouchers on both sides; and all of it survives a requester restart.
  */
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -15,6 +15,7 @@ import pino from 'pino'
 import type { Address } from 'viem'
 import { createHttpApp, type HttpApi, startHttpApi } from '../src/api/http-api.ts'
 import { type BazaarNode, createBazaarNode } from '../src/bazaar-node.ts'
+import { loadOrCreatePeerKey } from '../src/daemon/peer-key.ts'
 import { examplesBuildDir } from '../src/demo/run-demo.ts'
 import { type LocalMarket, startLocalMarket } from '../src/local-market.ts'
 import { JobTracker } from '../src/requester/job-tracker.ts'
@@ -63,7 +64,10 @@ describe('voucher jobs in the requester API, status, logs, output and metrics', 
   let dir: string
   let requester: Running | undefined
   let requesterAddress: Address
+  let port = 0
   const ids: string[] = []
+  /** While set, the provider holds every job before running it (the restart-in-flight test). */
+  let gate: PromiseWithResolvers<void> | undefined
 
   /**
    * The requester under test: the deployer's account (so the market's own requester stays out of
@@ -74,6 +78,12 @@ describe('voucher jobs in the requester API, status, logs, output and metrics', 
       name: 'voucher-requester',
       contracts: await contractsOf(market, 0),
       logger,
+      // As the daemon does: the same peer id and port after a restart, so a provider's result
+      // notice for a job awarded before it still reaches this requester.
+      peerKey: await mkdir(join(dir, 'requester'), { recursive: true }).then(() =>
+        loadOrCreatePeerKey(join(dir, 'requester')),
+      ),
+      listen: [`/ip4/127.0.0.1/tcp/${port}`],
       bootstrap: market.providers[0]!.network.multiaddrs(),
       requester: {},
       dataDir: join(dir, 'requester'),
@@ -124,6 +134,12 @@ describe('voucher jobs in the requester API, status, logs, output and metrics', 
           cores: 2,
           memoryMb: 512,
           pricing: { floorPerFuel: GWEI, utilizationMarkupPercent: 0 },
+          wrapRunner: (runner) => ({
+            run: async (job, opts) => {
+              await gate?.promise
+              return runner.run(job, opts)
+            },
+          }),
         },
       ],
       logger,
@@ -134,6 +150,7 @@ describe('voucher jobs in the requester API, status, logs, output and metrics', 
     requesterAddress = deployer.address
     await market.admin.mint(requesterAddress, parseTokens('100'))
     requester = await startRequester()
+    port = Number(requester.node.network.multiaddrs()[0]!.split('/tcp/')[1]!.split('/')[0])
   })
 
   after(async () => {
@@ -352,5 +369,54 @@ describe('voucher jobs in the requester API, status, logs, output and metrics', 
     assert.equal(ended.voucher?.sequence, '3')
     const page = await (await fetch(`${requester!.api.url}/metrics`)).text()
     assert.equal(sample(page, 'bazaar_jobs{state="completed"}'), 3)
+  })
+  it('resumes a voucher job awarded before a requester restart and completes it from the result after', async () => {
+    gate = Promise.withResolvers<void>()
+    const tracked = await requester!.tracker.submit(
+      await wordcountJob('api-voucher-inflight', 'in flight words'),
+    )
+    await eventually(
+      async () =>
+        requester!.node.db.vouchers.jobById('requester', tracked.id)?.phase === 'awarded' &&
+        market.providers[0]!.db.vouchers.jobById('provider', tracked.id)?.phase === 'running'
+          ? true
+          : undefined,
+      'the award, and the provider holding the job',
+    )
+    // Stopped without waiting for the job (as a crash would leave it): the job is stored as awarded.
+    await requester!.api.close()
+    await requester!.node.stop()
+    requester = undefined
+    requester = await startRequester()
+    const resumed = requester.tracker.get(tracked.id)
+    assert.equal(resumed?.state, 'running', 'restored and resumed')
+    gate.resolve()
+    gate = undefined
+    const ended = await eventually(async () => {
+      const body = (await get<JobBody>(`/v1/jobs/${tracked.id}`)).body
+      return body.state !== 'running' ? body : undefined
+    }, 'the resumed job to end')
+    assert.equal(ended.state, 'completed', JSON.stringify(ended.error))
+    assert.equal(ended.payment, 'voucher')
+    const owed = BigInt(ended.fuelUsed!) * BigInt(ended.pricePerFuel!)
+    assert.equal(ended.paid, owed.toString())
+    const vouchered = await eventually(async () => {
+      const v = (await get<JobBody>(`/v1/jobs/${tracked.id}`)).body.voucher
+      return v?.phase === 'vouchered' ? v : undefined
+    }, 'the resumed job to be vouchered')
+    assert.equal(vouchered.sequence, '4')
+    assert.equal(vouchered.vouchered, owed.toString())
+    const types = (await get<JobBody>(`/v1/jobs/${tracked.id}`)).body.events!.map((e) => e.type)
+    for (const step of ['created', 'awarded', 'revealed', 'verified', 'voucher-signed', 'finalized']) {
+      assert.ok(types.includes(step), `${step} in ${types.join(',')}`)
+    }
+    const output = await fetch(`${requester.api.url}/v1/jobs/${tracked.id}/output`)
+    assert.equal(output.status, 200)
+    // The provider holds the voucher through job 4, for exactly what the four jobs owed.
+    const vp = market.providers[0]!.vouchers.provider!
+    await eventually(
+      async () => (vp.latestVoucher(requesterAddress)?.voucher.paidThroughSequence === 4n ? true : undefined),
+      'the voucher through job 4',
+    )
   })
 })

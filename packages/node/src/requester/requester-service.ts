@@ -145,6 +145,14 @@ export interface PaymentPath {
   resume?(jobId: bigint, options: { onEvent?: JobEventListener; signal?: AbortSignal }): Promise<JobOutcome>
 }
 
+/**
+ * The node stopped while a job was in flight (a payment path's `stop`): nothing is recorded as
+ * its end, so it stays stored unfinished and `resume` continues it at the next start.
+ */
+export class RunInterruptedError extends BaseError {
+  override name = 'RunInterruptedError' as const
+}
+
 export class NoBidsError extends BaseError {
   override name = 'NoBidsError' as const
 }
@@ -452,7 +460,7 @@ export class RequesterService {
       }
       return outcome
     } catch (err) {
-      if (db && created.jobId !== undefined) {
+      if (db && created.jobId !== undefined && !(err instanceof RunInterruptedError)) {
         const base = err as Partial<BaseError>
         db.requesterJobs.update(created.jobId, {
           step: 'ended',

@@ -27,7 +27,12 @@ import type { ContentStore } from '../content-store.ts'
 import type { NetworkServices } from '../network-services.ts'
 import type { JobEvent, JobEventListener } from '../requester/job-events.ts'
 import type { PreparedJob } from '../requester/prepare-job.ts'
-import type { JobOutcome, PaymentPath, RequesterService } from '../requester/requester-service.ts'
+import {
+  type JobOutcome,
+  type PaymentPath,
+  type RequesterService,
+  RunInterruptedError,
+} from '../requester/requester-service.ts'
 import { sleep } from '../sleep.ts'
 import type { VoucherChannelRecord, VoucherJobRecord, VoucherRepo } from '../store/voucher-repo.ts'
 import { extendJobsRoot } from './jobs-root.ts'
@@ -100,6 +105,8 @@ export class VoucherRequester implements PaymentPath {
   /** Claims filed against this requester, and those it disputed. */
   readonly claims = { seen: 0, disputed: 0, paid: 0 }
   private timer: NodeJS.Timeout | undefined
+  /** Aborted by `stop`: jobs waiting for a result stop waiting and stay stored as awarded. */
+  private readonly stopping = new AbortController()
   private watching: Promise<void> | undefined
   private scannedThrough: bigint | undefined
 
@@ -245,7 +252,7 @@ export class VoucherRequester implements PaymentPath {
     // (the award stays claimable by the provider until its claim deadline).
     const waitMs = Number(award.resultDeadline - (await this.c.vault.nowSeconds())) * 1000
     const stopWaiting = new AbortController()
-    const signals = ctx.signal ? [ctx.signal, stopWaiting.signal] : [stopWaiting.signal]
+    const signals = [stopWaiting.signal, this.stopping.signal, ...(ctx.signal ? [ctx.signal] : [])]
     const notice = await Promise.race([
       result,
       sleep(Math.max(1_000, waitMs), AbortSignal.any(signals)).then(
@@ -255,6 +262,11 @@ export class VoucherRequester implements PaymentPath {
     ])
     stopWaiting.abort()
     this.waiters.delete(key)
+    if (!notice && this.stopping.signal.aborted) {
+      throw new RunInterruptedError(ErrorCode.Aborted, `the node stopped while voucher job ${key} ran`, {
+        hint: 'it is resumed from its stored award at the next start',
+      })
+    }
     if (!notice) {
       // Verified meanwhile by another way (a notice handled before this wait, or a claim)?
       const now = this.c.vouchers.jobById('requester', key)
@@ -384,6 +396,7 @@ export class VoucherRequester implements PaymentPath {
 
   async stop(): Promise<void> {
     clearInterval(this.timer)
+    this.stopping.abort()
     await this.watching
   }
 

@@ -324,7 +324,9 @@ export function createHttpApp(c: HttpApiComponents): Hono {
 
   app.get('/v1/jobs/:id/logs', (ctx) => {
     const job = find(ctx.req.param('id'))
-    return ctx.json(jsonSafe({ id: job.id, state: job.state, events: job.events }) as object)
+    return ctx.json(
+      jsonSafe({ id: job.id, state: job.state, payment: paymentOf(job.id), events: job.events }) as object,
+    )
   })
 
   app.post('/v1/jobs/:id/cancel', async (ctx) => {

@@ -419,11 +419,11 @@ export class VoucherRequester implements PaymentPath {
   private async watchOnce(): Promise<void> {
     const to = await this.c.vault.blockNumber()
     const from = (this.scannedThrough ?? to) + 1n
-    if (to >= from) {
-      const claims = await this.c.vault.claimsFiledSince(from, to, this.address)
-      this.scannedThrough = to
-      for (const claim of claims) await this.judgeClaim(claim)
-    }
+    // Claims are filed and end only in transactions: nothing to read without a new block.
+    if (to < from) return
+    const claims = await this.c.vault.claimsFiledSince(from, to, this.address)
+    this.scannedThrough = to
+    for (const claim of claims) await this.judgeClaim(claim)
     await this.followClaims()
   }
 

@@ -322,8 +322,8 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
           logger: logger.child({ role: 'voucher-requester' }),
         },
       )
-      const path = vouchers.requester
-      requester.usePaymentPath({ run: (job, options) => path.run(job, options) })
+      // Runs, resumes after a restart, and describes the jobs it pays.
+      requester.usePaymentPath(vouchers.requester)
       // Claims providers file against this requester are checked, and disputed when wrong.
       await vouchers.requester.start()
     }

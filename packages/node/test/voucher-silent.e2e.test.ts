@@ -86,6 +86,26 @@ describe('voucher path: silent requester and thaw', () => {
     )
     assert.equal(vr.claims.disputed, 0)
     assert.equal(vp.stats.claimedValue, due)
+    // What the requester's user sees (GET /v1/jobs/:id): each job's timeline has the claim and,
+    // once the requester saw it paid, its end; the job's voucher view says the same, exactly.
+    for (const o of silent) {
+      const events = await eventually(async () => {
+        const timeline = market.requester.db.requesterJobs.events<{
+          type: string
+          amount?: bigint
+          status?: string
+          disputed?: boolean
+        }>(o.jobId)
+        return timeline.some((e) => e.type === 'claim-finalized') ? timeline : undefined
+      }, 'the claim end on the timeline')
+      const filed = events.find((e) => e.type === 'claim-filed')!
+      assert.deepEqual([filed.amount, filed.disputed], [o.paid, false])
+      const ended = events.find((e) => e.type === 'claim-finalized')!
+      assert.deepEqual([ended.status, ended.amount], ['Paid', o.paid])
+      const view = vr.describe(o.jobId.toString())!
+      assert.deepEqual([view.owed, view.claim?.amount, view.claim?.status], [o.paid, o.paid, 'Paid'])
+    }
+    assert.deepEqual([vr.stats().claimsSeen, vr.stats().claimsDisputed, vr.stats().claimsPaid], [2, 0, 2])
     const wallet = await market.admin.balanceOf(providerAddress)
     assert.equal(wallet, due, 'the provider (which staked all it was minted) holds exactly what it earned')
     const paid = await providerVault.channelOf(requesterAddress, providerAddress)

@@ -19,6 +19,41 @@ export interface JobView {
   outputBytes?: number
   error?: { code: string; message: string; hint?: string; details?: Record<string, unknown> }
   events?: JobEventView[]
+  /** How the job is paid: its own JobMarket escrow, or vouchers of the VoucherVault (docs/vouchers.md). */
+  payment?: 'job-market' | 'voucher'
+  /** A voucher job's payment, once awarded (absent on nodes that do not pay by voucher). */
+  voucher?: VoucherJobInfo
+}
+
+/** A voucher job's payment as the requester's node reports it. Amounts are decimal strings of base units. */
+export interface VoucherJobInfo {
+  vault: string
+  provider: string
+  /** The award's number in the (requester, provider) pair, from 1. */
+  sequence: string
+  /** awarded → verified → vouchered, or rejected (never vouchered). */
+  phase: string
+  /** maxFuel × pricePerFuel: the most the job could cost. */
+  maxCost: string
+  /** fuelUsed × pricePerFuel once the result verified: what is owed for the job. */
+  owed?: string
+  /** The part of `owed` a signed voucher covers. */
+  vouchered: string
+  /** The cumulative voucher that covered the job. */
+  voucher?: { paidThroughSequence: string; cumulativeAmount: string; signedAt?: number }
+  /** Unix seconds. */
+  resultDeadline: string
+  claimDeadline: string
+  /** A claim the provider filed for the job, and its end once seen (status Paid or Rejected). */
+  claim?: {
+    claimId: string
+    amount: string
+    seenAt: number
+    disputed: boolean
+    status?: 'Paid' | 'Rejected'
+    endedAt?: number
+  }
+  reason?: string
 }
 
 /** One step of a job (see the node's JobEvent); `end` closes a watch. */

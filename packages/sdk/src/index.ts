@@ -11,6 +11,7 @@ export {
   type PriceStatsView,
   type ProviderView,
   type ReasonView,
+  type VoucherJobInfo,
 } from './bazaar-client.ts'
 export { type MapJobsOptions, type MapJobsProgress, type MapJobsResult, mapJobs } from './map-jobs.ts'
 export { uploadSpecFile } from './spec-files.ts'

@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises'
-import { formatTokens, type JobSpec, validateJobSpec } from '@bazaar/protocol'
+import { formatTokens, isVoucherJobId, type JobSpec, validateJobSpec } from '@bazaar/protocol'
 import {
   type BazaarClient,
   createBazaarClient,
@@ -23,12 +23,29 @@ function client(opts: ApiOptions): BazaarClient {
 
 const tokens = (amount: string | undefined) => (amount === undefined ? '-' : formatTokens(BigInt(amount)))
 
+/** Whether a job id is a voucher job's (docs/vouchers.md): those ids are at least 2^255. */
+function isVoucherJob(id: unknown): boolean {
+  try {
+    return typeof id === 'string' && isVoucherJobId(BigInt(id))
+  } catch {
+    return false
+  }
+}
+
+/** How a job is paid, for people: `voucher` or `job-market` (older nodes do not say: from the id). */
+export function paymentKind(job: Pick<JobView, 'id' | 'payment'>): 'voucher' | 'job-market' {
+  return job.payment ?? (isVoucherJob(job.id) ? 'voucher' : 'job-market')
+}
+
 /** One line per event, in words: what happened and what it cost. */
 export function describeEvent(event: JobEventView): string | undefined {
   const provider = typeof event.provider === 'string' ? `${event.provider.slice(0, 10)}…` : ''
+  const byVoucher = isVoucherJob(event.jobId)
   switch (event.type) {
     case 'created':
-      return `escrowed ${tokens(event.escrow as string)} on-chain (job ${event.jobId})`
+      return byVoucher
+        ? 'voucher job created: no escrow of its own, paid from the vault escrow by a signed voucher'
+        : `escrowed ${tokens(event.escrow as string)} on-chain (job ${event.jobId})`
     case 'announced':
       return `announced to providers (round ${event.attempt})`
     case 'bid':
@@ -40,11 +57,13 @@ export function describeEvent(event: JobEventView): string | undefined {
     case 'no-bids':
       return `no qualifying bid in round ${event.attempt}`
     case 'awarded':
-      return `awarded to ${provider} at ${event.pricePerFuel} per fuel: the cheapest of ${event.bids} bid(s)`
+      return `awarded to ${provider} at ${event.pricePerFuel} per fuel: the cheapest of ${event.bids} bid(s)${event.sequence === undefined ? '' : ` (signed award, sequence ${event.sequence})`}`
     case 'committed':
       return 'result committed on-chain (hidden until the reveal)'
     case 'revealed':
-      return `result revealed on-chain: ${event.fuelUsed} fuel`
+      return byVoucher
+        ? `result delivered: ${event.fuelUsed} fuel`
+        : `result revealed on-chain: ${event.fuelUsed} fuel`
     case 'audit-opened':
       return `audit opened (probability ${event.probability}); the fee is held by the verification court`
     case 'audit-drawn':
@@ -68,7 +87,17 @@ export function describeEvent(event: JobEventView): string | undefined {
     case 'verified':
       return `output verified against its hash (${event.outputBytes} bytes)`
     case 'finalized':
-      return `paid ${tokens(event.paid as string)}, refunded ${tokens(event.refunded as string)}`
+      return byVoucher
+        ? `owed ${tokens(event.paid as string)}, paid by voucher (the provider redeems it on-chain)`
+        : `paid ${tokens(event.paid as string)}, refunded ${tokens(event.refunded as string)}`
+    case 'voucher-signed':
+      return `voucher signed through sequence ${event.paidThroughSequence}: ${tokens(event.cumulativeAmount as string)} in all, ${tokens(event.amount as string)} for this job`
+    case 'claim-filed':
+      return `provider claimed ${tokens(event.amount as string)} on-chain${event.disputed ? ': disputed (the result did not verify)' : ': not disputed'}`
+    case 'claim-finalized':
+      return event.status === 'Paid'
+        ? `claim paid: ${tokens(event.amount as string)}`
+        : 'claim ended unpaid: returned to the escrow'
     case 'refunded':
       return `refunded: ${event.reason}`
     default:
@@ -94,13 +123,28 @@ export function costNotice(spec: JobSpec): string {
 
 function printJob(job: JobView): void {
   console.log(`job ${job.id} (${job.name}): ${job.state}`)
+  console.log(`  payment      ${paymentKind(job)}`)
   if (job.provider)
     console.log(`  provider     ${job.provider} (chosen from ${job.bidsReceived ?? 0} bid(s): lowest price)`)
   if (job.pricePerFuel) console.log(`  price        ${job.pricePerFuel} base units per fuel`)
   if (job.fuelUsed) console.log(`  fuel used    ${BigInt(job.fuelUsed).toLocaleString('en-US')}`)
-  console.log(
-    `  paid         ${tokens(job.paid)} of ${tokens(job.escrow)} escrowed; refunded ${tokens(job.refunded)}`,
-  )
+  const v = job.voucher
+  if (v) {
+    console.log(`  voucher      sequence ${v.sequence} in vault ${v.vault}: ${v.phase}`)
+    console.log(
+      `  owed         ${tokens(v.owed)}; vouchered ${tokens(v.vouchered)}${v.voucher ? ` (voucher through ${v.voucher.paidThroughSequence}, ${tokens(v.voucher.cumulativeAmount)} in all)` : ''}`,
+    )
+    if (v.claim)
+      console.log(
+        `  claim        ${tokens(v.claim.amount)} ${v.claim.disputed ? 'disputed' : 'not disputed'}; ${v.claim.status ?? 'open'}`,
+      )
+  } else if (paymentKind(job) === 'voucher') {
+    console.log(`  owed         ${tokens(job.paid)} (by voucher; no escrow of its own)`)
+  } else {
+    console.log(
+      `  paid         ${tokens(job.paid)} of ${tokens(job.escrow)} escrowed; refunded ${tokens(job.refunded)}`,
+    )
+  }
   if (job.gasUsed) console.log(`  gas (yours)  ${BigInt(job.gasUsed).toLocaleString('en-US')}`)
   if (job.error)
     console.log(
@@ -214,6 +258,7 @@ Examples:
             id: j.id,
             name: j.name,
             state: j.state,
+            payment: paymentKind(j),
             paid: tokens(j.paid),
             fuel: j.fuelUsed ?? '-',
           })),

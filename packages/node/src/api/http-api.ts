@@ -22,6 +22,9 @@ import type { ProviderService } from '../provider/provider-service.ts'
 import type { JobTracker, TrackedJob } from '../requester/job-tracker.ts'
 import { prepareJob } from '../requester/prepare-job.ts'
 import type { RequesterService } from '../requester/requester-service.ts'
+import { paymentOf, type VoucherJobView } from '../vouchers/voucher-job-view.ts'
+import type { VoucherProvider } from '../vouchers/voucher-provider.ts'
+import type { VoucherRequester } from '../vouchers/voucher-requester.ts'
 import { jsonSafe } from './json-safe.ts'
 import { createApiMetrics } from './metrics.ts'
 import { providerStats } from './provider-stats.ts'
@@ -47,6 +50,8 @@ export interface HttpApiComponents {
   balance: () => Promise<bigint>
   /** A provider's stake in the registry. */
   stakeOf: (provider: Address) => Promise<bigint>
+  /** The voucher path's sides (docs/vouchers.md): voucher details of jobs, and their metrics. */
+  vouchers?: { requester?: VoucherRequester; provider?: VoucherProvider }
 }
 
 export interface HttpApi {
@@ -68,12 +73,17 @@ const statusOf = (err: BaseError): 400 | 404 | 409 | 500 =>
         ? 404
         : 500
 
-function summary(job: TrackedJob) {
+function summary(job: TrackedJob, describe?: (id: string) => VoucherJobView | undefined) {
+  const payment = paymentOf(job.id)
+  const voucher = payment === 'voucher' ? describe?.(job.id) : undefined
   return jsonSafe({
     id: job.id,
     name: job.name,
     state: job.state,
     submittedAt: job.submittedAt,
+    // How the job is paid: its own JobMarket escrow, or vouchers (docs/vouchers.md).
+    payment,
+    ...(voucher ? { voucher } : {}),
     provider: job.outcome?.provider,
     pricePerFuel: job.outcome?.pricePerFuel,
     fuelUsed: job.outcome?.fuelUsed,
@@ -96,12 +106,16 @@ export function createHttpApp(c: HttpApiComponents): Hono {
     ...(c.provider ? { provider: c.provider } : {}),
     balance: c.balance,
     misbehaviour: () => c.network.misbehaviour(),
+    ...(c.vouchers ? { vouchers: c.vouchers } : {}),
     info: () => ({
       role: c.role ?? (c.provider ? (c.requester ? 'both' : 'provider') : 'requester'),
       address: c.chain.address,
       peer_id: c.network.peerId,
     }),
   })
+
+  const describe = c.vouchers?.requester ? (id: string) => c.vouchers?.requester?.describe(id) : undefined
+  const view = (job: TrackedJob) => summary(job, describe)
 
   app.onError((err, ctx) => {
     if (err instanceof BaseError) {
@@ -289,10 +303,10 @@ export function createHttpApp(c: HttpApiComponents): Hono {
       allowPaths: false,
     })
     const job = await tracker.submit(prepared)
-    return ctx.json(summary(job) as object, 201)
+    return ctx.json(view(job) as object, 201)
   })
 
-  app.get('/v1/jobs', (ctx) => ctx.json({ jobs: (c.tracker?.list() ?? []).map(summary) }))
+  app.get('/v1/jobs', (ctx) => ctx.json({ jobs: (c.tracker?.list() ?? []).map(view) }))
 
   const find = (id: string): TrackedJob => {
     const job = requesterRole().tracker.get(id)
@@ -305,18 +319,20 @@ export function createHttpApp(c: HttpApiComponents): Hono {
 
   app.get('/v1/jobs/:id', (ctx) => {
     const job = find(ctx.req.param('id'))
-    return ctx.json({ ...(summary(job) as object), events: jsonSafe(job.events) })
+    return ctx.json({ ...(view(job) as object), events: jsonSafe(job.events) })
   })
 
   app.get('/v1/jobs/:id/logs', (ctx) => {
     const job = find(ctx.req.param('id'))
-    return ctx.json(jsonSafe({ id: job.id, state: job.state, events: job.events }) as object)
+    return ctx.json(
+      jsonSafe({ id: job.id, state: job.state, payment: paymentOf(job.id), events: job.events }) as object,
+    )
   })
 
   app.post('/v1/jobs/:id/cancel', async (ctx) => {
     const { tracker } = requesterRole()
     const job = await tracker.cancel(find(ctx.req.param('id')).id, c.chain)
-    return ctx.json({ ...(summary(job) as object), events: jsonSafe(job.events) })
+    return ctx.json({ ...(view(job) as object), events: jsonSafe(job.events) })
   })
 
   app.get('/v1/jobs/:id/output', (ctx) => {

@@ -3,6 +3,11 @@ import { registerMisbehaviourMetrics } from '../net/misbehaviour-metrics.ts'
 import type { PeerPenaltiesStats } from '../net/peer-penalties.ts'
 import type { ProviderService } from '../provider/provider-service.ts'
 import type { JobTracker } from '../requester/job-tracker.ts'
+import {
+  registerVoucherMetrics,
+  type VoucherProviderMetricsSource,
+  type VoucherRequesterMetricsSource,
+} from '../vouchers/voucher-metrics.ts'
 
 export interface ApiMetricsSources {
   /** Requester role: jobs by state. */
@@ -15,6 +20,8 @@ export interface ApiMetricsSources {
   info?: () => Record<string, string>
   /** Garbage received from peers and the bans it earned (read at scrape time). */
   misbehaviour?: () => PeerPenaltiesStats
+  /** The voucher path's two sides (docs/vouchers.md), when this node has them. */
+  vouchers?: { requester?: VoucherRequesterMetricsSource; provider?: VoucherProviderMetricsSource }
 }
 
 /** Prometheus metrics of the node, in a registry of its own (several nodes can share a process). */
@@ -70,5 +77,6 @@ export function createApiMetrics(sources: ApiMetricsSources | JobTracker) {
     })
   }
   if (s.misbehaviour) registerMisbehaviourMetrics(registry, s.misbehaviour)
+  if (s.vouchers) registerVoucherMetrics(registry, s.vouchers)
   return { render: () => registry.metrics(), contentType: registry.contentType }
 }

@@ -188,6 +188,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
           logger,
           balance: () => contracts.balanceOf(contracts.address),
           stakeOf: (provider) => contracts.stakeOf(provider),
+          vouchers: node.vouchers,
         },
         { port: config.api.port, hostname: config.api.host },
       )

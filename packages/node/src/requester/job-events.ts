@@ -1,4 +1,4 @@
-import type { Address } from 'viem'
+import type { Address, Hex } from 'viem'
 import type { ReplicatedVerdict } from '../verification/replicated-settlement.ts'
 
 /** Every step of a job as the requester sees it; nothing happens silently. */
@@ -17,6 +17,8 @@ export type JobEvent =
       bids: number
       /** Where the winner is reached (a replica's, so a restarted requester can fetch from it). */
       providerPeerId?: string
+      /** A voucher job (docs/vouchers.md): the award's sequence number in its (requester, provider) pair. */
+      sequence?: bigint
     }
   | { type: 'committed'; jobId: bigint }
   | { type: 'revealed'; jobId: bigint; fuelUsed: bigint }
@@ -38,5 +40,24 @@ export type JobEvent =
       jobId: bigint
       verdict: 'not-selected' | 'verified' | 'unaudited' | 'provider-wrong' | 'undetermined'
     }
+  | VoucherJobEvent
+
+/**
+ * The voucher path's steps after the result (docs/vouchers.md), on the job's timeline even when
+ * they come after its run ended: the cumulative voucher that covered the job, a claim the
+ * provider filed for it (and whether this node disputed it), and that claim's end.
+ */
+export type VoucherJobEvent =
+  | {
+      type: 'voucher-signed'
+      jobId: bigint
+      sequence: bigint
+      /** What this job adds to the voucher (fuelUsed × pricePerFuel). */
+      amount: bigint
+      paidThroughSequence: bigint
+      cumulativeAmount: bigint
+    }
+  | { type: 'claim-filed'; jobId: bigint; claimId: Hex; amount: bigint; disputed: boolean }
+  | { type: 'claim-finalized'; jobId: bigint; claimId: Hex; status: 'Paid' | 'Rejected'; amount: bigint }
 
 export type JobEventListener = (event: JobEvent & { at: number }) => void

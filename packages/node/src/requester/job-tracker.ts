@@ -1,4 +1,4 @@
-import { BaseError, describeError, ErrorCode } from '@bazaar/protocol'
+import { BaseError, describeError, ErrorCode, isVoucherJobId } from '@bazaar/protocol'
 import type { ContentStore } from '../content-store.ts'
 import type { MarketChain } from '../market-chain.ts'
 import type { RequesterJobRepo } from '../store/requester-job-repo.ts'
@@ -50,6 +50,14 @@ export class JobTracker {
     this.requester = requester
     this.db = persistence.db
     this.store = persistence.store
+    // Steps that come outside a job's run (a voucher signed after it ended, a claim): already on
+    // the stored timeline; added to the job here and passed to its watchers.
+    requester.onJobEvent((event) => {
+      const job = this.jobs.get(event.jobId.toString())
+      if (!job) return
+      job.events.push(event)
+      for (const listener of this.listeners.get(job.id) ?? []) listener(event)
+    })
   }
 
   /**
@@ -131,6 +139,9 @@ export class JobTracker {
     return new Promise((resolve, reject) => {
       let job: TrackedJob | undefined
       const abort = new AbortController()
+      // Settles when the run has ended. A path may emit `created` synchronously (the voucher
+      // path has no transaction to wait for), before `run` below is assigned.
+      const ended = Promise.withResolvers<void>()
       const run: Promise<unknown> = this.requester
         .run(prepared, {
           signal: abort.signal,
@@ -146,7 +157,7 @@ export class JobTracker {
                 error: undefined,
               }
               this.jobs.set(job.id, job)
-              this.running.set(job.id, { abort, run })
+              this.running.set(job.id, { abort, run: ended.promise })
               resolve(job)
             }
             if (job) {
@@ -179,6 +190,7 @@ export class JobTracker {
         .finally(() => {
           this.inFlight.delete(run)
           if (job) this.running.delete(job.id)
+          ended.resolve()
         })
       this.inFlight.add(run)
     })
@@ -233,6 +245,23 @@ export class JobTracker {
     entry?.abort.abort(new BaseError(ErrorCode.Aborted, `job ${id} cancelled by the requester`))
     await entry?.run.catch(() => undefined)
     const jobId = BigInt(id)
+    if (isVoucherJobId(jobId)) {
+      // A voucher job (docs/vouchers.md) has no escrow and no JobMarket job: stopping its auction
+      // is all, unless its award went out before the stop took effect.
+      const awardedLate = job.events.find((e) => e.type === 'awarded')
+      if (awardedLate) {
+        job.state = 'error'
+        job.error = {
+          code: ErrorCode.Aborted,
+          message: `voucher job ${id} was awarded before the cancel took effect`,
+          hint: 'the provider may still deliver; it is paid by voucher or by its claim',
+        }
+        this.db?.update(jobId, { step: 'ended', state: 'error', error: job.error })
+        this.end(job)
+        return job
+      }
+      return this.endCancelled(job, jobId, 0n, 0n)
+    }
     const escrow = job.events.find((e) => e.type === 'created')?.escrow ?? 0n
     const onChain = await chain.getJob(jobId)
     if (onChain.status !== 'Open') {
@@ -248,6 +277,12 @@ export class JobTracker {
       return job
     }
     const { gasUsed } = await chain.cancelJob(jobId)
+    return this.endCancelled(job, jobId, escrow, gasUsed)
+  }
+
+  /** Records a cancelled job: a `refunded` event, its whole escrow (if any) back, its end. */
+  private endCancelled(job: TrackedJob, jobId: bigint, escrow: bigint, gasUsed: bigint): TrackedJob {
+    const id = job.id
     const event = { type: 'refunded' as const, jobId, reason: 'cancelled by the requester', at: Date.now() }
     this.db?.appendEvent(jobId, event)
     job.events.push(event)

@@ -21,6 +21,7 @@ import {
   decodeMessage,
   describeError,
   ErrorCode,
+  isVoucherJobId,
   type JobAnnouncement,
   type JobDescriptor,
   marketDomain,
@@ -132,6 +133,24 @@ export interface JobOutcome {
    * `pricePerFuel` and the result are those of the upheld replica the output was fetched from.
    */
   replicas?: (ReplicaSettlement & { provider: Address; pricePerFuel: bigint })[]
+}
+
+/**
+ * Another way to pay for a job than a JobMarket escrow (the voucher path, docs/vouchers.md). Its
+ * `run` emits `created` with the job's id first; the service stores and times the job like any.
+ */
+export interface PaymentPath {
+  run(job: PreparedJob, options: { onEvent?: JobEventListener; signal?: AbortSignal }): Promise<JobOutcome>
+  /** Continues a job of this path after a restart, from what the path stored. */
+  resume?(jobId: bigint, options: { onEvent?: JobEventListener; signal?: AbortSignal }): Promise<JobOutcome>
+}
+
+/**
+ * The node stopped while a job was in flight (a payment path's `stop`): nothing is recorded as
+ * its end, so it stays stored unfinished and `resume` continues it at the next start.
+ */
+export class RunInterruptedError extends BaseError {
+  override name = 'RunInterruptedError' as const
 }
 
 export class NoBidsError extends BaseError {
@@ -281,9 +300,9 @@ export class RequesterService {
    * The voucher path (docs/vouchers.md): when set (requester setting `payment: 'voucher'`), `run`
    * pays jobs by vouchers of the VoucherVault instead of a JobMarket escrow per job.
    */
-  private voucherPath: { run: RequesterService['run'] } | undefined
+  private voucherPath: PaymentPath | undefined
 
-  usePaymentPath(path: { run: RequesterService['run'] } | undefined): void {
+  usePaymentPath(path: PaymentPath | undefined): void {
     this.voucherPath = path
   }
 
@@ -292,10 +311,52 @@ export class RequesterService {
     job: PreparedJob,
     options: { onEvent?: JobEventListener; signal?: AbortSignal } = {},
   ): Promise<JobOutcome> {
-    if (this.voucherPath && job.descriptor.verification.mode === 'none')
-      return this.voucherPath.run(job, options)
     const created: { jobId?: bigint } = {}
+    const path = this.voucherPath
+    if (path && job.descriptor.verification.mode === 'none') {
+      // Tracked like any job: stored at its `created` event, its timeline and end written here.
+      const emit = this.emitter(options, created)
+      return this.recordEnd(created, () =>
+        path.run(job, {
+          ...(options.signal ? { signal: options.signal } : {}),
+          onEvent: (event) => {
+            if (event.type === 'created' && created.jobId === undefined) {
+              this.c.db?.requesterJobs.create({
+                jobId: event.jobId,
+                name: job.descriptor.name,
+                descriptor: job.descriptor,
+                escrow: 0n,
+                submittedAt: Date.now(),
+              })
+              created.jobId = event.jobId
+            }
+            if (event.type === 'awarded' && created.jobId !== undefined) {
+              this.c.db?.requesterJobs.update(created.jobId, { step: 'awarded' })
+            }
+            emit(event)
+          },
+        }),
+      )
+    }
     return this.recordEnd(created, () => this.runJob(job, options, created))
+  }
+
+  private readonly jobEventListeners = new Set<(event: JobEvent & { at: number }) => void>()
+
+  /**
+   * Follows events of this node's jobs that come outside their run (a voucher signed or a claim
+   * seen after the job ended, docs/vouchers.md). Returns an unsubscribe.
+   */
+  onJobEvent(listener: (event: JobEvent & { at: number }) => void): () => void {
+    this.jobEventListeners.add(listener)
+    return () => this.jobEventListeners.delete(listener)
+  }
+
+  /** Puts an event on a stored job's timeline and tells `onJobEvent` listeners (the job tracker). */
+  recordJobEvent(event: JobEvent): void {
+    const stamped = { ...event, at: Date.now() }
+    if (this.c.db?.requesterJobs.get(event.jobId)) this.c.db.requesterJobs.appendEvent(event.jobId, stamped)
+    for (const listener of this.jobEventListeners) listener(stamped)
   }
 
   /**
@@ -313,6 +374,21 @@ export class RequesterService {
     const db = this.c.db
     const stored = db?.requesterJobs.get(jobId)
     if (!db || !stored) throw new BaseError(ErrorCode.NotFound, `no stored job ${jobId} on this node`)
+    if (isVoucherJobId(jobId)) {
+      // Paid by voucher (docs/vouchers.md): no JobMarket job behind it; the voucher path resumes it.
+      const path = this.voucherPath
+      const bids = db.requesterJobs.events<JobEvent>(jobId).filter((e) => e.type === 'bid').length
+      const interrupted = new BaseError(
+        ErrorCode.Aborted,
+        `voucher job ${jobId} was interrupted by a restart and this node no longer pays by voucher`,
+        { hint: 'its award (if any) stays claimable by the provider; set payment: voucher to follow it' },
+      )
+      return this.recordEnd({ jobId }, async () => {
+        if (!path?.resume) throw interrupted
+        const outcome = await path.resume(jobId, { ...options, onEvent: this.emitter(options, { jobId }) })
+        return { ...outcome, bidsReceived: outcome.bidsReceived || bids }
+      })
+    }
     if (stored.descriptor.verification.mode === 'replicated') {
       const court = this.c.court
       if (!court)
@@ -399,7 +475,7 @@ export class RequesterService {
       }
       return outcome
     } catch (err) {
-      if (db && created.jobId !== undefined) {
+      if (db && created.jobId !== undefined && !(err instanceof RunInterruptedError)) {
         const base = err as Partial<BaseError>
         db.requesterJobs.update(created.jobId, {
           step: 'ended',

@@ -43,6 +43,24 @@ export interface VoucherJobRecord {
   deliveredAt?: number
   claimId?: Hex
   reason?: string
+  /** Requester: the voucher that first covered this job, and when it was signed (unix ms). */
+  voucheredBy?: { paidThroughSequence: bigint; cumulativeAmount: bigint }
+  voucheredAt?: number
+  /** Requester: a claim the provider filed for this job, as this node judged and followed it. */
+  claim?: VoucherJobClaim
+}
+
+/** A claim filed against the requester for one of its jobs (docs/vouchers.md). */
+export interface VoucherJobClaim {
+  claimId: Hex
+  amount: bigint
+  /** Unix ms this node saw the claim. */
+  seenAt: number
+  /** This node disputed it (the result did not verify). */
+  disputed: boolean
+  /** How it ended on-chain, once seen: paid to the provider, or returned to the escrow. */
+  status?: 'Paid' | 'Rejected'
+  endedAt?: number
 }
 
 /** A signed voucher as kept by either side. */
@@ -69,6 +87,8 @@ export interface VoucherChannelRecord {
   revokedSigners?: Address[]
   /** The other side's libp2p peer. */
   peerId?: string
+  /** Requester: vouchers signed for this pair so far (for /metrics). */
+  vouchersSigned?: number
 }
 
 interface JobRow {
@@ -87,6 +107,8 @@ export class VoucherRepo {
   readonly #saveChannel: StatementSync
   readonly #channel: StatementSync
   readonly #channels: StatementSync
+  readonly #openClaims: StatementSync
+  readonly #phaseCounts: StatementSync
 
   constructor(db: DatabaseSync) {
     this.#saveJob = db.prepare(`
@@ -114,6 +136,14 @@ export class VoucherRepo {
       'SELECT record FROM voucher_channels WHERE role = ? AND requester = ? AND provider = ?',
     )
     this.#channels = db.prepare('SELECT record FROM voucher_channels WHERE role = ?')
+    this.#openClaims = db.prepare(`
+      SELECT record FROM voucher_jobs WHERE role = ?
+        AND json_extract(record, '$.claim') IS NOT NULL
+        AND json_extract(record, '$.claim.status') IS NULL
+      ORDER BY sequence`)
+    this.#phaseCounts = db.prepare(
+      'SELECT phase, COUNT(*) AS n FROM voucher_jobs WHERE role = ? GROUP BY phase ORDER BY phase',
+    )
   }
 
   saveJob(job: VoucherJobRecord): void {
@@ -170,6 +200,19 @@ export class VoucherRepo {
     return (this.#jobsOfPair.all(role, key(requester), key(provider)) as unknown as JobRow[]).map((r) =>
       decodeJson<VoucherJobRecord>(r.record),
     )
+  }
+
+  /** Jobs with a claim seen whose end on-chain was not seen yet. */
+  jobsWithOpenClaims(role: VoucherRole): VoucherJobRecord[] {
+    return (this.#openClaims.all(role) as unknown as JobRow[]).map((r) =>
+      decodeJson<VoucherJobRecord>(r.record),
+    )
+  }
+
+  /** How many jobs of a role are in each phase (for /metrics). */
+  phaseCounts(role: VoucherRole): Map<VoucherJobPhase, number> {
+    const rows = this.#phaseCounts.all(role) as unknown as { phase: VoucherJobPhase; n: number }[]
+    return new Map(rows.map((r) => [r.phase, Number(r.n)]))
   }
 
   saveChannel(channel: VoucherChannelRecord): void {

@@ -66,7 +66,14 @@ export interface VoucherProviderStats {
   claims: number
   claimsPaid: number
   claimedValue: bigint
+  /** Refusals by code (`VoucherRefusal`). */
   refused: Map<string, number>
+  /** Messages received and accepted, by type (voucher-job, voucher-award, voucher). */
+  received: Map<string, number>
+  accepted: Map<string, number>
+  /** Vouchers and jobs the redemptions paid for (jobs: sequences newly covered on-chain). */
+  redeemedVouchers: number
+  redeemedJobs: number
 }
 
 /** Phases in which the provider has delivered a job (the requester owes it). */
@@ -93,6 +100,10 @@ export class VoucherProvider {
     claimsPaid: 0,
     claimedValue: 0n,
     refused: new Map(),
+    received: new Map(),
+    accepted: new Map(),
+    redeemedVouchers: 0,
+    redeemedJobs: 0,
   }
   private readonly init: Required<VoucherProviderInit>
   private readonly c: VoucherProviderComponents
@@ -145,10 +156,13 @@ export class VoucherProvider {
 
   /** Handles a message on PROTOCOL_VOUCHER addressed to the provider side. */
   async onMessage(message: VoucherJobMessage | VoucherAwardMessage | VoucherMessage): Promise<VoucherReply> {
+    const count = (map: Map<string, number>) => map.set(message.type, (map.get(message.type) ?? 0) + 1)
+    count(this.stats.received)
     try {
       if (message.type === 'voucher-job') await this.onVoucherJob(message)
       else if (message.type === 'voucher-award') await this.onAward(message)
       else await this.onVoucher(message)
+      count(this.stats.accepted)
       return { type: 'voucher-reply', accepted: true }
     } catch (err) {
       if (!(err instanceof VoucherRefusedError)) throw err
@@ -321,8 +335,12 @@ export class VoucherProvider {
    */
   async redeem(reason = 'requested'): Promise<{ paid: bigint; gasUsed: bigint; vouchers: number }> {
     return this.locks.run('redeem', async () => {
-      const batch: { channel: VoucherChannelRecord; voucher: NonNullable<VoucherChannelRecord['latest']> }[] =
-        []
+      const batch: {
+        channel: VoucherChannelRecord
+        voucher: NonNullable<VoucherChannelRecord['latest']>
+        /** Sequences this voucher covers that no redemption covered yet. */
+        jobs: bigint
+      }[] = []
       for (const channel of this.c.vouchers.channels('provider')) {
         const latest = channel.latest
         if (!latest || latest.voucher.cumulativeAmount <= (channel.redeemed ?? 0n)) continue
@@ -332,7 +350,8 @@ export class VoucherProvider {
           this.c.vouchers.saveChannel({ ...channel, redeemed: latest.voucher.cumulativeAmount })
           continue
         }
-        batch.push({ channel, voucher: latest })
+        const fresh = latest.voucher.paidThroughSequence - onChain.paidThrough
+        batch.push({ channel, voucher: latest, jobs: fresh > 0n ? fresh : 0n })
       }
       if (batch.length === 0) return { paid: 0n, gasUsed: 0n, vouchers: 0 }
       const result = await this.c.vault.redeem(
@@ -347,6 +366,8 @@ export class VoucherProvider {
       })
       this.lastRedeemAt = Date.now()
       this.stats.redemptions++
+      this.stats.redeemedVouchers += batch.length
+      this.stats.redeemedJobs += Number(batch.reduce((sum, b) => sum + b.jobs, 0n))
       this.stats.redeemedValue += result.paid
       this.stats.redeemGas += result.gasUsed
       this.refreshStats()
@@ -636,6 +657,20 @@ export class VoucherProvider {
     }
     this.stats.vouchersHeld = held
     this.stats.unredeemedValue = unredeemed
+  }
+
+  /**
+   * Per requester: work no voucher pays yet (delivered at its amount, running at its maximum) and
+   * vouchers held but not redeemed, from the store (for /metrics; no chain read).
+   */
+  exposures(): { requester: Address; unvouchered: bigint; unredeemed: bigint }[] {
+    return this.c.vouchers.channels('provider').map((channel) => {
+      const { unvouchered, unredeemed } = this.exposure(channel, {
+        balance: 0n,
+        collected: channel.redeemed ?? 0n,
+      })
+      return { requester: channel.requester, unvouchered, unredeemed }
+    })
   }
 
   /** The latest voucher held from `requester` (tests, API). */

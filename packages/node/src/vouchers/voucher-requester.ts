@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { VoucherVault } from '@bazaar/chain'
+import type { ClaimFiledEvent, VoucherVault } from '@bazaar/chain'
 import {
   awardReplySchema,
   awardToWire,
@@ -27,11 +27,17 @@ import type { ContentStore } from '../content-store.ts'
 import type { NetworkServices } from '../network-services.ts'
 import type { JobEvent, JobEventListener } from '../requester/job-events.ts'
 import type { PreparedJob } from '../requester/prepare-job.ts'
-import type { JobOutcome, RequesterService } from '../requester/requester-service.ts'
+import {
+  type JobOutcome,
+  type PaymentPath,
+  type RequesterService,
+  RunInterruptedError,
+} from '../requester/requester-service.ts'
 import { sleep } from '../sleep.ts'
 import type { VoucherChannelRecord, VoucherJobRecord, VoucherRepo } from '../store/voucher-repo.ts'
 import { extendJobsRoot } from './jobs-root.ts'
 import { PairLocks } from './pair-locks.ts'
+import { type VoucherJobView, voucherJobView } from './voucher-job-view.ts'
 import { pairKey } from './voucher-provider.ts'
 
 export interface VoucherRequesterInit {
@@ -58,6 +64,22 @@ export interface VoucherRequesterComponents {
   logger: Logger
 }
 
+/** The requester side's voucher figures (docs/vouchers.md, /metrics). */
+export interface VoucherRequesterStats {
+  /** Vouchers signed, over every provider (kept in the store: survives restarts). */
+  vouchersSigned: number
+  /** Σ of the latest cumulative voucher of every provider: everything ever vouchered (base units). */
+  voucheredAmount: bigint
+  /** Voucher jobs by phase (awarded, verified, vouchered, rejected). */
+  jobs: Map<string, number>
+  /** Claims filed against this requester seen since start, disputed, and seen paid. */
+  claimsSeen: number
+  claimsDisputed: number
+  claimsPaid: number
+  /** Gas spent on the voucher path since start (deposits, disputes). */
+  gasUsed: bigint
+}
+
 /** Where a result notice is awaited by the job that sent the award. */
 interface Waiter {
   resolve(notice: VoucherResultMessage): void
@@ -71,7 +93,7 @@ interface Waiter {
  * per-job path, then the cumulative voucher is signed over every job verified in sequence and
  * sent. Sequence, awards and vouchers are written before they are sent, so a restart continues.
  */
-export class VoucherRequester {
+export class VoucherRequester implements PaymentPath {
   private readonly init: Required<Omit<VoucherRequesterInit, 'testWithholdVouchers'>>
   /** TEST ONLY (see VoucherRequesterInit): vouchers are signed and stored but not sent. */
   testWithholdVouchers: boolean
@@ -81,8 +103,10 @@ export class VoucherRequester {
   /** Gas this requester spent on the voucher path (deposits, disputes). */
   gasUsed = 0n
   /** Claims filed against this requester, and those it disputed. */
-  readonly claims = { seen: 0, disputed: 0 }
+  readonly claims = { seen: 0, disputed: 0, paid: 0 }
   private timer: NodeJS.Timeout | undefined
+  /** Aborted by `stop`: jobs waiting for a result stop waiting and stay stored as awarded. */
+  private readonly stopping = new AbortController()
   private watching: Promise<void> | undefined
   private scannedThrough: bigint | undefined
 
@@ -97,7 +121,10 @@ export class VoucherRequester {
     return this.c.vault.account
   }
 
-  /** Runs one job paid by voucher. No escrow per job: a wrong result is not vouchered. */
+  /**
+   * Runs one job paid by voucher. No escrow per job: a wrong result is not vouchered. Emits
+   * `created` first (with the voucher-job id), so the job is tracked and stored like any other.
+   */
   async run(
     job: PreparedJob,
     options: { onEvent?: JobEventListener; signal?: AbortSignal } = {},
@@ -107,6 +134,8 @@ export class VoucherRequester {
     for (const [cid, bytes] of job.blobs) await store.putVerified(cid, bytes)
     const jobId = voucherJobId(this.address, bytesToHex(randomBytes(32)) as Hex)
     const key = jobId.toString()
+    // Nothing is escrowed per job: the pair's vault escrow pays it.
+    emit({ type: 'created', jobId, escrow: 0n })
     const payment = { kind: 'voucher' as const, vault: this.c.vault.address }
     const auctioned = await requester.runAuction(job, jobId, {
       emit,
@@ -125,6 +154,7 @@ export class VoucherRequester {
       winner.providerPeerId,
       pricePerFuel,
       maxFuel,
+      options.signal,
     ).catch((err: unknown) => {
       this.waiters.delete(key)
       // The winner's bid holds capacity until it expires: release it now.
@@ -141,21 +171,88 @@ export class VoucherRequester {
         .catch(() => undefined)
       throw err
     })
-    emit({ type: 'awarded', jobId, provider: winner.provider, pricePerFuel, bids: auctioned.bidsReceived })
+    emit({
+      type: 'awarded',
+      jobId,
+      provider: winner.provider,
+      pricePerFuel,
+      bids: auctioned.bidsReceived,
+      sequence: award.sequence,
+    })
     const base = {
       jobId,
       provider: winner.provider,
       pricePerFuel,
-      // Nothing is escrowed per job: the pair's vault escrow pays it.
       escrow: 0n,
       refunded: 0n,
       bidsReceived: auctioned.bidsReceived,
     }
+    return this.settle(key, award, result, {
+      base,
+      gasUsed,
+      emit,
+      ...(options.signal ? { signal: options.signal } : {}),
+    })
+  }
+
+  /**
+   * Continues a voucher job after a requester restart (docs/reliability.md), from its stored
+   * award: an awarded job waits for its result notice (the provider retries it; otherwise its
+   * claim comes, judged by `watchClaims`), a verified one ends as it was verified. A job the
+   * restart caught in its auction was never awarded: nothing is owed, it ends with an error.
+   */
+  async resume(
+    jobId: bigint,
+    options: { onEvent?: JobEventListener; signal?: AbortSignal } = {},
+  ): Promise<JobOutcome> {
+    const emit = (event: JobEvent) => options.onEvent?.({ ...event, at: Date.now() })
+    const key = jobId.toString()
+    const stored = this.c.vouchers.jobById('requester', key)
+    if (!stored) {
+      throw new BaseError(
+        ErrorCode.Aborted,
+        `voucher job ${key} was interrupted by a requester restart before its award`,
+        { hint: 'nothing was awarded or owed; submit the job again' },
+      )
+    }
+    const base = {
+      jobId,
+      provider: stored.award.provider,
+      pricePerFuel: stored.award.pricePerFuel,
+      escrow: 0n,
+      refunded: 0n,
+      bidsReceived: 0,
+    }
+    if (stored.phase === 'awarded' && !this.waiters.has(key)) {
+      const result = new Promise<VoucherResultMessage>((resolve) => this.waiters.set(key, { resolve }))
+      return this.settle(key, stored.award, result, {
+        base,
+        gasUsed: 0n,
+        emit,
+        ...(options.signal ? { signal: options.signal } : {}),
+      })
+    }
+    return this.outcomeOf(stored, base, 0n)
+  }
+
+  /** Waits for the result notice of an awarded job (until its result deadline), then verifies it. */
+  private async settle(
+    key: string,
+    award: VoucherAward,
+    result: Promise<VoucherResultMessage>,
+    ctx: {
+      base: Omit<JobOutcome, 'status' | 'fuelUsed' | 'paid' | 'gasUsed'>
+      gasUsed: bigint
+      emit: (event: JobEvent) => void
+      signal?: AbortSignal
+    },
+  ): Promise<JobOutcome> {
+    const { base, gasUsed, emit } = ctx
     // The provider tells us when the result is there; past the result deadline we stop waiting
     // (the award stays claimable by the provider until its claim deadline).
     const waitMs = Number(award.resultDeadline - (await this.c.vault.nowSeconds())) * 1000
     const stopWaiting = new AbortController()
-    const signals = options.signal ? [options.signal, stopWaiting.signal] : [stopWaiting.signal]
+    const signals = [stopWaiting.signal, this.stopping.signal, ...(ctx.signal ? [ctx.signal] : [])]
     const notice = await Promise.race([
       result,
       sleep(Math.max(1_000, waitMs), AbortSignal.any(signals)).then(
@@ -165,7 +262,17 @@ export class VoucherRequester {
     ])
     stopWaiting.abort()
     this.waiters.delete(key)
+    if (!notice && this.stopping.signal.aborted) {
+      throw new RunInterruptedError(ErrorCode.Aborted, `the node stopped while voucher job ${key} ran`, {
+        hint: 'it is resumed from its stored award at the next start',
+      })
+    }
     if (!notice) {
+      // Verified meanwhile by another way (a notice handled before this wait, or a claim)?
+      const now = this.c.vouchers.jobById('requester', key)
+      if (now && (now.phase === 'verified' || now.phase === 'vouchered')) {
+        return this.outcomeOf(now, base, gasUsed)
+      }
       this.c.vouchers.updateJob('requester', key, {
         phase: 'rejected',
         reason: 'no result before the deadline',
@@ -178,14 +285,14 @@ export class VoucherRequester {
         gasUsed,
         error: new BaseError(
           ErrorCode.Timeout,
-          `provider ${winner.provider} did not deliver voucher job ${key}`,
+          `provider ${award.provider} did not deliver voucher job ${key}`,
           {
             hint: 'nothing was vouchered; submit the job again',
           },
         ).toJSON(),
       }
     }
-    emit({ type: 'revealed', jobId, fuelUsed: BigInt(notice.fuelUsed) })
+    emit({ type: 'revealed', jobId: base.jobId, fuelUsed: BigInt(notice.fuelUsed) })
     const verified = await this.verify(key, notice, emit)
     if ('error' in verified) {
       return {
@@ -198,7 +305,17 @@ export class VoucherRequester {
       }
     }
     const { receipt, output, amount } = verified
-    emit({ type: 'finalized', jobId, paid: amount, refunded: 0n })
+    emit({ type: 'finalized', jobId: base.jobId, paid: amount, refunded: 0n })
+    return this.outcome(base, gasUsed, receipt, amount, output)
+  }
+
+  private outcome(
+    base: Omit<JobOutcome, 'status' | 'fuelUsed' | 'paid' | 'gasUsed'>,
+    gasUsed: bigint,
+    receipt: ResultReceipt,
+    amount: bigint,
+    output: Uint8Array | undefined,
+  ): JobOutcome {
     return {
       ...base,
       status: receipt.status === 'ok' ? 'completed' : 'failed',
@@ -213,6 +330,63 @@ export class VoucherRequester {
     }
   }
 
+  /** The outcome of a stored job that already ended here: receipt and output from the content store. */
+  private async outcomeOf(
+    stored: VoucherJobRecord,
+    base: Omit<JobOutcome, 'status' | 'fuelUsed' | 'paid' | 'gasUsed'>,
+    gasUsed: bigint,
+  ): Promise<JobOutcome> {
+    const receiptBytes =
+      stored.resultHash && (stored.phase === 'verified' || stored.phase === 'vouchered')
+        ? await this.c.store.get(bytes32ToCid(stored.resultHash))
+        : undefined
+    if (!receiptBytes) {
+      return {
+        ...base,
+        status: 'unverified',
+        fuelUsed: stored.fuelUsed ?? 0n,
+        paid: 0n,
+        gasUsed,
+        error: new BaseError(
+          ErrorCode.Aborted,
+          `voucher job ${stored.jobId}: ${stored.reason ?? 'not verified'}`,
+          {
+            hint: 'nothing was vouchered for it; a claim by the provider is judged when filed',
+          },
+        ).toJSON(),
+      }
+    }
+    const receipt = decodeMessage(resultReceiptSchema, receiptBytes, 'result receipt')
+    const output = receipt.status === 'ok' ? await this.c.store.get(receipt.outputCid) : undefined
+    return this.outcome(base, gasUsed, receipt, stored.amount ?? 0n, output)
+  }
+
+  /** What the API shows of a voucher job's payment; undefined for a job this node never awarded. */
+  describe(jobId: string): VoucherJobView | undefined {
+    const record = this.c.vouchers.jobById('requester', jobId)
+    return record ? voucherJobView(record, this.c.vault.address) : undefined
+  }
+
+  /** The requester's voucher figures for /metrics, from the store (exact) and since start (claims). */
+  stats(): VoucherRequesterStats {
+    let vouchersSigned = 0
+    let voucheredAmount = 0n
+    for (const channel of this.c.vouchers.channels('requester')) {
+      if (channel.requester.toLowerCase() !== this.address.toLowerCase()) continue
+      vouchersSigned += channel.vouchersSigned ?? (channel.latest ? 1 : 0)
+      voucheredAmount += channel.latest?.voucher.cumulativeAmount ?? 0n
+    }
+    return {
+      vouchersSigned,
+      voucheredAmount,
+      jobs: this.c.vouchers.phaseCounts('requester'),
+      claimsSeen: this.claims.seen,
+      claimsDisputed: this.claims.disputed,
+      claimsPaid: this.claims.paid,
+      gasUsed: this.gasUsed,
+    }
+  }
+
   /** Starts watching claims filed against this requester (from the current block on). */
   async start(): Promise<void> {
     this.scannedThrough = await this.c.vault.blockNumber()
@@ -222,6 +396,7 @@ export class VoucherRequester {
 
   async stop(): Promise<void> {
     clearInterval(this.timer)
+    this.stopping.abort()
     await this.watching
   }
 
@@ -244,25 +419,30 @@ export class VoucherRequester {
   private async watchOnce(): Promise<void> {
     const to = await this.c.vault.blockNumber()
     const from = (this.scannedThrough ?? to) + 1n
+    // Claims are filed and end only in transactions: nothing to read without a new block.
     if (to < from) return
     const claims = await this.c.vault.claimsFiledSince(from, to, this.address)
     this.scannedThrough = to
-    for (const claim of claims) {
-      this.claims.seen++
-      const job = this.c.vouchers.job('requester', this.address, claim.provider, claim.sequence)
-      if (
-        job &&
-        (job.phase === 'verified' || job.phase === 'vouchered') &&
-        job.resultHash === claim.resultHash
-      ) {
-        this.c.logger.info({ claimId: claim.claimId }, 'claim for a verified result: not disputed')
-        continue
-      }
-      if (job && (await this.claimedResultHolds(job, claim))) continue
+    for (const claim of claims) await this.judgeClaim(claim)
+    await this.followClaims()
+  }
+
+  private async judgeClaim(claim: ClaimFiledEvent): Promise<void> {
+    this.claims.seen++
+    const job = this.c.vouchers.job('requester', this.address, claim.provider, claim.sequence)
+    let disputed = false
+    if (
+      job &&
+      (job.phase === 'verified' || job.phase === 'vouchered') &&
+      job.resultHash === claim.resultHash
+    ) {
+      this.c.logger.info({ claimId: claim.claimId }, 'claim for a verified result: not disputed')
+    } else if (!(job && (await this.claimedResultHolds(job, claim)))) {
       try {
-        const disputed = await this.c.vault.disputeClaim(claim.claimId)
-        this.gasUsed += disputed.gasUsed
+        const result = await this.c.vault.disputeClaim(claim.claimId)
+        this.gasUsed += result.gasUsed
         this.claims.disputed++
+        disputed = true
         this.c.logger.warn(
           { claimId: claim.claimId, provider: claim.provider, sequence: claim.sequence.toString() },
           'claim disputed: its result does not verify',
@@ -270,6 +450,38 @@ export class VoucherRequester {
       } catch (err) {
         this.c.logger.warn({ claimId: claim.claimId, err: describeError(err) }, 'could not dispute claim')
       }
+    }
+    if (!job) return
+    // On the job's record and timeline; its end is followed by `followClaims`.
+    this.c.vouchers.updateJob('requester', job.jobId, {
+      claim: { claimId: claim.claimId, amount: claim.amount, seenAt: Date.now(), disputed },
+    })
+    this.c.requester.recordJobEvent({
+      type: 'claim-filed',
+      jobId: BigInt(job.jobId),
+      claimId: claim.claimId,
+      amount: claim.amount,
+      disputed,
+    })
+  }
+
+  /** Claims on this node's jobs not yet ended: read from the vault, their end recorded when seen. */
+  private async followClaims(): Promise<void> {
+    for (const job of this.c.vouchers.jobsWithOpenClaims('requester')) {
+      const claim = job.claim!
+      const onChain = await this.c.vault.claimOf(claim.claimId)
+      if (onChain.status !== 'Paid' && onChain.status !== 'Rejected') continue
+      this.c.vouchers.updateJob('requester', job.jobId, {
+        claim: { ...claim, status: onChain.status, endedAt: Date.now() },
+      })
+      if (onChain.status === 'Paid') this.claims.paid++
+      this.c.requester.recordJobEvent({
+        type: 'claim-finalized',
+        jobId: BigInt(job.jobId),
+        claimId: claim.claimId,
+        status: onChain.status,
+        amount: onChain.amount,
+      })
     }
   }
 
@@ -280,11 +492,9 @@ export class VoucherRequester {
   ): Promise<boolean> {
     if (!job.peerId) return false
     try {
-      const receipt = decodeMessage(
-        resultReceiptSchema,
-        await this.c.network.fetch(job.peerId, bytes32ToCid(claim.resultHash), { maxBytes: 64 * 1024 }),
-        'result receipt',
-      )
+      const receiptCid = bytes32ToCid(claim.resultHash)
+      const receiptBytes = await this.c.network.fetch(job.peerId, receiptCid, { maxBytes: 64 * 1024 })
+      const receipt = decodeMessage(resultReceiptSchema, receiptBytes, 'result receipt')
       const fuelUsed = BigInt(receipt.fuelUsed)
       if (receipt.jobId !== job.jobId || fuelUsed > job.award.maxFuel) return false
       if (fuelUsed * job.award.pricePerFuel !== claim.amount) return false
@@ -297,6 +507,7 @@ export class VoucherRequester {
         )
         await this.c.store.putVerified(receipt.outputCid, output)
       }
+      await this.c.store.putVerified(receiptCid, receiptBytes)
       if (job.phase === 'awarded' || job.phase === 'rejected') {
         this.c.vouchers.updateJob('requester', job.jobId, {
           phase: 'verified',
@@ -349,11 +560,14 @@ export class VoucherRequester {
     try {
       if (fuelUsed > stored.award.maxFuel)
         throw new BaseError(ErrorCode.InvalidMessage, 'fuel above the award')
-      const receiptBytes = await this.c.network.fetch(peer, bytes32ToCid(notice.resultHash))
+      const receiptCid = bytes32ToCid(notice.resultHash)
+      const receiptBytes = await this.c.network.fetch(peer, receiptCid)
       const receipt = decodeMessage(resultReceiptSchema, receiptBytes, 'result receipt')
       if (receipt.jobId !== key || BigInt(receipt.fuelUsed) !== fuelUsed) {
         throw new BaseError(ErrorCode.InvalidMessage, 'receipt does not match the job or the notice')
       }
+      // Kept (by its CID) so the job's outcome can be rebuilt after a restart.
+      await this.c.store.putVerified(receiptCid, receiptBytes)
       let output: Uint8Array | undefined
       if (receipt.status === 'ok') {
         const limit = stored.announcement?.job.limits.outputBytes
@@ -415,10 +629,30 @@ export class VoucherRequester {
         ),
       }
       const signature = await this.c.vault.signVoucher(voucher)
+      const voucheredBy = {
+        paidThroughSequence: voucher.paidThroughSequence,
+        cumulativeAmount: voucher.cumulativeAmount,
+      }
+      const voucheredAt = Date.now()
       this.c.transaction(() => {
-        this.c.vouchers.saveChannel({ ...channel, latest: { voucher, signature, signer: this.address } })
-        for (const job of covered) this.c.vouchers.saveJob({ ...job, phase: 'vouchered' })
+        this.c.vouchers.saveChannel({
+          ...channel,
+          latest: { voucher, signature, signer: this.address },
+          vouchersSigned: (channel.vouchersSigned ?? 0) + 1,
+        })
+        for (const job of covered) {
+          this.c.vouchers.saveJob({ ...job, phase: 'vouchered', voucheredBy, voucheredAt })
+        }
       })
+      for (const job of covered) {
+        this.c.requester.recordJobEvent({
+          type: 'voucher-signed',
+          jobId: BigInt(job.jobId),
+          sequence: job.award.sequence,
+          amount: job.amount!,
+          ...voucheredBy,
+        })
+      }
       if (this.testWithholdVouchers) return voucher
       const reply = await this.c.network
         .request(
@@ -450,6 +684,7 @@ export class VoucherRequester {
     providerPeerId: string,
     pricePerFuel: bigint,
     maxFuel: bigint,
+    signal?: AbortSignal,
   ): Promise<{ award: VoucherAward; gasUsed: bigint }> {
     return this.locks.run(pairKey(this.address, provider), async () => {
       let gasUsed = 0n
@@ -494,6 +729,8 @@ export class VoucherRequester {
         resultDeadline,
         claimDeadline: resultDeadline + this.init.claimMarginSeconds,
       }
+      // A job cancelled while its escrow was topped up is not awarded (the deposit stays in escrow).
+      signal?.throwIfAborted()
       const signature = await this.c.vault.signAward(award)
       const announcement = this.announced.get(key)
       this.c.transaction(() => {

@@ -1,0 +1,64 @@
+import { isVoucherJobId } from '@bazaar/protocol'
+import type { Address } from 'viem'
+import type { VoucherJobClaim, VoucherJobPhase, VoucherJobRecord } from '../store/voucher-repo.ts'
+
+/** How a job is paid: by a JobMarket escrow of its own, or by vouchers of the VoucherVault. */
+export type PaymentKind = 'job-market' | 'voucher'
+
+/** A job's payment kind from its id: voucher-job ids are at least 2^255 (docs/vouchers.md). */
+export function paymentOf(jobId: string | bigint): PaymentKind {
+  try {
+    return isVoucherJobId(typeof jobId === 'bigint' ? jobId : BigInt(jobId)) ? 'voucher' : 'job-market'
+  } catch {
+    return 'job-market'
+  }
+}
+
+/** What the requester's API says about a voucher job's payment (amounts in token base units). */
+export interface VoucherJobView {
+  vault: Address
+  provider: Address
+  /** The award's number in the (requester, provider) pair, from 1. */
+  sequence: bigint
+  /** awarded → verified → vouchered, or rejected (never vouchered). */
+  phase: VoucherJobPhase
+  /** maxFuel × pricePerFuel: the most the job could cost. */
+  maxCost: bigint
+  /** fuelUsed × pricePerFuel once the result verified: what this node owes for the job. */
+  owed?: bigint
+  /** The part of `owed` a signed voucher covers (all of it, or 0 until the voucher is signed). */
+  vouchered: bigint
+  /** The cumulative voucher that covered the job: through which sequence, for how much in all. */
+  voucher?: { paidThroughSequence: bigint; cumulativeAmount: bigint; signedAt?: number }
+  /** Unix seconds: the result was due by then; the provider may claim until `claimDeadline`. */
+  resultDeadline: bigint
+  claimDeadline: bigint
+  claim?: VoucherJobClaim
+  reason?: string
+}
+
+/** The API view of a requester's stored voucher job. */
+export function voucherJobView(record: VoucherJobRecord, vault: Address): VoucherJobView {
+  const owed = record.phase === 'verified' || record.phase === 'vouchered' ? record.amount : undefined
+  return {
+    vault,
+    provider: record.award.provider,
+    sequence: record.award.sequence,
+    phase: record.phase,
+    maxCost: record.award.maxFuel * record.award.pricePerFuel,
+    ...(owed !== undefined ? { owed } : {}),
+    vouchered: record.phase === 'vouchered' ? (record.amount ?? 0n) : 0n,
+    ...(record.voucheredBy
+      ? {
+          voucher: {
+            ...record.voucheredBy,
+            ...(record.voucheredAt !== undefined ? { signedAt: record.voucheredAt } : {}),
+          },
+        }
+      : {}),
+    resultDeadline: record.award.resultDeadline,
+    claimDeadline: record.award.claimDeadline,
+    ...(record.claim ? { claim: record.claim } : {}),
+    ...(record.reason ? { reason: record.reason } : {}),
+  }
+}

@@ -151,6 +151,18 @@ describe('docker executor', () => {
     assert.equal(err.name, 'AbortedError')
   })
 
+  test('a job aborted while its container is being created is AbortedError at once', async (t) => {
+    if (unavailable) return t.skip(unavailable)
+    const controller = new AbortController()
+    // run() is past its synchronous checks when this returns: the abort lands while the image is
+    // inspected or the container created, before anything could listen on the container.
+    const running = executor.run(job('busybox sleep 30'), { signal: controller.signal })
+    controller.abort()
+    const err = await running.catch((e) => e)
+    assert.equal(err.name, 'AbortedError')
+    assert.match(err.message, /before/)
+  })
+
   test('a missing image is InvalidModuleError; a malformed job is InvalidJobError', async (t) => {
     if (unavailable) return t.skip(unavailable)
     const missing = await executor

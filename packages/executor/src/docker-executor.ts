@@ -280,6 +280,12 @@ export function createDockerExecutor(init: DockerExecutorInit = {}): DockerExecu
     let poller: NodeJS.Timeout | undefined
     let outputBytes = 0
     try {
+      // An abort (or close) that came while the container was being created found nothing to
+      // kill yet: honour it here, or the job would run until its timeout.
+      if (signal?.aborted) {
+        throw new AbortedError('the job was aborted before its container started', { cause: signal.reason })
+      }
+      if (closed) throw new AbortedError('the executor is closed')
       const startedAt = performance.now()
       await container.start()
       timer = setTimeout(() => stop('timeout'), job.limits.timeoutMs)

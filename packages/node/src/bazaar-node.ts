@@ -315,6 +315,7 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
         {
           requester,
           vault,
+          ...(init.court ? { court: createVerificationCourt(contracts, init.court.address) } : {}),
           network,
           store,
           vouchers: db.vouchers,

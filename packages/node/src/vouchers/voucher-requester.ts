@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { VoucherVault } from '@bazaar/chain'
+import type { VerificationCourt, VoucherVault } from '@bazaar/chain'
 import {
   awardReplySchema,
   awardToWire,
@@ -51,6 +51,11 @@ export interface VoucherRequesterInit {
 export interface VoucherRequesterComponents {
   requester: RequesterService
   vault: VoucherVault
+  /**
+   * The court that judges disputed claims (the vault's verifier): a wrong claim is disputed
+   * there, with the court's challenge bond. Without it claims cannot be disputed at all.
+   */
+  court?: Pick<VerificationCourt, 'disputeVoucherClaim'>
   network: NetworkServices
   store: ContentStore
   vouchers: VoucherRepo
@@ -259,13 +264,25 @@ export class VoucherRequester {
         continue
       }
       if (job && (await this.claimedResultHolds(job, claim))) continue
+      if (!this.c.court) {
+        this.c.logger.warn(
+          { claimId: claim.claimId },
+          'claim does not verify, but no court is configured to dispute it',
+        )
+        continue
+      }
       try {
-        const disputed = await this.c.vault.disputeClaim(claim.claimId)
+        const disputed = await this.c.court.disputeVoucherClaim(claim.claimId)
         this.gasUsed += disputed.gasUsed
         this.claims.disputed++
         this.c.logger.warn(
-          { claimId: claim.claimId, provider: claim.provider, sequence: claim.sequence.toString() },
-          'claim disputed: its result does not verify',
+          {
+            claimId: claim.claimId,
+            provider: claim.provider,
+            sequence: claim.sequence.toString(),
+            caseId: disputed.caseId.toString(),
+          },
+          'claim disputed in the court: its result does not verify',
         )
       } catch (err) {
         this.c.logger.warn({ claimId: claim.claimId, err: describeError(err) }, 'could not dispute claim')

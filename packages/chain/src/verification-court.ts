@@ -211,6 +211,11 @@ export class VerificationCourt {
     return this.#read('voteOf', [disputeId, referee])
   }
 
+  /** Number of cases opened so far (ids run from 1). */
+  caseCount(): Promise<bigint> {
+    return this.#read<bigint>('caseCount', [])
+  }
+
   /** The case a job belongs to (0n: none). */
   caseOfJob(jobId: bigint): Promise<bigint> {
     return this.#read<bigint>('caseOfJob', [jobId])

@@ -30,8 +30,10 @@ import type { PreparedJob } from '../requester/prepare-job.ts'
 import type { JobOutcome, RequesterService } from '../requester/requester-service.ts'
 import { sleep } from '../sleep.ts'
 import type { VoucherChannelRecord, VoucherJobRecord, VoucherRepo } from '../store/voucher-repo.ts'
+import { driveCase } from '../verification/drive-case.ts'
 import { extendJobsRoot } from './jobs-root.ts'
 import { PairLocks } from './pair-locks.ts'
+import { NoCourtError } from './voucher-error.ts'
 import { pairKey } from './voucher-provider.ts'
 
 export interface VoucherRequesterInit {
@@ -55,7 +57,10 @@ export interface VoucherRequesterComponents {
    * The court that judges disputed claims (the vault's verifier): a wrong claim is disputed
    * there, with the court's challenge bond. Without it claims cannot be disputed at all.
    */
-  court?: Pick<VerificationCourt, 'disputeVoucherClaim'>
+  court?: Pick<
+    VerificationCourt,
+    'disputeVoucherClaim' | 'getCase' | 'getDispute' | 'drawReferees' | 'resolveDispute'
+  >
   network: NetworkServices
   store: ContentStore
   vouchers: VoucherRepo
@@ -89,6 +94,9 @@ export class VoucherRequester {
   readonly claims = { seen: 0, disputed: 0 }
   private timer: NodeJS.Timeout | undefined
   private watching: Promise<void> | undefined
+  /** Court cases of disputed claims this node moves along (draw, resolve); aborted on stop. */
+  private readonly cases = new Set<Promise<void>>()
+  private readonly stopping = new AbortController()
   private scannedThrough: bigint | undefined
 
   constructor(init: VoucherRequesterInit, components: VoucherRequesterComponents) {
@@ -227,6 +235,8 @@ export class VoucherRequester {
 
   async stop(): Promise<void> {
     clearInterval(this.timer)
+    this.stopping.abort()
+    await Promise.allSettled([...this.cases])
     await this.watching
   }
 
@@ -264,30 +274,84 @@ export class VoucherRequester {
         continue
       }
       if (job && (await this.claimedResultHolds(job, claim))) continue
-      if (!this.c.court) {
-        this.c.logger.warn(
-          { claimId: claim.claimId },
-          'claim does not verify, but no court is configured to dispute it',
-        )
-        continue
-      }
-      try {
-        const disputed = await this.c.court.disputeVoucherClaim(claim.claimId)
-        this.gasUsed += disputed.gasUsed
-        this.claims.disputed++
-        this.c.logger.warn(
-          {
-            claimId: claim.claimId,
-            provider: claim.provider,
-            sequence: claim.sequence.toString(),
-            caseId: disputed.caseId.toString(),
-          },
-          'claim disputed in the court: its result does not verify',
-        )
-      } catch (err) {
-        this.c.logger.warn({ claimId: claim.claimId, err: describeError(err) }, 'could not dispute claim')
-      }
+      await this.disputeClaim(claim.claimId).catch((err: unknown) =>
+        this.c.logger.warn({ claimId: claim.claimId, err: describeError(err) }, 'could not dispute claim'),
+      )
     }
+  }
+
+  /**
+   * Disputes a claim against this requester in the court (posting the court's challenge bond),
+   * sends its job to the referee pool and moves the case along until referees settle it. Called
+   * for every claim whose result does not verify; an operator may call it for any claim in its
+   * window (an honest claim disputed anyway is paid and the bond lost: docs/vouchers.md).
+   */
+  async disputeClaim(claimId: Hex): Promise<{ caseId: bigint; disputeId: bigint }> {
+    if (!this.c.court) {
+      throw new NoCourtError()
+    }
+    const claim = await this.c.vault.claimOf(claimId)
+    const disputed = await this.c.court.disputeVoucherClaim(claimId)
+    this.gasUsed += disputed.gasUsed
+    this.claims.disputed++
+    this.c.logger.warn(
+      {
+        claimId,
+        provider: claim.provider,
+        sequence: claim.sequence.toString(),
+        caseId: disputed.caseId.toString(),
+      },
+      'claim disputed in the court',
+    )
+    const job = this.c.vouchers.job('requester', this.address, claim.provider, claim.sequence)
+    if (job) await this.sendDisputedJob(claimId, job)
+    this.driveDispute(claimId, disputed.caseId)
+    return { caseId: disputed.caseId, disputeId: disputed.disputeId }
+  }
+
+  /**
+   * Sends the disputed claim's job to every provider with a live offer (the court draws its
+   * referees from providers, never from the parties): voucher jobs are not gossiped, so this is
+   * how a drawn referee gets the job to re-execute. Referees check it against the claim's spec
+   * hash and fetch module and inputs from this node (or the provider) by CID.
+   */
+  private async sendDisputedJob(claimId: Hex, job: VoucherJobRecord): Promise<void> {
+    if (!job.announcement) return
+    const message = {
+      type: 'voucher-dispute' as const,
+      claimId,
+      announcement: job.announcement,
+      ...(job.peerId ? { providerPeerId: job.peerId } : {}),
+    }
+    const now = BigInt(Math.floor(Date.now() / 1000))
+    const peers = [...new Set(this.c.requester.offers.active(now).map((o) => o.peerId))]
+    await Promise.all(
+      peers.map((peer) =>
+        this.c.network
+          .request(peer, PROTOCOL_VOUCHER, message, voucherReplySchema, { timeoutMs: 5_000 })
+          .catch((err: unknown) =>
+            this.c.logger.debug({ peer, err: describeError(err) }, 'disputed job not delivered'),
+          ),
+      ),
+    )
+  }
+
+  /** Moves a disputed claim's court case along (draws referees, resolves) until it settles. */
+  private driveDispute(claimId: Hex, caseId: bigint): void {
+    const court = this.c.court
+    if (!court) return
+    const driving = driveCase(court, 0n, caseId, { pollMs: this.init.pollMs, signal: this.stopping.signal })
+      .then((gas) => {
+        this.gasUsed += gas
+        this.c.logger.info({ claimId, caseId: caseId.toString() }, 'disputed claim judged')
+      })
+      .catch((err: unknown) => {
+        if (!this.stopping.signal.aborted) {
+          this.c.logger.warn({ claimId, err: describeError(err) }, 'could not drive the claim dispute')
+        }
+      })
+    this.cases.add(driving)
+    void driving.finally(() => this.cases.delete(driving))
   }
 
   /** Fetches and checks a claimed result; a good one is recorded as verified and vouchered. */

@@ -306,6 +306,7 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
         { exposureCap: DEFAULT_VOUCHER_EXPOSURE_CAP, ...init.vouchers.provider },
         {
           vault,
+          ...(init.court ? { court: createVerificationCourt(contracts, init.court.address) } : {}),
           provider,
           network,
           store,

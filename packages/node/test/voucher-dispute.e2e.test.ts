@@ -181,3 +181,74 @@ describe('voucher path: claims disputed in the court', () => {
     assert.equal(await market.admin.balanceOf(requesterAddress), requesterBefore - BOND, 'the bond is lost')
   })
 })
+
+describe('voucher path: a requester disputes an honest claim and goes silent', () => {
+  let market: LocalMarket
+  const refereeEvents: RefereeEvent[] = []
+
+  before(async () => {
+    market = await startLocalMarket({
+      providers: [
+        { name: 'p0', cores: 2, memoryMb: 512, pricing: { floorPerFuel: GWEI, utilizationMarkupPercent: 0 } },
+        ...REFEREES.map((name) => ({
+          name,
+          cores: 1,
+          memoryMb: 256,
+          pricing: { floorPerFuel: 2n * GWEI, utilizationMarkupPercent: 0 },
+        })),
+      ],
+      logger,
+      payment: 'voucher',
+      verification: {
+        pollMs: 200,
+        watchProbability: 0,
+        onRefereeEvent: (_p, event) => refereeEvents.push(event),
+      },
+      vouchers: {
+        // p0 claims on its own this time, soon after delivery.
+        provider: { redeemThreshold: 10n ** 30n, claimAfterMs: 1_000, pollMs: 200 },
+        requester: { depositAmount: parseTokens('5'), testWithholdVouchers: true, pollMs: 200 },
+        vault: { claimWindow: 600 },
+      },
+    })
+  })
+
+  after(async () => {
+    await market?.stop()
+  })
+
+  it('the provider sends the job to the referees and drives the case: the claim is paid', async () => {
+    const providerAddress = market.providers[0]!.chain.address
+    const requesterKey = await contractsOf(market, 1)
+    const requesterAddress = requesterKey.address
+    const providerVault = createVoucherVault(requesterKey, market.deployment.vault)
+    const outcome = await market.requester.requester!.run(
+      await wordcountJob('defended', 'six seven '.repeat(6)),
+    )
+    assert.equal(outcome.status, 'completed', JSON.stringify(outcome.error))
+    const claimed = await eventually(async () => {
+      const record = market.providers[0]!.db.vouchers.jobById('provider', outcome.jobId.toString())
+      return record?.phase === 'claimed' && record.claimId ? record : undefined
+    }, 'p0 to claim the silent requester job')
+    const claimId = claimed.claimId!
+    const amount = claimed.fuelUsed! * claimed.award.pricePerFuel
+    const walletBefore = await market.admin.balanceOf(providerAddress)
+    const requesterBefore = await market.admin.balanceOf(requesterAddress)
+    // The requester disputes with its own key, outside its node: it sends no job, draws nothing.
+    await createVerificationCourt(requesterKey, market.deployment.court).disputeVoucherClaim(claimId)
+    await eventually(
+      async () => ((await providerVault.claimOf(claimId)).status === 'Paid' ? true : undefined),
+      'the court to uphold the claim',
+      120_000,
+    )
+    const commits = refereeEvents.filter((e) => e.type === 'committed')
+    assert.equal(commits.length, 3, 'three referees re-executed the job p0 sent')
+    for (const e of commits) assert.ok(e.type === 'committed' && e.resultHash === claimed.resultHash)
+    assert.equal(
+      await market.admin.balanceOf(providerAddress),
+      walletBefore + amount + BOND - 3n * FEE,
+      'p0 paid its claim and the bond less the referees fees',
+    )
+    assert.equal(await market.admin.balanceOf(requesterAddress), requesterBefore - BOND, 'the bond is lost')
+  })
+})

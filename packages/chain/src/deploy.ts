@@ -134,9 +134,10 @@ const VERIFIER_ROLE = keccak256(toHex('VERIFIER_ROLE'))
  * Deploys ProviderRegistry, JobMarket, VerificationCourt and VoucherVault (and a ComputeToken unless
  * `params.token` is given) from the clients' account, which becomes their admin (and the token
  * owner, i.e. the faucet), grants the market its registry roles (lock/release and slash) and the
- * court the market's VERIFIER_ROLE. The vault needs no role elsewhere; its own VERIFIER_ROLE
- * (settling disputed claims) is granted to nobody yet: the admin may grant it, and an unsettled
- * dispute returns to escrow after `disputeTimeout` (docs/vouchers.md).
+ * court the market's VERIFIER_ROLE. The court also judges disputed voucher claims: it gets the
+ * vault's VERIFIER_ROLE (freeze and settle a claim) and the registry's SLASHER_ROLE (a wrong claim
+ * costs the provider's stake), and is pointed at the vault (`setVoucherVault`); see
+ * docs/vouchers.md. A dispute the court leaves unsettled returns to escrow after `disputeTimeout`.
  */
 export async function deployBazaar(clients: ChainClients, params: DeployParams): Promise<Deployment> {
   const { walletClient, publicClient, account } = clients
@@ -251,6 +252,33 @@ export async function deployBazaar(clients: ChainClients, params: DeployParams):
             disputeTimeout: BigInt(disputeTimeout),
           }))({ ...DEFAULT_VAULT_CONFIG, ...params.vault }),
         ],
+      }),
+    )
+    await confirm(
+      'VoucherVault.grantRole(VERIFIER_ROLE)',
+      await walletClient.writeContract({
+        address: vault.address,
+        abi: voucherVaultAbi,
+        functionName: 'grantRole',
+        args: [VERIFIER_ROLE, court.address],
+      }),
+    )
+    await confirm(
+      'ProviderRegistry.grantRole(SLASHER_ROLE) to the court',
+      await walletClient.writeContract({
+        address: registry.address,
+        abi: providerRegistryAbi,
+        functionName: 'grantRole',
+        args: [SLASHER_ROLE, court.address],
+      }),
+    )
+    await confirm(
+      'VerificationCourt.setVoucherVault',
+      await walletClient.writeContract({
+        address: court.address,
+        abi: verificationCourtAbi,
+        functionName: 'setVoucherVault',
+        args: [vault.address],
       }),
     )
     return {

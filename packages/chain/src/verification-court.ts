@@ -4,7 +4,7 @@ import type { BazaarContracts, WriteResult } from './bazaar-contracts.ts'
 import { ChainError } from './chain-error.ts'
 import type { CourtConfig } from './deploy.ts'
 
-export const CASE_KINDS = ['None', 'Replicated', 'Audit', 'Challenge'] as const
+export const CASE_KINDS = ['None', 'Replicated', 'Audit', 'Challenge', 'VoucherClaim'] as const
 export type CaseKind = (typeof CASE_KINDS)[number]
 export const CASE_STATUSES = ['None', 'Running', 'Disputed', 'Settled'] as const
 export type CaseStatus = (typeof CASE_STATUSES)[number]
@@ -25,6 +25,11 @@ export interface CourtCase {
   claimedResult: Hex
   claimedFuel: bigint
   disputeId: bigint
+  /**
+   * The disputed VoucherVault claim (VoucherClaim cases, which have no jobIds; there
+   * `claimedResult`/`claimedFuel` are the provider's claim and `bond` the requester's).
+   */
+  claimId: Hex
 }
 
 /** A dispute (or an audit's single re-execution). */
@@ -119,6 +124,26 @@ export class VerificationCourt {
     return { ...result, caseId: this.#event(result, 'Challenged').caseId as bigint }
   }
 
+  /**
+   * The requester of a VoucherVault claim disputes it within its challenge window, posting the
+   * challenge bond (approve the court first): the vault freezes the claim and referees judge it
+   * (docs/vouchers.md). Reverts `Vault__NotRequester` / `Vault__ChallengeWindowOver` /
+   * `Vault__InvalidClaimStatus` as the vault decides.
+   */
+  async disputeVoucherClaim(claimId: Hex): Promise<WriteResult & { caseId: bigint; disputeId: bigint }> {
+    const result = await this.#send('disputeVoucherClaim', [claimId])
+    return {
+      ...result,
+      caseId: this.#event(result, 'CaseOpened').caseId as bigint,
+      disputeId: this.#event(result, 'DisputeOpened').disputeId as bigint,
+    }
+  }
+
+  /** The VoucherVault whose claims this court judges (zero address: none). */
+  voucherVault(): Promise<Address> {
+    return this.#read<Address>('voucherVault', [])
+  }
+
   /** Draws a dispute's referees (a block after it opened); `referees` empty if it was re-armed. */
   async drawReferees(disputeId: bigint): Promise<WriteResult & { referees: readonly Address[] }> {
     const result = await this.#send('drawReferees', [disputeId])
@@ -169,6 +194,7 @@ export class VerificationCourt {
       claimedResult: c.claimedResult,
       claimedFuel: c.claimedFuel,
       disputeId: c.disputeId,
+      claimId: c.claimId,
     }
   }
 
@@ -183,6 +209,11 @@ export class VerificationCourt {
     referee: Address,
   ): Promise<{ commitment: Hex; resultHash: Hex; fuel: bigint; revealed: boolean }> {
     return this.#read('voteOf', [disputeId, referee])
+  }
+
+  /** Number of cases opened so far (ids run from 1). */
+  caseCount(): Promise<bigint> {
+    return this.#read<bigint>('caseCount', [])
   }
 
   /** The case a job belongs to (0n: none). */

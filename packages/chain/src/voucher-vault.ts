@@ -44,6 +44,10 @@ export interface VaultClaim {
   deadline: bigint
   specHash: Hex
   resultHash: Hex
+  /** Fuel the provider billed (amount = fuelUsed x the award's price). */
+  fuelUsed: bigint
+  /** The award's fuel limit: what a referee re-executes the job under. */
+  maxFuel: bigint
 }
 
 export interface ThawStartedEvent {
@@ -187,9 +191,25 @@ export class VoucherVault {
     return { ...result, paid: (settled?.paid as boolean) ?? false, amount: (settled?.amount as bigint) ?? 0n }
   }
 
-  /** The requester disputes a pending claim within its window. */
-  disputeClaim(claimId: Hex): Promise<WriteResult> {
-    return this.#send('disputeClaim', [claimId])
+  /**
+   * A verifier (VERIFIER_ROLE: the VerificationCourt in a deployment) freezes a pending claim for
+   * its requester. Requesters dispute through the court (`VerificationCourt.disputeVoucherClaim`),
+   * which posts their bond; there is no direct requester dispute.
+   */
+  holdClaim(claimId: Hex, requester: Address): Promise<WriteResult> {
+    return this.#send('holdClaim', [claimId, requester])
+  }
+
+  /** A verifier's verdict on a disputed claim; `settled` false when it had already expired. */
+  async settleClaim(claimId: Hex, pay: boolean): Promise<WriteResult & { paid: boolean }> {
+    const result = await this.#send('settleClaim', [claimId, pay])
+    const settled = this.#events(result, 'ClaimSettled')[0]
+    return { ...result, paid: (settled?.paid as boolean) ?? false }
+  }
+
+  /** Returns a dispute no verifier settled within `disputeTimeout` to escrow (anyone may call). */
+  expireDispute(claimId: Hex): Promise<WriteResult> {
+    return this.#send('expireDispute', [claimId])
   }
 
   // ---- views ----
@@ -230,6 +250,8 @@ export class VoucherVault {
       amount: bigint
       specHash: Hex
       resultHash: Hex
+      fuelUsed: bigint
+      maxFuel: bigint
     }>('claimOf', [claimId])
     return {
       claimId,
@@ -241,6 +263,8 @@ export class VoucherVault {
       deadline: BigInt(c.deadline),
       specHash: c.specHash,
       resultHash: c.resultHash,
+      fuelUsed: BigInt(c.fuelUsed),
+      maxFuel: BigInt(c.maxFuel),
     }
   }
 

@@ -8,6 +8,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {IRevealGate} from "./IRevealGate.sol";
 import {JobMarket} from "./JobMarket.sol";
 import {ProviderRegistry} from "./ProviderRegistry.sol";
+import {VoucherVault} from "./VoucherVault.sol";
 
 /// @title VerificationCourt
 /// @notice Verifies results per job and settles them through the JobMarket's verifier hook:
@@ -27,6 +28,8 @@ import {ProviderRegistry} from "./ProviderRegistry.sol";
 /// who found the truth, rewards a successful challenger, and the rest goes to the wronged side.
 /// Without a majority (no referee answers, or they split) nobody is paid for the job and nobody is
 /// slashed: the requester gets its escrow back.
+/// - **Voucher claim**: the requester of a VoucherVault claim disputes it with a bond; referees
+///   judge the claimed result the same way (see {disputeVoucherClaim}).
 /// @dev Every waiting state ends by a deadline after which anyone can move it on, so no escrow,
 /// collateral, bond or fee stays locked. Randomness is a block hash of a block mined after the
 /// request (two steps: arm, then draw), so the parties cannot know the draw when they act; a block
@@ -38,7 +41,9 @@ contract VerificationCourt is IRevealGate, AccessControl, ReentrancyGuardTransie
         None,
         Replicated,
         Audit,
-        Challenge
+        Challenge,
+        /// A VoucherVault claim its requester disputes (see {disputeVoucherClaim}).
+        VoucherClaim
     }
 
     enum CaseStatus {
@@ -93,6 +98,9 @@ contract VerificationCourt is IRevealGate, AccessControl, ReentrancyGuardTransie
         uint64 claimedFuel;
         /// The case's current dispute (0 if none).
         uint256 disputeId;
+        /// The disputed VoucherVault claim (VoucherClaim cases, which have no jobIds; there
+        /// `claimedResult` and `claimedFuel` are the provider's claim and `bond` the requester's).
+        bytes32 claimId;
     }
 
     /// @notice One dispute (or an audit's single re-execution), as returned by {getDispute}.
@@ -130,6 +138,9 @@ contract VerificationCourt is IRevealGate, AccessControl, ReentrancyGuardTransie
         bytes32 claimedResult;
         uint256 disputeId;
         uint256[] jobIds;
+        bytes32 claimId;
+        /// The claimed amount (VoucherClaim cases): what a wrong claim costs the provider's stake.
+        uint256 claimAmount;
     }
 
     struct Vote {
@@ -181,6 +192,10 @@ contract VerificationCourt is IRevealGate, AccessControl, ReentrancyGuardTransie
     mapping(uint256 => Case) private _cases;
     mapping(uint256 => Dispute) private _disputes;
 
+    /// @notice The VoucherVault whose disputed claims this court judges (set once by the admin;
+    /// the court needs the vault's VERIFIER_ROLE and the registry's SLASHER_ROLE).
+    VoucherVault public voucherVault;
+
     event ConfigSet(Config config);
     event MemberJoined(address indexed member, uint256 bond);
     event MemberLeft(address indexed member, uint256 bondReturned);
@@ -207,6 +222,7 @@ contract VerificationCourt is IRevealGate, AccessControl, ReentrancyGuardTransie
     event CaseSettled(uint256 indexed caseId);
     event PaymentDeferred(address indexed account, uint256 amount);
     event Claimed(address indexed account, uint256 amount);
+    event VoucherVaultSet(address indexed vault);
 
     error Court__ZeroAddress();
     error Court__InvalidConfig();
@@ -239,6 +255,7 @@ contract VerificationCourt is IRevealGate, AccessControl, ReentrancyGuardTransie
     error Court__AlreadyResolved(uint256 disputeId);
     error Court__TooEarly(uint64 deadline);
     error Court__NothingOwed();
+    error Court__NoVault();
 
     /// @param market_ The JobMarket (grant this court its VERIFIER_ROLE after deployment).
     /// @param admin Holder of DEFAULT_ADMIN_ROLE (court rules).
@@ -481,6 +498,49 @@ contract VerificationCourt is IRevealGate, AccessControl, ReentrancyGuardTransie
         token.safeTransferFrom(msg.sender, address(this), c.bond);
     }
 
+    // ---------------------------------------------------------------- voucher claims
+
+    /// @notice The requester of a VoucherVault claim disputes it within the claim's challenge
+    /// window, posting the challenge bond (approve it first). The court freezes the claim in the
+    /// vault (`holdClaim`) and opens a dispute: referees drawn from the pool (never the provider
+    /// or the requester) re-execute the job named by the claim's specHash under its maxFuel and
+    /// commit-reveal (resultHash, fuel) as in any dispute. {resolveDispute} then applies:
+    /// - claim upheld (a strict majority revealed the claimed resultHash and fuel): the vault pays
+    ///   the claim; the requester's bond joins the pot, which pays each right referee its fee and
+    ///   the rest to the provider (for the delay), as for a lost challenge;
+    /// - claim wrong (a strict majority revealed another answer): the vault returns the claim to
+    ///   the requester's escrow and the registry slashes the claimed amount from the provider's
+    ///   stake (what it still has, locked, free or unbonding: voucher jobs lock no per-job
+    ///   collateral), recording a fault; the slash pays the right referees and the rest goes to
+    ///   the requester, whose bond comes back in full;
+    /// - no majority (no referee drawn, none revealed, or they split): no party is punished (only
+    ///   referees that missed, as in any dispute): the claim returns to the requester's escrow
+    ///   and the bond is returned.
+    /// If the court has not resolved by the vault's `disputeTimeout`, anyone may `expireDispute` the
+    /// claim back to escrow; the verdict then still moves the bond and the slash.
+    /// @param claimId The vault claim (the caller must be its requester).
+    /// @return caseId The new VoucherClaim case.
+    function disputeVoucherClaim(bytes32 claimId) external nonReentrant returns (uint256 caseId) {
+        VoucherVault vault = voucherVault;
+        if (address(vault) == address(0)) revert Court__NoVault();
+        // Reverts unless the caller is the claim's requester and the claim is Pending in its window
+        // (so a claim is disputed at most once).
+        (address provider, uint256 amount, bytes32 resultHash, uint64 fuelUsed) = vault.holdClaim(claimId, msg.sender);
+        caseId = _openCase(Kind.VoucherClaim, new uint256[](0));
+        Case storage c = _cases[caseId];
+        c.claimId = claimId;
+        c.claimAmount = amount;
+        c.bond = _config.challengeBond;
+        c.claimedResult = resultHash;
+        c.claimedFuel = fuelUsed;
+        address[] memory parties = new address[](2);
+        parties[0] = provider;
+        parties[1] = msg.sender;
+        c.status = CaseStatus.Disputed;
+        c.disputeId = _newDispute(caseId, false, parties);
+        token.safeTransferFrom(msg.sender, address(this), c.bond);
+    }
+
     // ---------------------------------------------------------------- referees
 
     /// @notice Draws a dispute's referees from the hash of its seed block (callable by anyone in
@@ -549,6 +609,8 @@ contract VerificationCourt is IRevealGate, AccessControl, ReentrancyGuardTransie
         Case storage c = _cases[d.caseId];
         if (d.audit) {
             _resolveAudit(d.caseId, c, d, pot);
+        } else if (c.kind == Kind.VoucherClaim) {
+            _resolveVoucherClaim(d.caseId, c, determined && truth == c.claimedResult && truthFuel == c.claimedFuel, determined, pot);
         } else {
             _resolveClaims(d.caseId, c, determined, truth, truthFuel, pot);
         }
@@ -570,6 +632,16 @@ contract VerificationCourt is IRevealGate, AccessControl, ReentrancyGuardTransie
     /// @param newConfig The new rules.
     function setConfig(Config calldata newConfig) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setConfig(newConfig);
+    }
+
+    /// @notice Sets the VoucherVault whose claims this court judges; once only (open cases name
+    /// their claim in this vault). The vault must use the court's token (not checked here).
+    /// @dev Only DEFAULT_ADMIN_ROLE.
+    /// @param vault_ The vault.
+    function setVoucherVault(VoucherVault vault_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (address(voucherVault) != address(0)) revert Court__InvalidConfig();
+        voucherVault = vault_;
+        emit VoucherVaultSet(address(vault_));
     }
 
     // ---------------------------------------------------------------- views
@@ -607,6 +679,7 @@ contract VerificationCourt is IRevealGate, AccessControl, ReentrancyGuardTransie
         v.claimedResult = c.claimedResult;
         v.claimedFuel = c.claimedFuel;
         v.disputeId = c.disputeId;
+        v.claimId = c.claimId;
     }
 
     /// @notice A dispute (caseId 0 if it does not exist).
@@ -782,6 +855,30 @@ contract VerificationCourt is IRevealGate, AccessControl, ReentrancyGuardTransie
         parties[0] = job.provider;
         parties[1] = c.auditor;
         c.disputeId = _newDispute(caseId, false, parties);
+    }
+
+    /// @dev Applies a voucher-claim verdict (rules in {disputeVoucherClaim}). The court must keep
+    /// the registry's SLASHER_ROLE and the vault's VERIFIER_ROLE while voucher cases are open (as
+    /// deployBazaar grants them); without them a resolution reverts until they are granted again.
+    function _resolveVoucherClaim(uint256 caseId, Case storage c, bool upheld, bool determined, uint256 pot) private {
+        address provider = _disputes[c.disputeId].parties[0];
+        uint256 bond = c.bond;
+        c.bond = 0;
+        c.status = CaseStatus.Settled;
+        address rest = c.requester;
+        if (upheld) {
+            pot += bond;
+            bond = 0;
+            rest = provider;
+        } else if (determined) {
+            // The registry is fixed at construction and sends exactly what it reports.
+            pot += registry.slash(provider, c.claimAmount, REASON_WRONG_RESULT, abi.encode(caseId, c.claimId));
+        }
+        emit CaseSettled(caseId);
+        // A claim the vault already expired back to escrow stays there (settleClaim returns false).
+        voucherVault.settleClaim(c.claimId, upheld);
+        _pay(c.requester, bond);
+        _payReferees(c.disputeId, pot, rest);
     }
 
     // ---------------------------------------------------------------- internals: disputes

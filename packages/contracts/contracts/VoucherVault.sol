@@ -23,6 +23,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 ///   startThaw, thawDelay, withdraw     balance    -> requester (announced: ThawStarted, thawOf)
 ///   redeem (provider)                  balance    -> provider, collected += paid
 ///   claim (provider, signed Award)     balance    -> claim lock
+///   holdClaim (verifier, for the requester) freezes the lock (no money moves)
 ///   finalizeClaim / settleClaim(pay)   claim lock -> provider, collected += amount
 ///   settleClaim(reject) / expireDispute / a voucher already covered the job: claim lock -> balance
 /// The vault always holds exactly the sum of balances plus open claim locks. Account 0 of a
@@ -113,6 +114,10 @@ contract VoucherVault is EIP712, AccessControl, ReentrancyGuardTransient {
         uint128 amount;
         bytes32 specHash;
         bytes32 resultHash;
+        /// Fuel the provider billed (amount = fuelUsed x the award's price).
+        uint64 fuelUsed;
+        /// The award's fuel limit, which a re-execution must run under.
+        uint64 maxFuel;
     }
 
     IERC20 public immutable token;
@@ -358,24 +363,40 @@ contract VoucherVault is EIP712, AccessControl, ReentrancyGuardTransient {
             sequence: award.sequence,
             amount: uint128(amount),
             specHash: award.specHash,
-            resultHash: resultHash
+            resultHash: resultHash,
+            fuelUsed: fuelUsed,
+            maxFuel: award.maxFuel
         });
         emit ClaimFiled(
             claimId, award.requester, msg.sender, award.sequence, amount, award.specHash, resultHash, ends
         );
     }
 
-    /// @notice The requester disputes a pending claim within its challenge window: the claim is
-    /// frozen until a verifier settles it (or `disputeTimeout` passes, see {expireDispute}).
+    /// @notice A verifier freezes a pending claim on behalf of its requester, within the challenge
+    /// window: the claim stays locked until a verifier settles it (or `disputeTimeout` passes, see
+    /// {expireDispute}). Disputes go through a verifier (the VerificationCourt, which takes a bond
+    /// from the requester and has referees re-execute the job) so that a requester cannot freeze
+    /// an honest claim for free: there is no way for a requester to dispute the vault directly.
+    /// @dev Only VERIFIER_ROLE.
     /// @param claimId The claim.
-    function disputeClaim(bytes32 claimId) external {
+    /// @param requester The account that asked the verifier to dispute; must be the claim's requester.
+    /// @return provider The claim's provider.
+    /// @return amount The claimed amount.
+    /// @return resultHash The claimed result.
+    /// @return fuelUsed The claimed fuel.
+    function holdClaim(bytes32 claimId, address requester)
+        external
+        onlyRole(VERIFIER_ROLE)
+        returns (address provider, uint256 amount, bytes32 resultHash, uint64 fuelUsed)
+    {
         Claim storage cl = _requireClaim(claimId, ClaimStatus.Pending);
-        if (msg.sender != cl.requester) revert Vault__NotRequester();
+        if (requester != cl.requester) revert Vault__NotRequester();
         if (block.timestamp >= cl.deadline) revert Vault__ChallengeWindowOver(cl.deadline);
         uint64 settleBy = uint64(block.timestamp) + disputeTimeout;
         cl.status = ClaimStatus.Disputed;
         cl.deadline = settleBy;
         emit ClaimDisputed(claimId, settleBy);
+        return (cl.provider, cl.amount, cl.resultHash, cl.fuelUsed);
     }
 
     /// @notice Pays an undisputed claim once its challenge window is over (anyone may call). If a
@@ -389,11 +410,22 @@ contract VoucherVault is EIP712, AccessControl, ReentrancyGuardTransient {
 
     /// @notice A verifier's verdict on a disputed claim: pay it, or reject it (the lock returns to
     /// the requester's escrow for that provider). Slashing a provider's stake for a wrong claim is
-    /// not done here.
+    /// the verifier's business (the VerificationCourt slashes through the ProviderRegistry).
+    /// A claim that is already settled (expired by {expireDispute} while the verifier deliberated)
+    /// is left as it is and `false` returned, so a late verdict cannot get stuck on it.
     /// @param claimId The claim.
     /// @param pay True when the result is correct.
-    function settleClaim(bytes32 claimId, bool pay) external nonReentrant onlyRole(VERIFIER_ROLE) {
+    /// @return settled True when this call settled the claim.
+    function settleClaim(bytes32 claimId, bool pay)
+        external
+        nonReentrant
+        onlyRole(VERIFIER_ROLE)
+        returns (bool settled)
+    {
+        ClaimStatus status = _claims[claimId].status;
+        if (status == ClaimStatus.Paid || status == ClaimStatus.Rejected) return false;
         _settle(claimId, _requireClaim(claimId, ClaimStatus.Disputed), pay);
+        return true;
     }
 
     /// @notice A disputed claim no verifier settled within `disputeTimeout` returns to the

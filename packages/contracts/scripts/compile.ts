@@ -73,6 +73,9 @@ const input = {
   sources,
   settings: {
     optimizer: { enabled: true, runs: 200 },
+    // The IR pipeline: ~4-10% smaller code, which keeps VerificationCourt under EIP-170's 24 576
+    // bytes (23 884 with it, 24 846 without), at ~20 s more compile time.
+    viaIR: true,
     evmVersion: EVM_VERSION,
     outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } },
   },

@@ -16,6 +16,7 @@ import {
   createBazaarContracts,
   createChainClients,
   createVerificationCourt,
+  createVoucherVault,
   deployBazaar,
   resultCommitment,
   startEmbeddedChain,
@@ -534,6 +535,50 @@ console.table(
       }),
   ),
 )
+
+// Voucher claims disputed in the court: a provider claims one job of a silent requester, the
+// requester disputes it (bond), three referees judge it. Upheld: the vault pays; wrong: the claim
+// returns to escrow and the provider's stake is slashed.
+{
+  const requesterVault = createVoucherVault(requester, deployment.vault)
+  const providerVault = createVoucherVault(voucherProvider, deployment.vault)
+  let sequence = 1_000_000_000n
+  for (const [name, claimed] of [
+    ['voucher claim disputed, upheld (3 referees)', resultHash],
+    ['voucher claim disputed, wrong: slashed (3 referees)', keccak256(toHex('wrong result'))],
+  ] as const) {
+    const t = await now()
+    sequence += 1n
+    const award = {
+      requester: requester.address,
+      provider: voucherProvider.address,
+      sequence,
+      pricePerFuel: 1n,
+      maxFuel: 5_000_000n,
+      specHash: keccak256(toHex('voucher spec')),
+      resultDeadline: t + 600n,
+      claimDeadline: t + 86_400n,
+    }
+    const filed = await providerVault.claim({
+      award,
+      signature: await requesterVault.signAward(award),
+      fuelUsed,
+      resultHash: claimed,
+    })
+    const disputed = await court(requester).disputeVoucherClaim(filed.claimId)
+    record('VerificationCourt.disputeVoucherClaim', disputed.gasUsed)
+    const judged = await judge(disputed.disputeId, true)
+    record(`VerificationCourt.resolveDispute (${name})`, judged.gas.at(-1)!)
+    verifiedRow(name, {
+      claim: [filed.gasUsed],
+      dispute: [disputed.gasUsed],
+      referees: judged.gas.slice(0, -1),
+      resolve: judged.gas.slice(-1),
+    })
+    const status = (await providerVault.claimOf(filed.claimId)).status
+    if (status !== (claimed === resultHash ? 'Paid' : 'Rejected')) throw new Error(`${name}: claim ${status}`)
+  }
+}
 
 await chain.close()
 

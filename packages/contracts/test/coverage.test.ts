@@ -63,9 +63,16 @@ const contracts = [
  * - Court__ZeroAddress: a constructor argument check (test_constructor_wiresTheMarketAndRefusesZeroAddresses);
  * - Court__PoolFull: needs MAX_POOL (256) staked members (test_joinPool_refusesMemberNumberMaxPoolPlusOne);
  * - Court__DrawTooEarly: needs a draw in the same block as the call that armed it, which automining
- *   never produces (test_drawAudit_armsThenDrawsInALaterBlock, test_drawReferees_reverts).
+ *   never produces (test_drawAudit_armsThenDrawsInALaterBlock, test_drawReferees_reverts);
+ * - Court__NoVault: needs a court without a vault, which deployBazaar never leaves
+ *   (VoucherCourt.t.sol test_setVoucherVault_onceAndOnlyByTheAdmin).
  */
-const ASSERTED_IN_SOLIDITY_ONLY = new Set(['Court__ZeroAddress', 'Court__PoolFull', 'Court__DrawTooEarly'])
+const ASSERTED_IN_SOLIDITY_ONLY = new Set([
+  'Court__ZeroAddress',
+  'Court__PoolFull',
+  'Court__DrawTooEarly',
+  'Court__NoVault',
+])
 
 describe('test coverage of the contract interfaces', () => {
   for (const [name, abi, prefix] of contracts) {

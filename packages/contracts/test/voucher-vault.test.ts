@@ -467,8 +467,13 @@ describe('VoucherVault', () => {
 
     it('a disputed wrong result pays nothing; an unsettled dispute returns to escrow after its timeout', async () => {
       const id = await fileClaim(f.provider, await award(f.requester, { sequence: 1n }), 100n)
-      await assertRevert(call(f.stranger, 'disputeClaim', [id]), 'Vault__NotRequester')
-      await call(f.requester, 'disputeClaim', [id])
+      // Disputes go through a verifier (the court, which takes a bond), never straight to the vault.
+      await assertRevert(
+        call(f.requester, 'holdClaim', [id, f.requester.address]),
+        'AccessControlUnauthorizedAccount',
+      )
+      await assertRevert(call(f.verifier, 'holdClaim', [id, f.stranger.address]), 'Vault__NotRequester')
+      await call(f.verifier, 'holdClaim', [id, f.requester.address])
       assert.equal((await claimOf(id)).status, DISPUTED)
       await f.advance(CLAIM_WINDOW)
       await assertRevert(call(f.provider, 'finalizeClaim', [id]), 'Vault__InvalidClaimStatus')
@@ -480,10 +485,13 @@ describe('VoucherVault', () => {
 
       const id2 = await fileClaim(f.provider, await award(f.requester, { sequence: 2n }), 100n)
       await f.advance(CLAIM_WINDOW)
-      await assertRevert(call(f.requester, 'disputeClaim', [id2]), 'Vault__ChallengeWindowOver')
+      await assertRevert(
+        call(f.verifier, 'holdClaim', [id2, f.requester.address]),
+        'Vault__ChallengeWindowOver',
+      )
 
       const id3 = await fileClaim(f.provider, await award(f.requester, { sequence: 3n }), 100n)
-      await call(f.requester, 'disputeClaim', [id3])
+      await call(f.verifier, 'holdClaim', [id3, f.requester.address])
       await assertRevert(call(f.stranger, 'expireDispute', [id3]), 'Vault__DisputeOpen')
       await f.advance(DISPUTE_TIMEOUT)
       await call(f.stranger, 'expireDispute', [id3])
@@ -491,7 +499,7 @@ describe('VoucherVault', () => {
 
       // A verifier can also find the result right and pay.
       const id4 = await fileClaim(f.provider, await award(f.requester, { sequence: 4n }), 100n)
-      await call(f.requester, 'disputeClaim', [id4])
+      await call(f.verifier, 'holdClaim', [id4, f.requester.address])
       await call(f.verifier, 'settleClaim', [id4, true])
       assert.equal(await balance(f.provider.address), before + 100n * PRICE)
       await assertBacked([f.requester], [f.provider.address], [id, id2, id3, id4])
@@ -599,7 +607,7 @@ describe('VoucherVault', () => {
                 const c = claims[o.pick % claims.length]!
                 const before = await claimOf(c.id)
                 if (o.how === 0) await call(f.stranger, 'finalizeClaim', [c.id])
-                else if (o.how === 1) await call(requesters[c.r]!, 'disputeClaim', [c.id])
+                else if (o.how === 1) await call(f.verifier, 'holdClaim', [c.id, requesters[c.r]!.address])
                 else await call(f.verifier, 'settleClaim', [c.id, o.pick % 2 === 0])
                 const after = await claimOf(c.id)
                 if (after.status === PAID && before.status !== PAID) {

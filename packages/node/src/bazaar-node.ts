@@ -31,6 +31,7 @@ import { type NodeStore, openNodeStore } from './store/node-store.ts'
 import { AnnouncementCache } from './verification/announcement-cache.ts'
 import type { RefereeDuty, RefereeEvent } from './verification/referee-duty.ts'
 import { startRefereeDuty } from './verification/referee-node.ts'
+import { VoucherDisputeJobs } from './verification/voucher-dispute-jobs.ts'
 import type { Watcher, WatcherEvent } from './verification/watcher.ts'
 import { VoucherProvider, type VoucherProviderInit } from './vouchers/voucher-provider.ts'
 import { VoucherRequester, type VoucherRequesterInit } from './vouchers/voucher-requester.ts'
@@ -139,6 +140,8 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
   const vouchers: { provider?: VoucherProvider; requester?: VoucherRequester } = {}
   // Jobs seen on gossip, for re-executing one when drawn as referee or auditor.
   const announcements = new AnnouncementCache()
+  // Jobs of disputed voucher claims, sent by their requesters, for when this node is drawn.
+  const voucherDisputes = new VoucherDisputeJobs()
 
   const network = await createNetworkServices({
     ...(init.listen ? { listen: init.listen } : {}),
@@ -185,6 +188,11 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
         protocol: PROTOCOL_VOUCHER,
         schema: voucherStreamMessageSchema,
         handle: async (message) => {
+          if (message.type === 'voucher-dispute') {
+            // Kept only where it can serve: a referee checks it against the claim on-chain.
+            if (init.provider && init.court) voucherDisputes.remember(message)
+            return { type: 'voucher-reply', accepted: true }
+          }
           if (message.type === 'voucher-result') {
             return vouchers.requester
               ? vouchers.requester.onResult(message)
@@ -282,6 +290,7 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
       ...components,
       runner: init.provider.runner,
       announcements,
+      voucherDisputes,
       duties: db.refereeDuties,
       ...(init.court.pollMs ? { pollMs: init.court.pollMs } : {}),
       ...(init.court.onRefereeEvent ? { onEvent: init.court.onRefereeEvent } : {}),
@@ -297,6 +306,7 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
         { exposureCap: DEFAULT_VOUCHER_EXPOSURE_CAP, ...init.vouchers.provider },
         {
           vault,
+          ...(init.court ? { court: createVerificationCourt(contracts, init.court.address) } : {}),
           provider,
           network,
           store,
@@ -315,6 +325,7 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
         {
           requester,
           vault,
+          ...(init.court ? { court: createVerificationCourt(contracts, init.court.address) } : {}),
           network,
           store,
           vouchers: db.vouchers,

@@ -169,7 +169,8 @@ export async function startLocalMarket(init: LocalMarketInit): Promise<LocalMark
       // The requester also dials up to eight providers directly, so its gossip mesh forms fast.
       bootstrap: [...bootstrap, ...providers.slice(3, 8).flatMap((p) => p.network.multiaddrs())],
       requester: {},
-      ...(init.verification ? { court: { address: deployment.court } } : {}),
+      // A voucher-paying requester disputes wrong claims in the court (docs/vouchers.md).
+      ...(init.verification || init.payment === 'voucher' ? { court: { address: deployment.court } } : {}),
       vouchers: {
         vault: deployment.vault,
         payment: init.payment ?? 'onchain',

@@ -156,6 +156,7 @@ export async function createNetworkServices(init: NetworkServicesInit): Promise<
     multiaddrs: () => host.multiaddrs().map((addr) => addr.toString()),
     request: (peer, protocol, message, schema, options) =>
       sendRequest(host, peerIdFromString(peer), protocol, message, schema, options),
+    peers: () => host.getPeers().map((peer) => peer.toString()),
     async rememberPeer(peer, addrs) {
       const id = peerIdFromString(peer)
       if (id.equals(host.peerId) || addrs.length === 0) return

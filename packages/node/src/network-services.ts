@@ -20,6 +20,8 @@ export interface NetworkServices {
   fetch(peer: string, cid: string, options?: { signal?: AbortSignal; maxBytes?: number }): Promise<Uint8Array>
   /** Records where a peer can be dialed (e.g. the addresses a requester announces). */
   rememberPeer(peer: string, multiaddrs: string[]): Promise<void>
+  /** Peers connected now (whom a provider can tell about a disputed voucher claim's job). */
+  peers?(): string[]
   publishJob(announcement: JobAnnouncement): Promise<void>
   publishOffer(offer: OfferWire): Promise<void>
   /** Resolves once at least `min` peers subscribe to job gossip. */

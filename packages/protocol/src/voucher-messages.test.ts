@@ -44,6 +44,50 @@ describe('voucher messages', () => {
       { ...base, award: { ...awardToWire(award), specHash: '0x12' } },
       { type: 'voucher', voucher: {}, signature: '0x' },
       { type: 'voucher-job', payment: { kind: 'escrow', vault: award.provider }, announcement: {} },
+      { type: 'voucher-dispute', claimId: '0x12', announcement: {} },
+    ]) {
+      assert.throws(() => decodeMessage(voucherStreamMessageSchema, encodeMessage(bad), 'voucher message'), {
+        name: 'InvalidMessageError',
+      })
+    }
+  })
+
+  it('carries a disputed claim job to the referee pool', () => {
+    const job = {
+      name: 'w',
+      runtime: 'wasm',
+      moduleCid: 'bafkreimodule',
+      args: [],
+      env: {},
+      inputs: [],
+      resources: { cores: 1, memoryMb: 64 },
+      limits: { fuel: '50000000', timeoutMs: 1000, outputBytes: 100 },
+      maxPricePerFuel: '3',
+      verification: { mode: 'none' },
+    }
+    const message = {
+      type: 'voucher-dispute',
+      claimId: `0x${'cd'.repeat(32)}`,
+      providerPeerId: '12D3KooWProvider',
+      announcement: {
+        type: 'job-announcement',
+        chainId: 31337,
+        market: award.provider,
+        jobId: VOUCHER_JOB_ID_BASE.toString(),
+        requester: award.requester,
+        requesterPeerId: '12D3KooWRequester',
+        specHash: award.specHash,
+        job,
+        bidDeadline: 1,
+        requesterAddrs: [],
+      },
+    }
+    const decoded = decodeMessage(voucherStreamMessageSchema, encodeMessage(message), 'voucher message')
+    assert.deepEqual(decoded, message)
+    for (const bad of [
+      { ...message, claimId: '0x12' },
+      { ...message, announcement: { ...message.announcement, job: {} } },
+      { type: 'voucher-dispute', claimId: message.claimId },
     ]) {
       assert.throws(() => decodeMessage(voucherStreamMessageSchema, encodeMessage(bad), 'voucher message'), {
         name: 'InvalidMessageError',

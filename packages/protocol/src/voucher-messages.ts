@@ -155,12 +155,30 @@ export const voucherMessageSchema = z
   .strict()
 export type VoucherMessage = z.output<typeof voucherMessageSchema>
 
+/**
+ * Requester → providers (the court's referee pool): the job of a voucher claim it disputed in the
+ * VerificationCourt, so that drawn referees can re-execute it. Nothing here is trusted: a referee
+ * checks the announced descriptor against the claim's on-chain specHash and fuel limit, and fetches
+ * module and inputs by CID (verified). The claim's provider also serves them, and its claimed
+ * receipt, at `providerPeerId`.
+ */
+export const voucherDisputeMessageSchema = z
+  .object({
+    type: z.literal('voucher-dispute'),
+    claimId: bytes32,
+    announcement: jobAnnouncementSchema,
+    providerPeerId: z.string().min(1).max(128).optional(),
+  })
+  .strict()
+export type VoucherDisputeMessage = z.output<typeof voucherDisputeMessageSchema>
+
 /** Everything that travels on PROTOCOL_VOUCHER. */
 export const voucherStreamMessageSchema = z.discriminatedUnion('type', [
   voucherJobMessageSchema,
   voucherAwardMessageSchema,
   voucherResultMessageSchema,
   voucherMessageSchema,
+  voucherDisputeMessageSchema,
 ])
 export type VoucherStreamMessage = z.output<typeof voucherStreamMessageSchema>
 

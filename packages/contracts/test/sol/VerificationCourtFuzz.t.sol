@@ -207,20 +207,27 @@ contract VerificationCourtFuzzTest is CourtTest {
         returns (uint256 paidCount, uint256 paidTotal)
     {
         for (uint256 i = 0; i < repJobs.length; i++) {
-            uint8 a = repAnswers[i];
-            bool paid = a != ABSENT && (!disputed || (determined && a == truth));
-            bool slashed = a == ABSENT || (disputed && determined && a != truth);
-            if (paid) {
+            uint256 paid = checkReplica(i, disputed, determined, truth);
+            if (paid > 0) {
                 paidCount++;
-                paidTotal += paidFor(a);
-            }
-            // Providers of a replicated case never get pot money: exactly their pay or nothing.
-            vm.assertEq(token.balanceOf(reps[i]), repBal0[i] + (paid ? netFor(a) : 0), "replica paid iff verified");
-            vm.assertEq(registry.stakeOf(reps[i]), repStake0[i] - (slashed ? MIN_COLLATERAL : 0), "slashed iff wrong");
-            if (a == ANS_RIGHT && (!disputed || (determined && truth == ANS_RIGHT))) {
-                vm.assertTrue(paid && !slashed, "honest replica paid when the referee majority is honest");
+                paidTotal += paid;
             }
         }
+    }
+
+    /// @dev Replica i got exactly its pay or nothing (never pot money), lost its collateral iff it
+    /// was slashed, and an honest replica is paid when the referee majority is honest. Returns
+    /// what the requester paid for it (0: not paid).
+    function checkReplica(uint256 i, bool disputed, bool determined, uint8 truth) internal view returns (uint256) {
+        uint8 a = repAnswers[i];
+        bool paid = a != ABSENT && (!disputed || (determined && a == truth));
+        bool slashed = a == ABSENT || (disputed && determined && a != truth);
+        vm.assertEq(token.balanceOf(reps[i]), repBal0[i] + (paid ? netFor(a) : 0), "replica paid iff verified");
+        vm.assertEq(registry.stakeOf(reps[i]), repStake0[i] - (slashed ? MIN_COLLATERAL : 0), "slashed iff wrong");
+        if (a == ANS_RIGHT && (!disputed || (determined && truth == ANS_RIGHT))) {
+            vm.assertTrue(paid && !slashed, "honest replica paid when the referee majority is honest");
+        }
+        return paid ? paidFor(a) : 0;
     }
 
     // ---------------------------------------------------------------- audit

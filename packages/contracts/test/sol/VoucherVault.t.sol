@@ -298,11 +298,23 @@ contract VoucherVaultTest is VaultTest {
     function test_dispute_wrongResultPaysNothing() public {
         depositAs(requester, provider, ESCROW);
         bytes32 id = claimAs(provider, REQUESTER_KEY, awardOf(requester, provider, 1), 100);
-        vm.expectRevert(VoucherVault.Vault__NotRequester.selector);
-        vm.prank(stranger);
-        vault.disputeClaim(id);
+        // Only a verifier freezes a claim, and only for its requester: a requester cannot dispute
+        // the vault directly (it goes through the court, which takes a bond).
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, requester, vault.VERIFIER_ROLE())
+        );
         vm.prank(requester);
-        vault.disputeClaim(id);
+        vault.holdClaim(id, requester);
+        vm.expectRevert(VoucherVault.Vault__NotRequester.selector);
+        vm.prank(verifier);
+        vault.holdClaim(id, stranger);
+        vm.prank(verifier);
+        (address p, uint256 amount, bytes32 resultHash, uint64 fuel) = vault.holdClaim(id, requester);
+        vm.assertEq(p, provider, "held claim's provider");
+        vm.assertEq(amount, 100 * PRICE, "held claim's amount");
+        vm.assertEq(resultHash, keccak256("result"), "held claim's result");
+        vm.assertEq(fuel, 100, "held claim's fuel");
+        vm.assertEq(vault.claimOf(id).maxFuel, 1_000, "claim keeps the award's fuel limit");
         vm.expectRevert(
             abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, vault.VERIFIER_ROLE())
         );
@@ -310,30 +322,44 @@ contract VoucherVaultTest is VaultTest {
         vault.settleClaim(id, true);
         uint256 before = token.balanceOf(provider);
         vm.prank(verifier);
-        vault.settleClaim(id, false);
+        vm.assertTrue(vault.settleClaim(id, false), "settled");
         vm.assertEq(token.balanceOf(provider), before, "nothing paid");
         vm.assertEq(vault.channelOf(requester, provider).balance, ESCROW, "escrow restored");
+        // A second verdict on a settled claim changes nothing.
+        vm.prank(verifier);
+        vm.assertFalse(vault.settleClaim(id, true), "already settled");
+        vm.assertEq(token.balanceOf(provider), before, "still nothing paid");
 
         bytes32 late = claimAs(provider, REQUESTER_KEY, awardOf(requester, provider, 2), 100);
         uint64 ends = vault.claimOf(late).deadline;
         vm.warp(ends);
         vm.expectRevert(abi.encodeWithSelector(VoucherVault.Vault__ChallengeWindowOver.selector, ends));
-        vm.prank(requester);
-        vault.disputeClaim(late);
+        vm.prank(verifier);
+        vault.holdClaim(late, requester);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                VoucherVault.Vault__InvalidClaimStatus.selector, late, VoucherVault.ClaimStatus.Pending
+            )
+        );
+        vm.prank(verifier);
+        vault.settleClaim(late, true);
 
         bytes32 stale = claimAs(provider, REQUESTER_KEY, awardOf(requester, provider, 3), 100);
-        vm.prank(requester);
-        vault.disputeClaim(stale);
+        vm.prank(verifier);
+        vault.holdClaim(stale, requester);
         uint64 settleBy = vault.claimOf(stale).deadline;
         vm.expectRevert(abi.encodeWithSelector(VoucherVault.Vault__DisputeOpen.selector, settleBy));
         vault.expireDispute(stale);
         vm.warp(settleBy);
         vault.expireDispute(stale);
         vm.assertTrue(vault.claimOf(stale).status == VoucherVault.ClaimStatus.Rejected, "returned to escrow");
+        // A late verdict finds it expired and leaves it there.
+        vm.prank(verifier);
+        vm.assertFalse(vault.settleClaim(stale, true), "expired claims stay in escrow");
 
         bytes32 right = claimAs(provider, REQUESTER_KEY, awardOf(requester, provider, 4), 100);
-        vm.prank(requester);
-        vault.disputeClaim(right);
+        vm.prank(verifier);
+        vault.holdClaim(right, requester);
         vm.prank(verifier);
         vault.settleClaim(right, true);
         vm.assertEq(token.balanceOf(provider), before + 100 * PRICE, "a right result is paid");

@@ -3,6 +3,7 @@ import { hashJobDescriptor, type JobAnnouncement } from '@bazaar/protocol'
 import { type Address, type Hex, toHex } from 'viem'
 import type { AnnouncementCache } from './announcement-cache.ts'
 import { EventScan } from './event-scan.ts'
+import type { VoucherDisputeJob } from './voucher-dispute-jobs.ts'
 
 /** The court calls a referee makes (a `VerificationCourt` for this node's signer). */
 export interface RefereeCourt {
@@ -17,7 +18,8 @@ export interface RefereeCourt {
 
 /** What a drawn referee went through, for logs, metrics and tests. */
 export type RefereeEvent =
-  | { type: 'drawn'; disputeId: bigint; jobId: bigint; audit: boolean }
+  /** `jobId` is 0 for a voucher claim (no JobMarket job), which `claimId` names instead. */
+  | { type: 'drawn'; disputeId: bigint; jobId: bigint; audit: boolean; claimId?: Hex }
   | { type: 'committed'; disputeId: bigint; resultHash: Hex; fuelUsed: bigint }
   | { type: 'revealed'; disputeId: bigint }
   | { type: 'resolved'; disputeId: bigint }
@@ -59,6 +61,22 @@ export interface RefereeDutyInit {
   onEvent?(event: RefereeEvent): void
   /** Persistence: without it duties live in memory and a restart mid-duty misses the reveal. */
   duties?: RefereeDutyStore
+  /** Disputed VoucherVault claims (VoucherClaim cases); without it this node skips them. */
+  voucherClaims?: VoucherClaimSource
+}
+
+/** Where a referee finds a disputed voucher claim and its job, and how it re-executes it. */
+export interface VoucherClaimSource {
+  /** The claim as the vault records it: the job's spec hash and fuel limit. */
+  claimOf(claimId: Hex): Promise<{ specHash: Hex; maxFuel: bigint; resultHash: Hex }>
+  /** Candidate jobs the requester sent for the claim (untrusted: checked against `claimOf`). */
+  jobsOf(claimId: Hex): readonly VoucherDisputeJob[]
+  /** Re-executes the job as its provider should have; the receipt's hash and fuel. */
+  reexecute(
+    job: VoucherDisputeJob,
+    claimedResult: Hex,
+    signal: AbortSignal,
+  ): Promise<{ resultHash: Hex; fuelUsed: bigint }>
 }
 
 /**
@@ -107,7 +125,7 @@ export class RefereeDuty {
   }
 
   async #serve(disputeId: bigint): Promise<void> {
-    const { court, logger, duties } = this.#init
+    const { court, duties } = this.#init
     const emit = (event: RefereeEvent) => this.#init.onEvent?.(event)
     const saved = duties?.get(disputeId)
     const dispute = await court.getDispute(disputeId)
@@ -116,9 +134,16 @@ export class RefereeDuty {
       return
     }
     const verdictCase = await court.getCase(dispute.caseId)
-    const jobId = verdictCase.jobIds[0]
+    const voucherClaim = verdictCase.kind === 'VoucherClaim'
+    const jobId = voucherClaim ? 0n : verdictCase.jobIds[0]
     if (jobId === undefined) return
-    emit({ type: 'drawn', disputeId, jobId, audit: dispute.audit })
+    emit({
+      type: 'drawn',
+      disputeId,
+      jobId,
+      audit: dispute.audit,
+      ...(voucherClaim ? { claimId: verdictCase.claimId } : {}),
+    })
     let resultHash: Hex
     let fuelUsed: bigint
     let salt: Hex
@@ -128,27 +153,21 @@ export class RefereeDuty {
       fuelUsed = saved.fuelUsed
       salt = saved.salt
     } else {
-      const announcement = this.#init.announcements.get(jobId)
-      if (!announcement) {
-        emit({ type: 'skipped', disputeId, reason: 'the job announcement was never seen on gossip' })
-        return
-      }
-      if (hashJobDescriptor(announcement.job) !== (await this.#init.specHashOf(jobId))) {
-        emit({
-          type: 'skipped',
-          disputeId,
-          reason: 'the announced job does not match its on-chain spec hash',
-        })
-        return
-      }
-      logger.info(
-        { disputeId: disputeId.toString(), jobId: jobId.toString() },
-        'drawn as referee: re-executing',
-      )
-      ;({ resultHash, fuelUsed } = await this.#init.reexecute(announcement, this.#scan.signal))
+      const answer = voucherClaim
+        ? await this.#reexecuteVoucherClaim(disputeId, verdictCase.claimId, dispute.commitDeadline)
+        : await this.#reexecuteJob(disputeId, jobId)
+      if (!answer) return
+      ;({ resultHash, fuelUsed } = answer)
       salt = toHex(crypto.getRandomValues(new Uint8Array(32)))
       // Written before the commit that uses it: a restart can still reveal.
-      duties?.save({ disputeId, jobId, phase: 'committing', resultHash, fuelUsed, salt })
+      duties?.save({
+        disputeId,
+        ...(voucherClaim ? {} : { jobId }),
+        phase: 'committing',
+        resultHash,
+        fuelUsed,
+        salt,
+      })
     }
     if ((await court.voteOf(disputeId, this.#init.me)).commitment === ZERO_HASH) {
       await court.commitVerdict(
@@ -181,6 +200,66 @@ export class RefereeDuty {
     )
     duties?.save({ disputeId, phase: 'done' })
     if (resolved) emit({ type: 'resolved', disputeId })
+  }
+
+  /** Re-executes a JobMarket job from its gossiped announcement (undefined: skipped). */
+  async #reexecuteJob(disputeId: bigint, jobId: bigint) {
+    const emit = (event: RefereeEvent) => this.#init.onEvent?.(event)
+    const announcement = this.#init.announcements.get(jobId)
+    if (!announcement) {
+      emit({ type: 'skipped', disputeId, reason: 'the job announcement was never seen on gossip' })
+      return undefined
+    }
+    if (hashJobDescriptor(announcement.job) !== (await this.#init.specHashOf(jobId))) {
+      emit({
+        type: 'skipped',
+        disputeId,
+        reason: 'the announced job does not match its on-chain spec hash',
+      })
+      return undefined
+    }
+    this.#init.logger.info(
+      { disputeId: disputeId.toString(), jobId: jobId.toString() },
+      'drawn as referee: re-executing',
+    )
+    return this.#init.reexecute(announcement, this.#scan.signal)
+  }
+
+  /**
+   * Re-executes the job of a disputed voucher claim. Voucher jobs are not gossiped: the requester
+   * sends the job to the pool when it disputes, so this waits for a candidate (until the commit
+   * window closes) and keeps only one whose descriptor hashes to the claim's spec hash under the
+   * claim's fuel limit (undefined: skipped).
+   */
+  async #reexecuteVoucherClaim(disputeId: bigint, claimId: Hex, commitDeadline: bigint) {
+    const emit = (event: RefereeEvent) => this.#init.onEvent?.(event)
+    const source = this.#init.voucherClaims
+    if (!source) {
+      emit({ type: 'skipped', disputeId, reason: 'this node does not serve voucher claims' })
+      return undefined
+    }
+    const claim = await source.claimOf(claimId)
+    const matches = (job: VoucherDisputeJob) =>
+      hashJobDescriptor(job.announcement.job) === claim.specHash &&
+      BigInt(job.announcement.job.limits.fuel) === claim.maxFuel
+    let job = source.jobsOf(claimId).find(matches)
+    while (!job) {
+      if (this.#scan.signal.aborted || BigInt(Math.floor(Date.now() / 1000)) > commitDeadline) {
+        emit({
+          type: 'skipped',
+          disputeId,
+          reason: 'no job matching the claim was received from its requester',
+        })
+        return undefined
+      }
+      await new Promise((resolve) => setTimeout(resolve, this.#init.pollMs ?? 500))
+      job = source.jobsOf(claimId).find(matches)
+    }
+    this.#init.logger.info(
+      { disputeId: disputeId.toString(), claimId, jobId: job.announcement.jobId },
+      'drawn as referee of a voucher claim: re-executing',
+    )
+    return source.reexecute(job, claim.resultHash, this.#scan.signal)
   }
 
   /**

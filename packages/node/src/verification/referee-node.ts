@@ -1,14 +1,33 @@
-import { type BazaarContracts, createVerificationCourt, type VerificationCourt } from '@bazaar/chain'
-import { cidToBytes32, describeError, encodeReceipt, type JobAnnouncement } from '@bazaar/protocol'
+import {
+  type BazaarContracts,
+  createVerificationCourt,
+  createVoucherVault,
+  type VerificationCourt,
+} from '@bazaar/chain'
+import {
+  bytes32ToCid,
+  cidToBytes32,
+  decodeMessage,
+  describeError,
+  encodeReceipt,
+  type JobAnnouncement,
+  resultReceiptSchema,
+} from '@bazaar/protocol'
 import type { Logger } from 'pino'
-import type { Address, Hex } from 'viem'
+import { type Address, type Hex, zeroAddress } from 'viem'
 import type { ContentStore } from '../content-store.ts'
 import type { MarketChain } from '../market-chain.ts'
 import type { NetworkServices } from '../network-services.ts'
 import { runJob } from '../provider/job-runner.ts'
 import type { WasmRunner } from '../provider/provider-service.ts'
 import type { AnnouncementCache } from './announcement-cache.ts'
-import { RefereeDuty, type RefereeDutyStore, type RefereeEvent } from './referee-duty.ts'
+import {
+  RefereeDuty,
+  type RefereeDutyStore,
+  type RefereeEvent,
+  type VoucherClaimSource,
+} from './referee-duty.ts'
+import type { VoucherDisputeJob, VoucherDisputeJobs } from './voucher-dispute-jobs.ts'
 import { Watcher, type WatcherEvent } from './watcher.ts'
 
 export interface RefereeNodeInit {
@@ -27,6 +46,11 @@ export interface RefereeNodeInit {
   /** Chance of re-checking each optimistic job's revealed result (0: never watch). */
   watchProbability?: number
   onWatcherEvent?(event: WatcherEvent): void
+  /**
+   * Jobs of disputed voucher claims as requesters sent them: with it, this node also judges the
+   * claims of the court's VoucherVault (read from the court).
+   */
+  voucherDisputes?: VoucherDisputeJobs
 }
 
 /**
@@ -54,6 +78,9 @@ export async function startRefereeDuty(
     const receiptCid = await store.put(encodeReceipt(receipt))
     return { resultHash: cidToBytes32(receiptCid) as Hex, fuelUsed: BigInt(receipt.fuelUsed) }
   }
+  const voucherClaims = init.voucherDisputes
+    ? await voucherClaimSource(init, court, init.voucherDisputes)
+    : undefined
   const duty = new RefereeDuty({
     court,
     me: chain.address,
@@ -65,6 +92,7 @@ export async function startRefereeDuty(
     ...(init.pollMs ? { pollMs: init.pollMs } : {}),
     ...(init.onEvent ? { onEvent: init.onEvent } : {}),
     ...(init.duties ? { duties: init.duties } : {}),
+    ...(voucherClaims ? { voucherClaims } : {}),
   })
   await duty.start()
   let watcher: Watcher | undefined
@@ -84,6 +112,73 @@ export async function startRefereeDuty(
     await watcher.start()
   }
   return { duty, watcher, court }
+}
+
+/**
+ * The court's voucher claims as a referee sees them: the claim from the court's vault, its job
+ * from what requesters sent, re-executed with this provider's runner. The module and inputs come
+ * from the requester, or from the claim's provider (which fetched them to run the job) when the
+ * requester does not serve them. The receipt names (and is seeded by) the job id; the provider's
+ * claimed receipt, when it serves it, says which job id it ran, so a requester announcing another
+ * id for the same spec cannot make an honest result look wrong (a provider can only pick the
+ * subject, never the output under it).
+ */
+async function voucherClaimSource(
+  init: RefereeNodeInit,
+  court: VerificationCourt,
+  disputes: VoucherDisputeJobs,
+): Promise<VoucherClaimSource | undefined> {
+  const { network, store, logger } = init
+  let vaultAddress: Address
+  try {
+    vaultAddress = await court.voucherVault()
+  } catch (err) {
+    logger.warn({ err: describeError(err) }, 'could not read the court vault: voucher claims not judged')
+    return undefined
+  }
+  if (vaultAddress === zeroAddress) return undefined
+  const vault = createVoucherVault(init.contracts, vaultAddress)
+  return {
+    claimOf: (claimId) => vault.claimOf(claimId),
+    jobsOf: (claimId) => disputes.get(claimId),
+    async reexecute(job: VoucherDisputeJob, claimedResult: Hex, signal: AbortSignal) {
+      const { announcement, providerPeerId } = job
+      const requesterPeer = announcement.requesterPeerId
+      await network.rememberPeer(requesterPeer, announcement.requesterAddrs)
+      let jobId = announcement.jobId
+      if (providerPeerId) {
+        try {
+          const claimed = decodeMessage(
+            resultReceiptSchema,
+            await network.fetch(providerPeerId, bytes32ToCid(claimedResult), { signal, maxBytes: 64 * 1024 }),
+            'result receipt',
+          )
+          if (claimed.version === 1 && claimed.jobId) jobId = claimed.jobId
+        } catch (err) {
+          logger.info(
+            { err: describeError(err) },
+            'claimed receipt not served by the provider: using the announced job id',
+          )
+        }
+      }
+      const receipt = await runJob(init.runner, {
+        jobId,
+        job: announcement.job,
+        fetch: async (cid) => {
+          try {
+            return await network.fetch(requesterPeer, cid, { signal })
+          } catch (err) {
+            if (!providerPeerId || signal.aborted) throw err
+            return network.fetch(providerPeerId, cid, { signal })
+          }
+        },
+        store,
+        signal,
+      })
+      const receiptCid = await store.put(encodeReceipt(receipt))
+      return { resultHash: cidToBytes32(receiptCid) as Hex, fuelUsed: BigInt(receipt.fuelUsed) }
+    },
+  }
 }
 
 async function joinPool(

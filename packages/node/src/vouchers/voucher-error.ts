@@ -52,3 +52,14 @@ export class VoucherRefusedError extends BaseError {
     this.refusal = refusal
   }
 }
+
+/** A claim cannot be disputed: this node has no court to dispute it in. */
+export class NoCourtError extends BaseError {
+  override name = 'NoCourtError' as const
+
+  constructor() {
+    super(ErrorCode.ChainError, 'no court is configured: voucher claims cannot be disputed', {
+      hint: 'start the node with the VerificationCourt address (court) to dispute voucher claims',
+    })
+  }
+}

@@ -1,4 +1,4 @@
-import { ChainError, type VoucherVault } from '@bazaar/chain'
+import { ChainError, type VerificationCourt, type VoucherVault } from '@bazaar/chain'
 import {
   awardFromWire,
   cidToBytes32,
@@ -22,6 +22,7 @@ import { runJob } from '../provider/job-runner.ts'
 import type { ProviderService, WasmRunner } from '../provider/provider-service.ts'
 import { INPUT_FETCH_RETRY_MS, retryUntil } from '../retry-until.ts'
 import type { VoucherChannelRecord, VoucherJobRecord, VoucherRepo } from '../store/voucher-repo.ts'
+import { driveCase } from '../verification/drive-case.ts'
 import { canAccept, exposureOf } from './exposure.ts'
 import { extendJobsRoot } from './jobs-root.ts'
 import { PairLocks } from './pair-locks.ts'
@@ -47,6 +48,12 @@ export interface VoucherProviderInit {
 
 export interface VoucherProviderComponents {
   vault: VoucherVault
+  /**
+   * The court that judges disputed claims: with it, a provider whose claim is disputed sends the
+   * job to its peers (the referee pool) and moves the case along itself, so a requester that
+   * disputes and then goes silent cannot stall its own case.
+   */
+  court?: Pick<VerificationCourt, 'caseCount' | 'getCase' | 'getDispute' | 'drawReferees' | 'resolveDispute'>
   provider: ProviderService
   network: NetworkServices
   store: ContentStore
@@ -110,6 +117,8 @@ export class VoucherProvider {
   private readonly locks = new PairLocks()
   private readonly running = new Set<Promise<void>>()
   private readonly abort = new AbortController()
+  /** Disputed claims whose job this node sent and whose case it drives (once per run). */
+  private readonly defended = new Set<string>()
   private timer: NodeJS.Timeout | undefined
   private ticking: Promise<void> | undefined
   private lastRedeemAt = Date.now()
@@ -499,6 +508,10 @@ export class VoucherProvider {
         this.c.vouchers.saveJob({ ...job, phase: 'claim-paid' })
         continue
       }
+      if (claim.status === 'Disputed') {
+        this.defend(job)
+        continue
+      }
       if (
         claim.status !== 'Pending' ||
         bigMax(chainNow, BigInt(Math.floor(Date.now() / 1000))) < claim.deadline
@@ -522,6 +535,62 @@ export class VoucherProvider {
         throw err
       }
     }
+  }
+
+  /**
+   * A claim of ours is disputed in the court: sends its job (as we ran it) to every connected peer,
+   * so drawn referees have it even if the requester sends nothing, and drives the case (draw,
+   * resolve) so it cannot stall. Once per claim and run; in the background.
+   */
+  private defend(job: VoucherJobRecord): void {
+    const court = this.c.court
+    const claimId = job.claimId
+    if (!court || !claimId || this.defended.has(claimId)) return
+    this.defended.add(claimId)
+    const signal = this.abort.signal
+    const work = (async () => {
+      if (job.announcement) {
+        const message = {
+          type: 'voucher-dispute' as const,
+          claimId,
+          announcement: job.announcement,
+          providerPeerId: this.c.network.peerId,
+        }
+        await Promise.all(
+          (this.c.network.peers?.() ?? []).map((peer) =>
+            this.c.network
+              .request(peer, PROTOCOL_VOUCHER, message, voucherReplySchema, { signal, timeoutMs: 5_000 })
+              .catch(() => undefined),
+          ),
+        )
+      }
+      const caseId = await this.caseOfClaim(claimId)
+      if (caseId === undefined) {
+        this.c.logger.warn({ claimId }, 'disputed claim: no court case found for it')
+        return
+      }
+      this.c.logger.info({ claimId, caseId: caseId.toString() }, 'claim disputed: job sent to referees')
+      await driveCase(court, 0n, caseId, { pollMs: this.init.pollMs, signal })
+    })().catch((err: unknown) => {
+      if (!signal.aborted) {
+        this.defended.delete(claimId)
+        this.c.logger.warn({ claimId, err: describeError(err) }, 'could not defend the disputed claim')
+      }
+    })
+    this.running.add(work)
+    void work.finally(() => this.running.delete(work))
+  }
+
+  /** The court case of a disputed claim: the newest VoucherClaim case naming it (last 256 looked at). */
+  private async caseOfClaim(claimId: Hex): Promise<bigint | undefined> {
+    const court = this.c.court
+    if (!court) return undefined
+    const count = await court.caseCount()
+    for (let id = count; id > 0n && id > count - 256n; id--) {
+      const c = await court.getCase(id)
+      if (c.kind === 'VoucherClaim' && c.claimId.toLowerCase() === claimId.toLowerCase()) return id
+    }
+    return undefined
   }
 
   /** Everything owed to us by one requester, from the store and the vault. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { ClaimFiledEvent, VoucherVault } from '@bazaar/chain'
+import type { ClaimFiledEvent, VerificationCourt, VoucherVault } from '@bazaar/chain'
 import {
   awardReplySchema,
   awardToWire,
@@ -35,8 +35,10 @@ import {
 } from '../requester/requester-service.ts'
 import { sleep } from '../sleep.ts'
 import type { VoucherChannelRecord, VoucherJobRecord, VoucherRepo } from '../store/voucher-repo.ts'
+import { driveCase } from '../verification/drive-case.ts'
 import { extendJobsRoot } from './jobs-root.ts'
 import { PairLocks } from './pair-locks.ts'
+import { NoCourtError } from './voucher-error.ts'
 import { type VoucherJobView, voucherJobView } from './voucher-job-view.ts'
 import { pairKey } from './voucher-provider.ts'
 
@@ -57,6 +59,14 @@ export interface VoucherRequesterInit {
 export interface VoucherRequesterComponents {
   requester: RequesterService
   vault: VoucherVault
+  /**
+   * The court that judges disputed claims (the vault's verifier): a wrong claim is disputed
+   * there, with the court's challenge bond. Without it claims cannot be disputed at all.
+   */
+  court?: Pick<
+    VerificationCourt,
+    'disputeVoucherClaim' | 'getCase' | 'getDispute' | 'drawReferees' | 'resolveDispute'
+  >
   network: NetworkServices
   store: ContentStore
   vouchers: VoucherRepo
@@ -105,9 +115,14 @@ export class VoucherRequester implements PaymentPath {
   /** Claims filed against this requester, and those it disputed. */
   readonly claims = { seen: 0, disputed: 0, paid: 0 }
   private timer: NodeJS.Timeout | undefined
-  /** Aborted by `stop`: jobs waiting for a result stop waiting and stay stored as awarded. */
+  /**
+   * Aborted by `stop`: jobs waiting for a result stop waiting and stay stored as awarded, and the
+   * court cases this node drives stop being driven.
+   */
   private readonly stopping = new AbortController()
   private watching: Promise<void> | undefined
+  /** Court cases of disputed claims this node moves along (draw, resolve); aborted on stop. */
+  private readonly cases = new Set<Promise<void>>()
   private scannedThrough: bigint | undefined
 
   constructor(init: VoucherRequesterInit, components: VoucherRequesterComponents) {
@@ -397,6 +412,7 @@ export class VoucherRequester implements PaymentPath {
   async stop(): Promise<void> {
     clearInterval(this.timer)
     this.stopping.abort()
+    await Promise.allSettled([...this.cases])
     await this.watching
   }
 
@@ -439,14 +455,9 @@ export class VoucherRequester implements PaymentPath {
       this.c.logger.info({ claimId: claim.claimId }, 'claim for a verified result: not disputed')
     } else if (!(job && (await this.claimedResultHolds(job, claim)))) {
       try {
-        const result = await this.c.vault.disputeClaim(claim.claimId)
-        this.gasUsed += result.gasUsed
-        this.claims.disputed++
+        // In the court (it counts, logs, sends the job to the referees and drives the case).
+        await this.disputeClaim(claim.claimId)
         disputed = true
-        this.c.logger.warn(
-          { claimId: claim.claimId, provider: claim.provider, sequence: claim.sequence.toString() },
-          'claim disputed: its result does not verify',
-        )
       } catch (err) {
         this.c.logger.warn({ claimId: claim.claimId, err: describeError(err) }, 'could not dispute claim')
       }
@@ -483,6 +494,80 @@ export class VoucherRequester implements PaymentPath {
         amount: onChain.amount,
       })
     }
+  }
+
+  /**
+   * Disputes a claim against this requester in the court (posting the court's challenge bond),
+   * sends its job to the referee pool and moves the case along until referees settle it. Called
+   * for every claim whose result does not verify; an operator may call it for any claim in its
+   * window (an honest claim disputed anyway is paid and the bond lost: docs/vouchers.md).
+   */
+  async disputeClaim(claimId: Hex): Promise<{ caseId: bigint; disputeId: bigint }> {
+    if (!this.c.court) {
+      throw new NoCourtError()
+    }
+    const claim = await this.c.vault.claimOf(claimId)
+    const disputed = await this.c.court.disputeVoucherClaim(claimId)
+    this.gasUsed += disputed.gasUsed
+    this.claims.disputed++
+    this.c.logger.warn(
+      {
+        claimId,
+        provider: claim.provider,
+        sequence: claim.sequence.toString(),
+        caseId: disputed.caseId.toString(),
+      },
+      'claim disputed in the court',
+    )
+    const job = this.c.vouchers.job('requester', this.address, claim.provider, claim.sequence)
+    if (job) await this.sendDisputedJob(claimId, job)
+    this.driveDispute(claimId, disputed.caseId)
+    return { caseId: disputed.caseId, disputeId: disputed.disputeId }
+  }
+
+  /**
+   * Sends the disputed claim's job to every provider with a live offer (the court draws its
+   * referees from providers, never from the parties): voucher jobs are not gossiped, so this is
+   * how a drawn referee gets the job to re-execute. Referees check it against the claim's spec
+   * hash and fetch module and inputs from this node (or the provider) by CID.
+   */
+  private async sendDisputedJob(claimId: Hex, job: VoucherJobRecord): Promise<void> {
+    if (!job.announcement) return
+    const message = {
+      type: 'voucher-dispute' as const,
+      claimId,
+      announcement: job.announcement,
+      ...(job.peerId ? { providerPeerId: job.peerId } : {}),
+    }
+    const now = BigInt(Math.floor(Date.now() / 1000))
+    const peers = [...new Set(this.c.requester.offers.active(now).map((o) => o.peerId))]
+    await Promise.all(
+      peers.map((peer) =>
+        this.c.network
+          .request(peer, PROTOCOL_VOUCHER, message, voucherReplySchema, { timeoutMs: 5_000 })
+          .catch((err: unknown) =>
+            this.c.logger.debug({ peer, err: describeError(err) }, 'disputed job not delivered'),
+          ),
+      ),
+    )
+  }
+
+  /** Moves a disputed claim's court case along (draws referees, resolves) until it settles. */
+  private driveDispute(claimId: Hex, caseId: bigint): void {
+    const court = this.c.court
+    if (!court) return
+    const driving = driveCase(court, 0n, caseId, { pollMs: this.init.pollMs, signal: this.stopping.signal })
+      .then((gas) => {
+        this.gasUsed += gas
+        this.c.logger.info({ claimId, caseId: caseId.toString() }, 'disputed claim judged')
+      })
+      .catch((err: unknown) => {
+        if (!this.stopping.signal.aborted) {
+          this.c.logger.warn({ claimId, err: describeError(err) }, 'could not drive the claim dispute')
+        }
+      })
+    this.cases.add(driving)
+    void driving.finally(() => this.cases.delete(driving))
   }
 
   /** Fetches and checks a claimed result; a good one is recorded as verified and vouchered. */

@@ -83,7 +83,10 @@ function summary(job: TrackedJob) {
     escrow: job.outcome?.escrow,
     gasUsed: job.outcome?.gasUsed,
     bidsReceived: job.outcome?.bidsReceived,
-    outputBytes: job.outcome?.output?.length,
+    // An ended job read back from the database has its output in the content store only.
+    outputBytes:
+      job.outcome?.output?.length ??
+      (job.outcome?.receipt?.status === 'ok' ? job.outcome.receipt.outputBytes : undefined),
     receipt: job.outcome?.receipt,
     error: job.error,
   })
@@ -321,9 +324,9 @@ export function createHttpApp(c: HttpApiComponents): Hono {
     return ctx.json({ ...(summary(job) as object), events: jsonSafe(job.events) })
   })
 
-  app.get('/v1/jobs/:id/output', (ctx) => {
+  app.get('/v1/jobs/:id/output', async (ctx) => {
     const job = find(ctx.req.param('id'))
-    const output = job.outcome?.output
+    const output = await requesterRole().tracker.outputOf(job)
     if (!output) {
       throw new BaseError(ErrorCode.NotFound, `job ${job.id} has no output (state: ${job.state})`, {
         hint:

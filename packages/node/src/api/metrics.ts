@@ -39,7 +39,7 @@ export function createApiMetrics(sources: ApiMetricsSources | JobTracker) {
       registers: [registry],
       collect() {
         this.reset()
-        for (const job of tracker.list()) this.inc({ state: job.state })
+        for (const [state, n] of tracker.countByState()) this.set({ state }, n)
       },
     })
   }

@@ -74,13 +74,15 @@ export async function sweepBlobs(init: BlobRetentionInit): Promise<BlobSweepResu
       const output = db.providerJobs.outputCidOf(job.jobId)
       if (output) candidates.add(output)
     }
+    // Read once per sweep, inside the transaction: one pass over those tables, not one per blob.
+    const others = db.blobHolders.snapshot()
     let blobs = 0
     let bytes = 0
     for (const cid of candidates) {
       const info = db.blobs.info(cid)
       if (!info || info.storedAt >= cutoff) continue
       if (db.providerJobs.holdsBlob(cid)) continue
-      if (db.blobHolders.heldOutsideProviderJobs(cid, hashOf(cid))) continue
+      if (others.holds(cid, hashOf(cid))) continue
       db.blobs.delete(cid)
       blobs++
       bytes += info.size

@@ -1,26 +1,40 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 
+/** Long alphanumeric runs in stored JSON: every CID and 0x-hash in it, among other words. */
+const TOKEN = /[A-Za-z0-9]{20,}/g
+
 /**
  * Whether anything but a provider job may still need a blob: a requester job (its module,
  * inputs, and the output it fetched, which is the user's result), a voucher job of either
- * role, or a referee duty that committed to the receipt. A substring match on the stored JSON
- * can only over-match, which keeps a blob, never loses one.
+ * role, or a referee duty that committed to the receipt. Every long token of those records is
+ * collected in one pass; a match can only be too broad, which keeps a blob, never loses one.
  */
 export class BlobHolders {
-  readonly #held: StatementSync
+  readonly #requester: StatementSync
+  readonly #voucher: StatementSync
+  readonly #referee: StatementSync
 
   constructor(db: DatabaseSync) {
-    this.#held = db.prepare(`
-      SELECT 1 AS found WHERE
-        EXISTS (SELECT 1 FROM requester_jobs
-                WHERE instr(descriptor, ?1) > 0 OR instr(COALESCE(outcome, ''), ?1) > 0
-                   OR instr(COALESCE(outcome, ''), ?2) > 0)
-        OR EXISTS (SELECT 1 FROM voucher_jobs WHERE instr(record, ?1) > 0 OR instr(lower(record), ?2) > 0)
-        OR EXISTS (SELECT 1 FROM referee_duties WHERE lower(result_hash) = ?2)`)
+    this.#requester = db.prepare(
+      "SELECT descriptor || ' ' || COALESCE(outcome, '') AS text FROM requester_jobs",
+    )
+    this.#voucher = db.prepare('SELECT record AS text FROM voucher_jobs')
+    this.#referee = db.prepare("SELECT COALESCE(result_hash, '') AS text FROM referee_duties")
   }
 
-  /** `resultHash`: the CID's sha2-256 digest as 0x-hex (how receipts are named on-chain). */
-  heldOutsideProviderJobs(cid: string, resultHash: string): boolean {
-    return this.#held.get(cid, resultHash.toLowerCase()) !== undefined
+  /**
+   * What those records name now. Take it and act on it in one synchronous stretch (the
+   * retention sweep's transaction), so no record is written in between.
+   */
+  snapshot(): { holds(cid: string, resultHash: string): boolean } {
+    const tokens = new Set<string>()
+    for (const statement of [this.#requester, this.#voucher, this.#referee]) {
+      for (const row of statement.iterate() as Iterable<{ text: string }>) {
+        for (const match of row.text.matchAll(TOKEN)) tokens.add(match[0].toLowerCase())
+      }
+    }
+    return {
+      holds: (cid, resultHash) => tokens.has(cid.toLowerCase()) || tokens.has(resultHash.toLowerCase()),
+    }
   }
 }

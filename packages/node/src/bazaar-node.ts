@@ -59,6 +59,11 @@ export interface BazaarNodeInit {
     /** Payment collection (see ProviderInit); defaults 30 s and 60 s. */
     collectIntervalMs?: number
     collectGraceSeconds?: bigint
+    /**
+     * Hours a job stays settled on-chain before its output and receipt may be deleted
+     * (provider/blob-retention.ts; default 24, 0 keeps them forever).
+     */
+    blobRetentionHours?: number
   }
   /**
    * Where the node keeps its database (`node.db`, docs/reliability.md). Without it the database
@@ -247,6 +252,14 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
     )
     provider.startOffers()
     provider.startCollecting()
+    const retentionHours = init.provider.blobRetentionHours ?? 24
+    if (retentionHours > 0) {
+      provider.startBlobRetention({
+        db,
+        retentionMs: retentionHours * 3_600_000,
+        chainStatus: async (jobId) => (await chain.getJob(jobId)).status,
+      })
+    }
     // Jobs a previous run of this node left unfinished: reveal, re-run or give up, per the chain.
     await provider.resume()
   }

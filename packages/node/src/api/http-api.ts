@@ -18,6 +18,7 @@ import { type Address, getAddress, isAddress } from 'viem'
 import type { ContentStore } from '../content-store.ts'
 import type { MarketChain } from '../market-chain.ts'
 import type { NetworkServices } from '../network-services.ts'
+import { PROVIDER_JOB_PHASES } from '../provider/provider-job-records.ts'
 import type { ProviderService } from '../provider/provider-service.ts'
 import type { JobTracker, TrackedJob } from '../requester/job-tracker.ts'
 import { prepareJob } from '../requester/prepare-job.ts'
@@ -92,7 +93,10 @@ function summary(job: TrackedJob, describe?: (id: string) => VoucherJobView | un
     escrow: job.outcome?.escrow,
     gasUsed: job.outcome?.gasUsed,
     bidsReceived: job.outcome?.bidsReceived,
-    outputBytes: job.outcome?.output?.length,
+    // An ended job read back from the database has its output in the content store only.
+    outputBytes:
+      job.outcome?.output?.length ??
+      (job.outcome?.receipt?.status === 'ok' ? job.outcome.receipt.outputBytes : undefined),
     receipt: job.outcome?.receipt,
     error: job.error,
   })
@@ -236,7 +240,8 @@ export function createHttpApp(c: HttpApiComponents): Hono {
         hint: 'start the node with --role provider or --role both',
       })
     }
-    return ctx.json({ jobs: jsonSafe([...c.provider.jobs.values()]) })
+    const { limit, phase } = providerJobsQuery(ctx.req.query('limit'), ctx.req.query('phase'))
+    return ctx.json({ jobs: jsonSafe(c.provider.jobs.list({ limit, phase })) })
   })
 
   app.get('/v1/node', async (ctx) =>
@@ -335,9 +340,9 @@ export function createHttpApp(c: HttpApiComponents): Hono {
     return ctx.json({ ...(view(job) as object), events: jsonSafe(job.events) })
   })
 
-  app.get('/v1/jobs/:id/output', (ctx) => {
+  app.get('/v1/jobs/:id/output', async (ctx) => {
     const job = find(ctx.req.param('id'))
-    const output = job.outcome?.output
+    const output = await requesterRole().tracker.outputOf(job)
     if (!output) {
       throw new BaseError(ErrorCode.NotFound, `job ${job.id} has no output (state: ${job.state})`, {
         hint:
@@ -371,6 +376,37 @@ export function createHttpApp(c: HttpApiComponents): Hono {
     ctx.text(await metrics.render(), 200, { 'content-type': metrics.contentType }),
   )
   return app
+}
+
+/** Default and largest page of `/v1/provider/jobs`. */
+export const PROVIDER_JOBS_LIMIT = { default: 100, max: 1_000 } as const
+
+/** `?limit=` (1..1000, default 100) and `?phase=` (a provider job phase) of `/v1/provider/jobs`. */
+function providerJobsQuery(
+  limitText: string | undefined,
+  phaseText: string | undefined,
+): { limit: number; phase: (typeof PROVIDER_JOB_PHASES)[number] | undefined } {
+  let limit: number = PROVIDER_JOBS_LIMIT.default
+  if (limitText !== undefined) {
+    limit = /^[0-9]{1,7}$/.test(limitText) ? Number(limitText) : Number.NaN
+    if (!(limit >= 1 && limit <= PROVIDER_JOBS_LIMIT.max)) {
+      throw new BaseError(
+        ErrorCode.InvalidMessage,
+        `limit must be an integer from 1 to ${PROVIDER_JOBS_LIMIT.max}`,
+        {
+          hint: `omit it for the ${PROVIDER_JOBS_LIMIT.default} most recent jobs`,
+        },
+      )
+    }
+  }
+  if (phaseText === undefined) return { limit, phase: undefined }
+  const phase = PROVIDER_JOB_PHASES.find((p) => p === phaseText)
+  if (!phase) {
+    throw new BaseError(ErrorCode.InvalidMessage, `unknown phase: ${phaseText.slice(0, 64)}`, {
+      hint: `one of ${PROVIDER_JOB_PHASES.join(', ')}`,
+    })
+  }
+  return { limit, phase }
 }
 
 /** The job spec in a request body: `{ "spec": <object or YAML text> }`, validated. */

@@ -1,4 +1,4 @@
-import { Gauge, Registry } from 'prom-client'
+import { Counter, Gauge, Registry } from 'prom-client'
 import { registerMisbehaviourMetrics } from '../net/misbehaviour-metrics.ts'
 import type { PeerPenaltiesStats } from '../net/peer-penalties.ts'
 import type { ProviderService } from '../provider/provider-service.ts'
@@ -46,7 +46,7 @@ export function createApiMetrics(sources: ApiMetricsSources | JobTracker) {
       registers: [registry],
       collect() {
         this.reset()
-        for (const job of tracker.list()) this.inc({ state: job.state })
+        for (const [state, n] of tracker.countByState()) this.set({ state }, n)
       },
     })
   }
@@ -59,7 +59,26 @@ export function createApiMetrics(sources: ApiMetricsSources | JobTracker) {
       registers: [registry],
       collect() {
         this.reset()
-        for (const job of provider.jobs.values()) this.inc({ phase: job.phase })
+        // From the database (ended jobs leave memory), plus declines that were never written.
+        for (const [phase, n] of provider.jobs.countByPhase()) this.set({ phase }, n)
+      },
+    })
+    new Counter({
+      name: 'bazaar_provider_blobs_deleted_total',
+      help: 'Outputs and receipts of long-settled jobs deleted by the retention sweep',
+      registers: [registry],
+      collect() {
+        this.reset()
+        this.inc(provider.blobsDeleted.blobs)
+      },
+    })
+    new Counter({
+      name: 'bazaar_provider_blob_bytes_deleted_total',
+      help: 'Bytes of the blobs the retention sweep deleted',
+      registers: [registry],
+      collect() {
+        this.reset()
+        this.inc(provider.blobsDeleted.bytes)
       },
     })
   }

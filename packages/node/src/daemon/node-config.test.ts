@@ -91,6 +91,20 @@ describe('node config', () => {
     await assert.rejects(loadNodeConfigFile(file), /provider\.collect\.intervalSeconds/)
   })
 
+  it('takes the blob retention in whole hours: default 24, 0 keeps blobs forever', async () => {
+    const file = join(dir, 'retention.yaml')
+    await writeFile(file, 'role: provider\ndeployment: d.json\n')
+    const defaults = resolveNodeConfig(await loadNodeConfigFile(file), {}, { BAZAAR_HOME: dir })
+    assert.equal(defaults.provider.blobRetentionHours, 24)
+    await writeFile(file, 'role: provider\ndeployment: d.json\nprovider: { blobRetentionHours: 0 }\n')
+    const forever = resolveNodeConfig(await loadNodeConfigFile(file), {}, { BAZAAR_HOME: dir })
+    assert.equal(forever.provider.blobRetentionHours, 0)
+    for (const bad of ['-1', '1.5', '"24"', '1000000']) {
+      await writeFile(file, `role: provider\nprovider: { blobRetentionHours: ${bad} }\n`)
+      await assert.rejects(loadNodeConfigFile(file), /provider\.blobRetentionHours/, bad)
+    }
+  })
+
   it('names the bad field', async () => {
     const file = join(dir, 'bad.yaml')
     await writeFile(file, 'role: provider\nprovider:\n  price: -3\n')

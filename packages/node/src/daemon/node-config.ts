@@ -86,6 +86,15 @@ export const nodeConfigFileSchema = z
           })
           .partial()
           .strict(),
+        /**
+         * Hours a job stays settled on-chain (finalized, or reclaimed) before its output and
+         * receipt are deleted; 0 keeps them forever (docs/reliability.md).
+         */
+        blobRetentionHours: z
+          .number()
+          .int()
+          .min(0)
+          .max(10 * 365 * 24),
       })
       .partial()
       .strict(),
@@ -127,6 +136,8 @@ export interface NodeConfig {
     /** Absent when spot pricing is off. */
     spot?: { percentOfMedian: number; minSamples: number }
     collect: { intervalSeconds: number; graceSeconds: number }
+    /** 0: blobs are kept forever. */
+    blobRetentionHours: number
   }
   requester: { maxAnnouncements?: number; payment: 'onchain' | 'voucher' }
 }
@@ -150,6 +161,8 @@ export const NODE_DEFAULTS = {
   spot: { percentOfMedian: 95, minSamples: 5 },
   /** A vanished requester's jobs are finalized by the provider a minute after the window. */
   collect: { intervalSeconds: 30, graceSeconds: 60 },
+  /** A day after a job is settled its output and receipt are deleted. */
+  blobRetentionHours: 24,
 } as const
 
 /** Where keys and node data live unless told otherwise: $BAZAAR_HOME or ~/.bazaar. */
@@ -257,6 +270,7 @@ export function resolveNodeConfig(
         ? {}
         : { spot: merged.provider?.spot ?? { ...NODE_DEFAULTS.spot } }),
       collect: { ...NODE_DEFAULTS.collect, ...merged.provider?.collect },
+      blobRetentionHours: merged.provider?.blobRetentionHours ?? NODE_DEFAULTS.blobRetentionHours,
     },
     requester: {
       ...(merged.requester?.maxAnnouncements ? { maxAnnouncements: merged.requester.maxAnnouncements } : {}),

@@ -101,6 +101,7 @@ export async function startDaemon(init: DaemonInit): Promise<Daemon> {
         runner,
         collectIntervalMs: config.provider.collect.intervalSeconds * 1000,
         collectGraceSeconds: BigInt(config.provider.collect.graceSeconds),
+        blobRetentionHours: config.provider.blobRetentionHours,
         // TEST ONLY: the crash-recovery e2e kills the node between commit and reveal.
         ...(process.env.BAZAAR_TEST_PAUSE_BEFORE_REVEAL_MS
           ? { testPauseBeforeRevealMs: Number(process.env.BAZAAR_TEST_PAUSE_BEFORE_REVEAL_MS) }

@@ -31,8 +31,10 @@ import { INPUT_FETCH_RETRY_MS, retryUntil } from '../retry-until.ts'
 import { sleep } from '../sleep.ts'
 import type { NodeStore } from '../store/node-store.ts'
 import type { StoredProviderJob } from '../store/provider-job-repo.ts'
+import { type BlobRetentionInit, startBlobRetention } from './blob-retention.ts'
 import { runJob } from './job-runner.ts'
 import { startPaymentCollector } from './payment-collector.ts'
+import { ProviderJobRecords } from './provider-job-records.ts'
 
 /** The subset of the executor the provider needs. */
 export interface WasmRunner {
@@ -157,11 +159,13 @@ const REVEAL_BARRIER_POLL_MS = 1_000
  * signed offer of its capacity on gossip.
  */
 export class ProviderService {
-  readonly jobs = new Map<string, ProviderJobRecord>()
+  /** Job records: jobs in play in memory, ended ones read from the database (bounded memory). */
+  readonly jobs: ProviderJobRecords
   readonly ledger: CapacityLedger
   private readonly bids = new Map<string, OpenBid>()
   private offerTimer: NodeJS.Timeout | undefined
   private collector: { stop(): void } | undefined
+  private retention: ReturnType<typeof startBlobRetention> | undefined
   /** Jobs whose award is being checked on-chain right now. */
   private readonly takingUp = new Set<string>()
   private republishTimer: NodeJS.Timeout | undefined
@@ -175,6 +179,20 @@ export class ProviderService {
     this.init = init
     this.c = components
     this.ledger = new CapacityLedger(init.capacity)
+    this.jobs = new ProviderJobRecords({ repo: components.db?.providerJobs })
+  }
+
+  /**
+   * Starts deleting the outputs and receipts of jobs settled on-chain longer than the retention
+   * period ago (blob-retention.ts), every `intervalMs` (default 10 min).
+   */
+  startBlobRetention(init: Omit<BlobRetentionInit, 'logger'> & { intervalMs?: number }): void {
+    this.retention ??= startBlobRetention({ logger: this.c.logger, intervalMs: 600_000, ...init })
+  }
+
+  /** Blobs (and their bytes) the retention sweep deleted since start. */
+  get blobsDeleted(): { blobs: number; bytes: number } {
+    return { ...(this.retention?.deleted ?? { blobs: 0, bytes: 0 }) }
   }
 
   /** Starts checking revealed jobs for payment, finalizing those a vanished requester left. */
@@ -525,7 +543,8 @@ export class ProviderService {
   async resume(): Promise<void> {
     const db = this.c.db
     if (!db) return
-    const all = db.providerJobs.inPhases(['revealed', 'failed', 'lost', ...UNFINISHED])
+    // Ended jobs stay in the database (the API reads them there); revealed ones await payment.
+    const all = db.providerJobs.inPhases(['revealed', ...UNFINISHED])
     for (const stored of all) {
       this.jobs.set(stored.jobId.toString(), {
         jobId: stored.jobId,
@@ -681,8 +700,11 @@ export class ProviderService {
     saved: Omit<StoredProviderJob, 'jobId' | 'phase'> = {},
   ): void {
     const previous = this.jobs.get(key)
-    this.jobs.set(key, { ...previous, ...update, jobId: BigInt(key) })
-    if (this.c.db && (update.phase !== 'declined' || (previous && previous.phase !== 'declined'))) {
+    const persist =
+      this.c.db !== undefined &&
+      (update.phase !== 'declined' || (previous !== undefined && previous.phase !== 'declined'))
+    this.jobs.set(key, { ...previous, ...update, jobId: BigInt(key) }, persist)
+    if (this.c.db && persist) {
       this.c.db.providerJobs.save({
         jobId: BigInt(key),
         phase: update.phase,
@@ -727,6 +749,7 @@ export class ProviderService {
     this.abort.abort()
     clearInterval(this.offerTimer)
     this.collector?.stop()
+    this.retention?.stop()
     clearTimeout(this.republishTimer)
     for (const bid of this.bids.values()) clearTimeout(bid.releaseTimer)
     await Promise.allSettled([...this.running])

@@ -1,7 +1,7 @@
 import { BaseError, describeError, ErrorCode, isVoucherJobId } from '@bazaar/protocol'
 import type { ContentStore } from '../content-store.ts'
 import type { MarketChain } from '../market-chain.ts'
-import type { RequesterJobRepo } from '../store/requester-job-repo.ts'
+import type { RequesterJobRepo, StoredRequesterJob } from '../store/requester-job-repo.ts'
 import type { JobEvent } from './job-events.ts'
 import type { PreparedJob } from './prepare-job.ts'
 import type { JobOutcome, RequesterService } from './requester-service.ts'
@@ -26,14 +26,22 @@ export class JobNotCancellableError extends BaseError {
 
 type Listener = (event: (JobEvent & { at: number }) | { type: 'end'; state: TrackedJobState }) => void
 
+/** Ended jobs kept in memory with a database, most recent first out of it (default). */
+const MAX_ENDED_IN_MEMORY = 200
+
 /**
  * Runs jobs in the background and remembers them, so the API can answer for jobs in
  * flight and watchers can follow their events. With a database (docs/reliability.md),
- * `restore()` brings back every job this node ran, with its past events, and resumes the
- * unfinished ones.
+ * `restore()` resumes the unfinished jobs, and ended jobs are read from the database (their
+ * output from the content store, never deleted): memory holds the jobs in flight and the
+ * most recently ended ones only. Without a database every job stays in memory (it is the only
+ * copy of the user's results).
  */
 export class JobTracker {
   private readonly jobs = new Map<string, TrackedJob>()
+  /** Ended jobs still in memory (with a database), in the order they ended. */
+  private readonly ended = new Map<string, TrackedJob>()
+  private readonly maxEnded: number
   private readonly listeners = new Map<string, Set<Listener>>()
   private readonly inFlight = new Set<Promise<unknown>>()
   /** Per running job: how to stop its run, and the run itself (for `cancel`). */
@@ -45,7 +53,7 @@ export class JobTracker {
 
   constructor(
     requester: RequesterService,
-    persistence: { db?: RequesterJobRepo; store?: Pick<ContentStore, 'get'> } = {},
+    persistence: { db?: RequesterJobRepo; store?: Pick<ContentStore, 'get'>; maxEndedInMemory?: number } = {},
   ) {
     this.requester = requester
     this.db = persistence.db
@@ -58,6 +66,7 @@ export class JobTracker {
       job.events.push(event)
       for (const listener of this.listeners.get(job.id) ?? []) listener(event)
     })
+    this.maxEnded = persistence.maxEndedInMemory ?? MAX_ENDED_IN_MEMORY
   }
 
   /**
@@ -69,24 +78,10 @@ export class JobTracker {
     const resumed: string[] = []
     for (const stored of this.db.list()) {
       const id = stored.jobId.toString()
-      if (this.jobs.has(id)) continue
-      const job: TrackedJob = {
-        id,
-        name: stored.name,
-        state: stored.step === 'ended' ? (stored.state as TrackedJobState) : 'running',
-        submittedAt: stored.submittedAt,
-        events: this.db.events<JobEvent & { at: number }>(stored.jobId),
-        outcome: undefined,
-        error: stored.error,
-      }
+      // Ended jobs stay in the database: get() and list() read them there.
+      if (this.jobs.has(id) || stored.step === 'ended') continue
+      const job: TrackedJob = { ...this.fromStored(stored), state: 'running' }
       this.jobs.set(id, job)
-      if (stored.step === 'ended') {
-        const outcome = stored.outcome as JobOutcome | undefined
-        const outputCid = outcome?.receipt?.status === 'ok' ? outcome.receipt.outputCid : undefined
-        const output = outputCid ? await this.store?.get(outputCid) : undefined
-        if (outcome) job.outcome = output ? { ...outcome, output } : outcome
-        continue
-      }
       resumed.push(id)
       const abort = new AbortController()
       this.track(job, abort, (onEvent) =>
@@ -94,6 +89,27 @@ export class JobTracker {
       )
     }
     return resumed
+  }
+
+  /** A stored job as the API shows it; the output stays in the content store (`outputOf`). */
+  private fromStored(stored: StoredRequesterJob): TrackedJob {
+    return {
+      id: stored.jobId.toString(),
+      name: stored.name,
+      state: stored.step === 'ended' ? (stored.state as TrackedJobState) : 'running',
+      submittedAt: stored.submittedAt,
+      events: this.db?.events<JobEvent & { at: number }>(stored.jobId) ?? [],
+      outcome: stored.step === 'ended' ? (stored.outcome as JobOutcome | undefined) : undefined,
+      error: stored.error,
+    }
+  }
+
+  /** A job's output: in memory while it is recent, else from the content store by its CID. */
+  async outputOf(job: TrackedJob): Promise<Uint8Array | undefined> {
+    if (job.outcome?.output) return job.outcome.output
+    const receipt = job.outcome?.receipt
+    const cid = receipt?.status === 'ok' ? receipt.outputCid : undefined
+    return cid ? await this.store?.get(cid) : undefined
   }
 
   /** Follows a run to its end: events to the job and its listeners, then its outcome. */
@@ -197,16 +213,51 @@ export class JobTracker {
   }
 
   get(id: string): TrackedJob | undefined {
-    return this.jobs.get(id)
+    const held = this.jobs.get(id) ?? this.ended.get(id)
+    if (held || !this.db || !/^[0-9]{1,78}$/.test(id)) return held
+    const stored = this.db.get(BigInt(id))
+    return stored ? this.fromStored(stored) : undefined
   }
 
+  /** Every job, newest first (from the database when there is one; events read on demand). */
   list(): TrackedJob[] {
-    return [...this.jobs.values()].sort((a, b) => b.submittedAt - a.submittedAt)
+    if (!this.db) return [...this.jobs.values()].sort((a, b) => b.submittedAt - a.submittedAt)
+    const db = this.db
+    const jobs = db.list().map((stored): TrackedJob => {
+      const id = stored.jobId.toString()
+      const held = this.jobs.get(id) ?? this.ended.get(id)
+      if (held) return held
+      let events: TrackedJob['events'] | undefined
+      const job = this.fromStored({ ...stored })
+      // Most callers want the summary only: the timeline is read when something looks at it.
+      Object.defineProperty(job, 'events', {
+        enumerable: true,
+        get: () => {
+          events ??= db.events<JobEvent & { at: number }>(stored.jobId)
+          return events
+        },
+      })
+      return job
+    })
+    // A job submitted before its row was written (there is none yet) is still listed.
+    for (const job of this.jobs.values()) if (!jobs.some((j) => j.id === job.id)) jobs.push(job)
+    return jobs.sort((a, b) => b.submittedAt - a.submittedAt)
+  }
+
+  /** Jobs by state (`running`, or how they ended), for the metrics. */
+  countByState(): Map<string, number> {
+    const counts = new Map<string, number>()
+    if (this.db) {
+      for (const [state, n] of this.db.countByState()) counts.set(state, n)
+      return counts
+    }
+    for (const job of this.jobs.values()) counts.set(job.state, (counts.get(job.state) ?? 0) + 1)
+    return counts
   }
 
   /** Follows a job: replays its past events, then live ones, then an `end` marker. Returns an unsubscribe. */
   follow(id: string, listener: Listener): () => void {
-    const job = this.jobs.get(id)
+    const job = this.get(id)
     if (!job) return () => undefined
     for (const event of job.events) listener(event)
     if (job.state !== 'running') {
@@ -226,7 +277,7 @@ export class JobTracker {
    * its collateral is locked): it runs to the end and pays only the fuel used.
    */
   async cancel(id: string, chain: Pick<MarketChain, 'getJob' | 'cancelJob'>): Promise<TrackedJob> {
-    const job = this.jobs.get(id)
+    const job = this.get(id)
     if (!job) throw new BaseError(ErrorCode.NotFound, `no job ${id} on this node`)
     const awarded = job.events.find((e) => e.type === 'awarded')
     if (job.state !== 'running' || awarded || this.cancelled.has(id)) {
@@ -318,5 +369,16 @@ export class JobTracker {
   private end(job: TrackedJob): void {
     for (const listener of this.listeners.get(job.id) ?? []) listener({ type: 'end', state: job.state })
     this.listeners.delete(job.id)
+    if (!this.db) return
+    // Leaves memory once the database shows it ended (a run stopped by a shutdown is not, and
+    // stays until the next start resumes it); the most recent ones stay a while.
+    if (this.db.get(BigInt(job.id))?.step !== 'ended') return
+    this.jobs.delete(job.id)
+    this.ended.delete(job.id)
+    this.ended.set(job.id, job)
+    for (const id of this.ended.keys()) {
+      if (this.ended.size <= this.maxEnded) break
+      this.ended.delete(id)
+    }
   }
 }

@@ -92,6 +92,17 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (role, requester, provider)
   );
   `,
+  // 3: bounded memory and blob retention (docs/reliability.md). The API lists provider jobs
+  // from here, newest first; the blob sweep learns each job's output CID from its receipt once
+  // (output_cid, '' when unknown) and marks a job whose blobs it has let go (blobs_released).
+  `
+  ALTER TABLE provider_jobs ADD COLUMN output_cid TEXT;
+  ALTER TABLE provider_jobs ADD COLUMN blobs_released INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX provider_jobs_updated ON provider_jobs (updated_at);
+  CREATE INDEX provider_jobs_phase_updated ON provider_jobs (phase, updated_at);
+  CREATE INDEX provider_jobs_receipt ON provider_jobs (receipt_cid);
+  CREATE INDEX provider_jobs_output ON provider_jobs (output_cid);
+  `,
 ]
 
 /** Brings the database up to the latest schema; returns the version it is at. */

@@ -164,6 +164,51 @@ describe('node store', () => {
     store.close()
   })
 
+  it('upgrades a version-2 database in place: provider jobs kept, listed newest first, counted by phase', async () => {
+    const dir = await tempDir()
+    const raw = new DatabaseSync(join(dir, 'node.db'))
+    migrate(raw, migrations.slice(0, 2))
+    raw
+      .prepare(
+        "INSERT INTO provider_jobs (job_id, phase, salt, receipt_cid, updated_at) VALUES (?, ?, '0x01', ?, ?)",
+      )
+      .run('7', 'revealed', 'bafy-receipt', 1)
+    raw.close()
+    const store = openNodeStore({ dataDir: dir })
+    assert.deepEqual(store.providerJobs.get(7n), {
+      jobId: 7n,
+      phase: 'revealed',
+      salt: '0x01',
+      receiptCid: 'bafy-receipt',
+    })
+    store.providerJobs.save({ jobId: 8n, phase: 'finalized', fuelUsed: HUGE }, 2)
+    store.providerJobs.save({ jobId: 9n, phase: 'finalized' }, 3)
+    assert.deepEqual(
+      store.providerJobs.list({ limit: 10 }).map((j) => [j.jobId, j.phase, j.updatedAt]),
+      [
+        [9n, 'finalized', 3],
+        [8n, 'finalized', 2],
+        [7n, 'revealed', 1],
+      ],
+    )
+    assert.deepEqual(store.providerJobs.list({ limit: 1, phase: 'finalized' })[0]?.jobId, 9n)
+    assert.equal(store.providerJobs.list({ limit: 10, phase: 'finalized' })[1]?.fuelUsed, HUGE)
+    assert.deepEqual(Object.fromEntries(store.providerJobs.countByPhase()), { finalized: 2, revealed: 1 })
+    assert.deepEqual(store.providerJobs.receiptsToIndex(10), [{ jobId: 7n, receiptCid: 'bafy-receipt' }])
+    store.close()
+  })
+
+  it('a blob put again refreshes its time at most every few minutes, and reports its size', () => {
+    const store = openNodeStore()
+    store.blobs.put('cid', new Uint8Array(5), 1_000)
+    store.blobs.put('cid', new Uint8Array(5), 2_000)
+    assert.deepEqual(store.blobs.info('cid'), { size: 5, storedAt: 1_000 }, 'no rewrite for a quick re-put')
+    store.blobs.put('cid', new Uint8Array(5), 1_000 + 11 * 60_000)
+    assert.deepEqual(store.blobs.info('cid'), { size: 5, storedAt: 1_000 + 11 * 60_000 })
+    assert.equal(store.blobs.info('other'), undefined)
+    store.close()
+  })
+
   it('encodes bigints exactly in nested JSON', () => {
     const value = { a: [HUGE, -HUGE, 0n], b: { c: 1, d: 'x' } }
     assert.deepEqual(decodeJson(encodeJson(value)), value)

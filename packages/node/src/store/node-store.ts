@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { ErrorCode } from '@bazaar/protocol'
+import { BlobHolders } from './blob-holders.ts'
 import { BlobRepo } from './blob-repo.ts'
 import { migrate } from './migrations.ts'
 import { PeerRepo } from './peer-repo.ts'
@@ -22,6 +23,8 @@ export interface NodeStore {
   readonly providerJobs: ProviderJobRepo
   readonly requesterJobs: RequesterJobRepo
   readonly blobs: BlobRepo
+  /** What else (requester, voucher, referee records) still names a blob: the sweep keeps those. */
+  readonly blobHolders: BlobHolders
   readonly refereeDuties: RefereeDutyRepo
   readonly peers: PeerRepo
   /** The voucher path's jobs and channels (docs/vouchers.md). */
@@ -58,6 +61,7 @@ export function openNodeStore(options: { dataDir?: string } = {}): NodeStore {
     providerJobs: new ProviderJobRepo(db),
     requesterJobs: new RequesterJobRepo(db),
     blobs: new BlobRepo(db),
+    blobHolders: new BlobHolders(db),
     refereeDuties: new RefereeDutyRepo(db),
     peers: new PeerRepo(db),
     vouchers: new VoucherRepo(db),

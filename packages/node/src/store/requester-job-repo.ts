@@ -117,6 +117,15 @@ export class RequesterJobRepo {
     return row ? fromRow(row) : undefined
   }
 
+  /** How many jobs are in each API state (`running` until a job ends). */
+  countByState(): Map<string, number> {
+    const rows = this.#db.prepare('SELECT state, COUNT(*) AS n FROM requester_jobs GROUP BY state').all() as {
+      state: string
+      n: number
+    }[]
+    return new Map(rows.map((r) => [r.state, Number(r.n)]))
+  }
+
   /** Every job, oldest first. */
   list(): StoredRequesterJob[] {
     return (this.#all.all() as unknown as Row[]).map(fromRow)

@@ -183,9 +183,11 @@ export async function startLocalMarket(init: LocalMarketInit): Promise<LocalMark
     await requester.network.waitForJobSubscribers(Math.min(providers.length, 3), {
       signal: AbortSignal.timeout(20_000),
     })
+    // An offer published before the mesh formed comes again at the next republish: a large
+    // market on a busy machine needs more than one round, so the budget grows with its size.
     await waitUntil(
       () => (requester.requester?.offers.size ?? 0) >= providers.length,
-      30_000,
+      Math.max(30_000, providers.length * 4_000),
       'offers from every provider',
     )
     return {

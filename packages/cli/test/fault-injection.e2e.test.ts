@@ -27,12 +27,6 @@ const GWEI = 1_000_000_000n
 // Floors: provider 0 asks 1 gwei per fuel, provider 1 1.01 gwei, provider 2 1.02 gwei.
 const prices = [GWEI, GWEI + 10_000_000n, GWEI + 20_000_000n]
 
-interface ProviderJob {
-  jobId: string
-  phase: string
-  fuelUsed?: string
-}
-
 describe('fault injection: a provider killed with SIGKILL, during execution, after its commit, or mid-transfer', () => {
   let dir: string
   let market: ProcessMarket
@@ -59,10 +53,7 @@ describe('fault injection: a provider killed with SIGKILL, during execution, aft
     await rm(dir, { recursive: true, force: true })
   })
 
-  const providerJobs = async (index: number): Promise<ProviderJob[]> => {
-    const res = await fetch(`${market.providers[index]!.ready.api}/v1/provider/jobs`)
-    return ((await res.json()) as { jobs: ProviderJob[] }).jobs
-  }
+  const providerJobs = (index: number) => market.providerJobs(index)
 
   /** The job ended refunded for a missed deadline; the victim alone paid for it, exactly. */
   function assertSlashedOnly(victim: number, view: JobView, before: MarketSnapshot, after: MarketSnapshot) {

@@ -22,12 +22,6 @@ import {
   waitForJobEnd,
 } from './harness/process-market.ts'
 
-interface ProviderJob {
-  jobId: string
-  phase: string
-  fuelUsed?: string
-}
-
 describe('a replicated job resumed after a requester restart', () => {
   let dir: string
   let market: ProcessMarket
@@ -47,10 +41,7 @@ describe('a replicated job resumed after a requester restart', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
-  const providerJobs = async (index: number): Promise<ProviderJob[]> => {
-    const res = await fetch(`${market.providers[index]!.ready.api}/v1/provider/jobs`)
-    return ((await res.json()) as { jobs: ProviderJob[] }).jobs
-  }
+  const providerJobs = (index: number) => market.providerJobs(index)
 
   it('settles the case, verifies the result and pays both replicas exactly', async () => {
     const client = createBazaarClient({ url: market.requester.ready.api })

@@ -43,6 +43,13 @@ export interface NodeProcess {
   logs(): string
 }
 
+/** A job as a provider's API lists it. */
+export interface ProviderJob {
+  jobId: string
+  phase: string
+  fuelUsed?: string
+}
+
 export interface MarketAccount {
   address: Address
   privateKey: Hex
@@ -255,6 +262,12 @@ export class ProcessMarket {
     )
     this.providers[index] = node
     return node
+  }
+
+  /** Provider `index`'s jobs as its API lists them (`/v1/provider/jobs`). */
+  async providerJobs(index: number): Promise<ProviderJob[]> {
+    const res = await fetch(`${this.providers[index]!.ready.api}/v1/provider/jobs`)
+    return ((await res.json()) as { jobs: ProviderJob[] }).jobs
   }
 
   /** Resolves once the requester holds a live offer from every running provider. */

@@ -525,6 +525,21 @@ export class VoucherRequester implements PaymentPath {
     return { caseId: disputed.caseId, disputeId: disputed.disputeId }
   }
 
+  /** Sends `message` on the voucher protocol to every provider with a live offer (best effort). */
+  private async sendToLiveProviders(message: object, what: string): Promise<void> {
+    const now = BigInt(Math.floor(Date.now() / 1000))
+    const peers = [...new Set(this.c.requester.offers.active(now).map((o) => o.peerId))]
+    await Promise.all(
+      peers.map((peer) =>
+        this.c.network
+          .request(peer, PROTOCOL_VOUCHER, message, voucherReplySchema, { timeoutMs: 5_000 })
+          .catch((err: unknown) =>
+            this.c.logger.debug({ peer, err: describeError(err) }, `${what} not delivered`),
+          ),
+      ),
+    )
+  }
+
   /**
    * Sends the disputed claim's job to every provider with a live offer (the court draws its
    * referees from providers, never from the parties): voucher jobs are not gossiped, so this is
@@ -539,17 +554,7 @@ export class VoucherRequester implements PaymentPath {
       announcement: job.announcement,
       ...(job.peerId ? { providerPeerId: job.peerId } : {}),
     }
-    const now = BigInt(Math.floor(Date.now() / 1000))
-    const peers = [...new Set(this.c.requester.offers.active(now).map((o) => o.peerId))]
-    await Promise.all(
-      peers.map((peer) =>
-        this.c.network
-          .request(peer, PROTOCOL_VOUCHER, message, voucherReplySchema, { timeoutMs: 5_000 })
-          .catch((err: unknown) =>
-            this.c.logger.debug({ peer, err: describeError(err) }, 'disputed job not delivered'),
-          ),
-      ),
-    )
+    await this.sendToLiveProviders(message, 'disputed job')
   }
 
   /** Moves a disputed claim's court case along (draws referees, resolves) until it settles. */
@@ -885,17 +890,7 @@ export class VoucherRequester implements PaymentPath {
   }): Promise<void> {
     this.announced.set(message.announcement.jobId, message.announcement)
     setTimeout(() => this.announced.delete(message.announcement.jobId), 600_000).unref()
-    const now = BigInt(Math.floor(Date.now() / 1000))
-    const peers = [...new Set(this.c.requester.offers.active(now).map((o) => o.peerId))]
-    await Promise.all(
-      peers.map((peer) =>
-        this.c.network
-          .request(peer, PROTOCOL_VOUCHER, message, voucherReplySchema, { timeoutMs: 5_000 })
-          .catch((err: unknown) =>
-            this.c.logger.debug({ peer, err: describeError(err) }, 'voucher job not delivered'),
-          ),
-      ),
-    )
+    await this.sendToLiveProviders(message, 'voucher job')
   }
 
   private channel(provider: Address): VoucherChannelRecord {

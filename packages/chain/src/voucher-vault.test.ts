@@ -83,6 +83,7 @@ describe('VoucherVault client', () => {
     assert.equal(await provider.isSigner(requester.account, delegate.address), true)
     const now = await requester.nowSeconds()
     const award = {
+      jobId: 2n ** 255n + 4n,
       requester: requester.account,
       provider: provider.account,
       sequence: 4n,

@@ -42,6 +42,8 @@ export interface VaultClaim {
   status: VaultClaimStatus
   /** End of the challenge window while Pending; end of the verifier's time while Disputed. */
   deadline: bigint
+  /** The awarded job (signed in the award): the job id a referee re-executes under. */
+  jobId: bigint
   specHash: Hex
   resultHash: Hex
   /** Fuel the provider billed (amount = fuelUsed x the award's price). */
@@ -70,6 +72,8 @@ export interface ClaimFiledEvent {
   requester: Address
   provider: Address
   sequence: bigint
+  /** The awarded job (signed in the award). */
+  jobId: bigint
   amount: bigint
   specHash: Hex
   resultHash: Hex
@@ -248,10 +252,11 @@ export class VoucherVault {
       provider: Address
       sequence: bigint
       amount: bigint
-      specHash: Hex
-      resultHash: Hex
       fuelUsed: bigint
       maxFuel: bigint
+      jobId: bigint
+      specHash: Hex
+      resultHash: Hex
     }>('claimOf', [claimId])
     return {
       claimId,
@@ -261,6 +266,7 @@ export class VoucherVault {
       amount: c.amount,
       status: VAULT_CLAIM_STATUSES[c.status] ?? 'None',
       deadline: BigInt(c.deadline),
+      jobId: c.jobId,
       specHash: c.specHash,
       resultHash: c.resultHash,
       fuelUsed: BigInt(c.fuelUsed),
@@ -323,6 +329,7 @@ export class VoucherVault {
       requester: log.args.requester as Address,
       provider: log.args.provider as Address,
       sequence: BigInt(log.args.sequence as bigint),
+      jobId: log.args.jobId as bigint,
       amount: log.args.amount as bigint,
       specHash: log.args.specHash as Hex,
       resultHash: log.args.resultHash as Hex,

@@ -39,7 +39,7 @@ contract VoucherVault is EIP712, AccessControl, ReentrancyGuardTransient {
         "Voucher(address requester,address provider,uint64 paidThroughSequence,uint256 cumulativeAmount,bytes32 jobsRoot)"
     );
     bytes32 public constant AWARD_TYPEHASH = keccak256(
-        "Award(address requester,address provider,uint64 sequence,uint256 pricePerFuel,uint64 maxFuel,bytes32 specHash,uint64 resultDeadline,uint64 claimDeadline)"
+        "Award(uint256 jobId,address requester,address provider,uint64 sequence,uint256 pricePerFuel,uint64 maxFuel,bytes32 specHash,uint64 resultDeadline,uint64 claimDeadline)"
     );
 
     /// @notice A signing key that is not (or no longer) revoked.
@@ -70,6 +70,9 @@ contract VoucherVault is EIP712, AccessControl, ReentrancyGuardTransient {
 
     /// @notice One job's terms, signed by the requester when it hands the job to the provider.
     struct Award {
+        /// The job's id in the market (voucher job ids are at and above 2^255, never a JobMarket
+        /// id): the result receipt names it, so a referee re-executes exactly the awarded job.
+        uint256 jobId;
         address requester;
         address provider;
         /// Per (requester, provider) job number, from 1.
@@ -112,12 +115,14 @@ contract VoucherVault is EIP712, AccessControl, ReentrancyGuardTransient {
         address provider;
         uint64 sequence;
         uint128 amount;
-        bytes32 specHash;
-        bytes32 resultHash;
         /// Fuel the provider billed (amount = fuelUsed x the award's price).
         uint64 fuelUsed;
         /// The award's fuel limit, which a re-execution must run under.
         uint64 maxFuel;
+        /// The awarded job (from the signed award), which a re-execution must run as.
+        uint256 jobId;
+        bytes32 specHash;
+        bytes32 resultHash;
     }
 
     IERC20 public immutable token;
@@ -146,6 +151,7 @@ contract VoucherVault is EIP712, AccessControl, ReentrancyGuardTransient {
         address indexed requester,
         address indexed provider,
         uint64 sequence,
+        uint256 jobId,
         uint256 amount,
         bytes32 specHash,
         bytes32 resultHash,
@@ -362,13 +368,14 @@ contract VoucherVault is EIP712, AccessControl, ReentrancyGuardTransient {
             provider: msg.sender,
             sequence: award.sequence,
             amount: uint128(amount),
-            specHash: award.specHash,
-            resultHash: resultHash,
             fuelUsed: fuelUsed,
-            maxFuel: award.maxFuel
+            maxFuel: award.maxFuel,
+            jobId: award.jobId,
+            specHash: award.specHash,
+            resultHash: resultHash
         });
         emit ClaimFiled(
-            claimId, award.requester, msg.sender, award.sequence, amount, award.specHash, resultHash, ends
+            claimId, award.requester, msg.sender, award.sequence, award.jobId, amount, award.specHash, resultHash, ends
         );
     }
 
@@ -549,6 +556,7 @@ contract VoucherVault is EIP712, AccessControl, ReentrancyGuardTransient {
         return keccak256(
             abi.encode(
                 AWARD_TYPEHASH,
+                a.jobId,
                 a.requester,
                 a.provider,
                 a.sequence,

@@ -550,6 +550,7 @@ console.table(
     const t = await now()
     sequence += 1n
     const award = {
+      jobId: 2n ** 255n + sequence,
       requester: requester.address,
       provider: voucherProvider.address,
       sequence,
@@ -565,6 +566,7 @@ console.table(
       fuelUsed,
       resultHash: claimed,
     })
+    record('VoucherVault.claim (silent requester: one job)', filed.gasUsed)
     const disputed = await court(requester).disputeVoucherClaim(filed.claimId)
     record('VerificationCourt.disputeVoucherClaim', disputed.gasUsed)
     const judged = await judge(disputed.disputeId, true)

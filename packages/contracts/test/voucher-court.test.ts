@@ -74,6 +74,7 @@ describe('VerificationCourt judging voucher claims', () => {
     const now = await f.now()
     sequence += 1n
     const award: VoucherAward = {
+      jobId: 2n ** 255n + sequence,
       requester: f.requester.address,
       provider: f.provider.address,
       sequence,

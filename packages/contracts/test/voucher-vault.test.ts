@@ -25,6 +25,7 @@ export const voucherTypes = {
 } as const
 export const awardTypes = {
   Award: [
+    { name: 'jobId', type: 'uint256' },
     { name: 'requester', type: 'address' },
     { name: 'provider', type: 'address' },
     { name: 'sequence', type: 'uint64' },
@@ -44,6 +45,7 @@ interface Voucher {
   jobsRoot: Hex
 }
 interface Award {
+  jobId: bigint
   requester: Address
   provider: Address
   sequence: bigint
@@ -67,6 +69,7 @@ interface ClaimView {
   provider: Address
   sequence: bigint
   amount: bigint
+  jobId: bigint
 }
 const PENDING = 1
 const DISPUTED = 2
@@ -121,6 +124,7 @@ describe('VoucherVault', () => {
   async function award(by: BazaarContracts | LocalAccount, a: Partial<Award> & { sequence: bigint }) {
     const now = await f.now()
     const message: Award = {
+      jobId: 2n ** 255n + a.sequence,
       requester: f.requester.address,
       provider: f.provider.address,
       pricePerFuel: PRICE,
@@ -396,6 +400,7 @@ describe('VoucherVault', () => {
       const a = await award(f.requester, { sequence: 11n })
       const id = await fileClaim(f.provider, a, 300n)
       assert.equal((await claimOf(id)).status, PENDING)
+      assert.equal((await claimOf(id)).jobId, a.message.jobId, 'the claim names the signed job')
       await assertRevert(call(f.provider, 'finalizeClaim', [id]), 'Vault__ChallengeWindowOpen')
       await f.advance(CLAIM_WINDOW)
       const before = await balance(f.provider.address)
@@ -459,6 +464,15 @@ describe('VoucherVault', () => {
         'Vault__InsufficientBalance',
       )
       const signed = await award(f.requester, { sequence: 1n })
+      // The job id is signed: the award presented for another job does not verify.
+      await assertRevert(
+        fileClaim(
+          f.provider,
+          { ...signed, message: { ...signed.message, jobId: signed.message.jobId + 1n } },
+          1n,
+        ),
+        'Vault__InvalidSignature',
+      )
       assert.equal(
         await read<Hex>('awardDigest', [signed.message]),
         hashTypedData({ domain: domain(), types: awardTypes, primaryType: 'Award', message: signed.message }),

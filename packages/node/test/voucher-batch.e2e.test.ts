@@ -194,6 +194,7 @@ describe('voucher path: batch redemption, refusals, restart, thaw', () => {
     assert.ok(auction.winner, 'the provider bid')
     const now = await requesterVault.nowSeconds()
     const award = {
+      jobId,
       requester: requesterAddress,
       provider: providerAddress,
       sequence: 9n, // the pair is at 7: 8 is next
@@ -209,7 +210,6 @@ describe('voucher path: batch redemption, refusals, restart, thaw', () => {
       const a = { ...terms, resultDeadline: at + 60n, claimDeadline: at + 3_600n }
       return {
         type: 'voucher-award',
-        jobId: jobId.toString(),
         award: awardToWire(a),
         signature: await requesterVault.signAward(a, signer),
       }
@@ -220,6 +220,9 @@ describe('voucher path: batch redemption, refusals, restart, thaw', () => {
     assert.deepEqual([stranger.accepted, stranger.code], [false, 'bad-signature'])
     const cheaper = await send(await awardMessage({ ...award, sequence: 8n, pricePerFuel: 1n }))
     assert.deepEqual([cheaper.accepted, cheaper.code], [false, 'terms-mismatch'])
+    // The job id is signed in the award: an award for another job is not the one this bid is for.
+    const otherJob = await send(await awardMessage({ ...award, sequence: 8n, jobId: jobId + 1n }))
+    assert.deepEqual([otherJob.accepted, otherJob.code], [false, 'no-open-bid'])
     // A delegated key is accepted while live; once revoked (and the provider saw the event) it is refused.
     const delegate = privateKeyToAccount(generatePrivateKey())
     await requesterVault.authorizeSigner(delegate.address)
@@ -236,7 +239,7 @@ describe('voucher path: batch redemption, refusals, restart, thaw', () => {
     const revoked = await send(await awardMessage({ ...award, sequence: 8n }, delegate))
     assert.deepEqual([revoked.accepted, revoked.code], [false, 'signer-revoked'])
     // Garbage on the protocol is refused before any handler runs.
-    await assert.rejects(send({ type: 'voucher-award', jobId: 'x', award: {}, signature: 'nope' }))
+    await assert.rejects(send({ type: 'voucher-award', award: { jobId: 'x' }, signature: 'nope' }))
     // Nothing was accepted: the pair is still at job 7, and nothing was paid twice.
     assert.equal(
       market.providers[0]!.db.vouchers.channel('provider', requesterAddress, providerAddress)!.lastSequence,

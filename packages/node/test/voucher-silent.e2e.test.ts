@@ -204,6 +204,7 @@ describe('voucher path: silent requester and thaw', () => {
     assert.ok(auction.winner, 'the provider still bids')
     const now = await requesterVault.nowSeconds()
     const award = {
+      jobId,
       requester: requesterAddress,
       provider: providerAddress,
       sequence: 4n,
@@ -215,7 +216,6 @@ describe('voucher path: silent requester and thaw', () => {
     }
     const reply = await send({
       type: 'voucher-award',
-      jobId: jobId.toString(),
       award: awardToWire(award),
       signature: await requesterVault.signAward(award),
     })
@@ -229,6 +229,7 @@ describe('voucher path: silent requester and thaw', () => {
     const now = await requesterVault.nowSeconds()
     // Signed with the requester's key (say, by an earlier install) but unknown to this node.
     const award = {
+      jobId: 2n ** 255n + 9n,
       requester: requesterAddress,
       provider: providerAddress,
       sequence: 9n,

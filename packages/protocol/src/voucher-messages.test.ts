@@ -11,6 +11,7 @@ import {
 } from './voucher-messages.ts'
 
 const award = {
+  jobId: VOUCHER_JOB_ID_BASE + 5n,
   requester: '0x1111111111111111111111111111111111111111',
   provider: '0x2222222222222222222222222222222222222222',
   sequence: 3n,
@@ -25,7 +26,6 @@ describe('voucher messages', () => {
   it('round-trips an award through the wire form', () => {
     const message = {
       type: 'voucher-award',
-      jobId: VOUCHER_JOB_ID_BASE.toString(),
       award: awardToWire(award),
       signature: '0x1234',
     }
@@ -35,9 +35,11 @@ describe('voucher messages', () => {
   })
 
   it('refuses garbage: unknown fields, non-integers, sequences over 64 bits, bad hex', () => {
-    const base = { type: 'voucher-award', jobId: '1', award: awardToWire(award), signature: '0x12' }
+    const base = { type: 'voucher-award', award: awardToWire(award), signature: '0x12' }
     for (const bad of [
       { ...base, extra: 1 },
+      { ...base, jobId: '1' },
+      { ...base, award: { ...awardToWire(award), jobId: 'x' } },
       { ...base, award: { ...awardToWire(award), sequence: (2n ** 64n).toString() } },
       { ...base, award: { ...awardToWire(award), pricePerFuel: '-1' } },
       { ...base, signature: 'not hex' },

@@ -26,6 +26,7 @@ export const voucherTypes = {
 
 export const voucherAwardTypes = {
   Award: [
+    { name: 'jobId', type: 'uint256' },
     { name: 'requester', type: 'address' },
     { name: 'provider', type: 'address' },
     { name: 'sequence', type: 'uint64' },
@@ -49,6 +50,8 @@ export interface VoucherTerms {
 
 /** One job's terms, signed by the requester when it hands job `sequence` to the provider. */
 export interface VoucherAward {
+  /** The voucher job's id ({@link voucherJobId}): its result receipt names it. */
+  jobId: bigint
   requester: Address
   provider: Address
   sequence: bigint
@@ -91,6 +94,7 @@ const bytes32 = z
 
 export const voucherAwardWireSchema = z
   .object({
+    jobId: uintString,
     requester: address,
     provider: address,
     sequence: uint64String,
@@ -124,11 +128,10 @@ export const voucherJobMessageSchema = z
   .strict()
 export type VoucherJobMessage = z.output<typeof voucherJobMessageSchema>
 
-/** Requester → winner: the signed Award (job `jobId` is its `sequence` for this pair). */
+/** Requester → winner: the signed Award (its job `jobId` is its `sequence` for this pair). */
 export const voucherAwardMessageSchema = z
   .object({
     type: z.literal('voucher-award'),
-    jobId: uintString,
     award: voucherAwardWireSchema,
     signature,
   })
@@ -195,6 +198,7 @@ export type VoucherReply = z.output<typeof voucherReplySchema>
 
 export function awardToWire(a: VoucherAward): VoucherAwardWire {
   return {
+    jobId: a.jobId.toString(),
     requester: a.requester,
     provider: a.provider,
     sequence: a.sequence.toString(),
@@ -208,6 +212,7 @@ export function awardToWire(a: VoucherAward): VoucherAwardWire {
 
 export function awardFromWire(w: VoucherAwardWire): VoucherAward {
   return {
+    jobId: BigInt(w.jobId),
     requester: w.requester,
     provider: w.provider,
     sequence: BigInt(w.sequence),

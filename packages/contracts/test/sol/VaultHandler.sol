@@ -113,6 +113,7 @@ contract VaultHandler {
         fuel = 1 + (fuel % 20);
         if (vault.channelOf(requesters[r], providers[p]).balance < fuel * 100) return;
         VoucherVault.Award memory a = VoucherVault.Award({
+            jobId: (1 << 255) + pair * 1e9 + seq,
             requester: requesters[r],
             provider: providers[p],
             sequence: seq,

@@ -64,6 +64,7 @@ abstract contract VaultTest is BazaarTest {
 
     function awardOf(address from, address to, uint64 sequence) internal view returns (VoucherVault.Award memory) {
         return VoucherVault.Award({
+            jobId: (1 << 255) + sequence,
             requester: from,
             provider: to,
             sequence: sequence,

@@ -51,6 +51,7 @@ contract VoucherCourtTest is CourtTest {
     /// @dev The provider claims job `sequence` with answer `a` (ANS_*), under an award the requester signed.
     function claimed(uint64 sequence, uint8 a) internal returns (bytes32 claimId) {
         VoucherVault.Award memory award = VoucherVault.Award({
+            jobId: (1 << 255) + sequence,
             requester: requester,
             provider: provider,
             sequence: sequence,

@@ -38,7 +38,7 @@ contract VoucherVaultTest is VaultTest {
         vm.assertEq(
             vault.AWARD_TYPEHASH(),
             keccak256(
-                "Award(address requester,address provider,uint64 sequence,uint256 pricePerFuel,uint64 maxFuel,bytes32 specHash,uint64 resultDeadline,uint64 claimDeadline)"
+                "Award(uint256 jobId,address requester,address provider,uint64 sequence,uint256 pricePerFuel,uint64 maxFuel,bytes32 specHash,uint64 resultDeadline,uint64 claimDeadline)"
             ),
             "award typehash"
         );
@@ -229,6 +229,7 @@ contract VoucherVaultTest is VaultTest {
         bytes32 id = claimAs(provider, REQUESTER_KEY, a, 300);
         vm.assertEq(id, vault.claimIdOf(requester, provider, 11), "claim id");
         VoucherVault.Claim memory cl = vault.claimOf(id);
+        vm.assertEq(cl.jobId, a.jobId, "the claim names the signed job");
         vm.expectRevert(abi.encodeWithSelector(VoucherVault.Vault__ChallengeWindowOpen.selector, cl.deadline));
         vault.finalizeClaim(id);
         vm.warp(cl.deadline);
@@ -284,6 +285,12 @@ contract VoucherVaultTest is VaultTest {
         vm.expectRevert(VoucherVault.Vault__InvalidSignature.selector);
         vm.prank(provider);
         vault.claim(a, forged, 1, keccak256("r"));
+        // The job id is signed: the same award under another job id does not verify.
+        VoucherVault.Award memory otherJob = awardOf(requester, provider, 1);
+        otherJob.jobId += 1;
+        vm.expectRevert(VoucherVault.Vault__InvalidSignature.selector);
+        vm.prank(provider);
+        vault.claim(otherJob, sig, 1, keccak256("r"));
         a.pricePerFuel = 1e9;
         sig = signAward(REQUESTER_KEY, a);
         vm.expectRevert(abi.encodeWithSelector(VoucherVault.Vault__InsufficientBalance.selector, ESCROW, 1e12));

@@ -67,16 +67,12 @@ export interface RefereeDutyInit {
 
 /** Where a referee finds a disputed voucher claim and its job, and how it re-executes it. */
 export interface VoucherClaimSource {
-  /** The claim as the vault records it: the job's spec hash and fuel limit. */
-  claimOf(claimId: Hex): Promise<{ specHash: Hex; maxFuel: bigint; resultHash: Hex }>
-  /** Candidate jobs the requester sent for the claim (untrusted: checked against `claimOf`). */
+  /** The claim as the vault records it: the awarded job's id, spec hash and fuel limit. */
+  claimOf(claimId: Hex): Promise<{ jobId: bigint; specHash: Hex; maxFuel: bigint }>
+  /** Candidate jobs sent for the claim (untrusted: checked against `claimOf`). */
   jobsOf(claimId: Hex): readonly VoucherDisputeJob[]
   /** Re-executes the job as its provider should have; the receipt's hash and fuel. */
-  reexecute(
-    job: VoucherDisputeJob,
-    claimedResult: Hex,
-    signal: AbortSignal,
-  ): Promise<{ resultHash: Hex; fuelUsed: bigint }>
+  reexecute(job: VoucherDisputeJob, signal: AbortSignal): Promise<{ resultHash: Hex; fuelUsed: bigint }>
 }
 
 /**
@@ -228,8 +224,8 @@ export class RefereeDuty {
   /**
    * Re-executes the job of a disputed voucher claim. Voucher jobs are not gossiped: the requester
    * sends the job to the pool when it disputes, so this waits for a candidate (until the commit
-   * window closes) and keeps only one whose descriptor hashes to the claim's spec hash under the
-   * claim's fuel limit (undefined: skipped).
+   * window closes) and keeps only one with the claim's job id whose descriptor hashes to the
+   * claim's spec hash under the claim's fuel limit (undefined: skipped).
    */
   async #reexecuteVoucherClaim(disputeId: bigint, claimId: Hex, commitDeadline: bigint) {
     const emit = (event: RefereeEvent) => this.#init.onEvent?.(event)
@@ -239,7 +235,9 @@ export class RefereeDuty {
       return undefined
     }
     const claim = await source.claimOf(claimId)
+    // The award signed job id, spec hash and fuel limit: only the awarded job matches them all.
     const matches = (job: VoucherDisputeJob) =>
+      BigInt(job.announcement.jobId) === claim.jobId &&
       hashJobDescriptor(job.announcement.job) === claim.specHash &&
       BigInt(job.announcement.job.limits.fuel) === claim.maxFuel
     let job = source.jobsOf(claimId).find(matches)
@@ -259,7 +257,7 @@ export class RefereeDuty {
       { disputeId: disputeId.toString(), claimId, jobId: job.announcement.jobId },
       'drawn as referee of a voucher claim: re-executing',
     )
-    return source.reexecute(job, claim.resultHash, this.#scan.signal)
+    return source.reexecute(job, this.#scan.signal)
   }
 
   /**

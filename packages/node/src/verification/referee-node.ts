@@ -116,12 +116,10 @@ export async function startRefereeDuty(
 
 /**
  * The court's voucher claims as a referee sees them: the claim from the court's vault, its job
- * from what requesters sent, re-executed with this provider's runner. The module and inputs come
- * from the requester, or from the claim's provider (which fetched them to run the job) when the
- * requester does not serve them. The receipt names (and is seeded by) the job id; the provider's
- * claimed receipt, when it serves it, says which job id it ran, so a requester announcing another
- * id for the same spec cannot make an honest result look wrong (a provider can only pick the
- * subject, never the output under it).
+ * from what requesters and providers sent (matched to the claim's signed job id, spec hash and
+ * fuel limit), re-executed with this provider's runner under that job id (the receipt names it and
+ * is seeded by it). The module and inputs come from the requester, or from the claim's provider
+ * (which fetched them to run the job) when the requester does not serve them.
  */
 async function voucherClaimSource(
   init: RefereeNodeInit,
@@ -141,28 +139,12 @@ async function voucherClaimSource(
   return {
     claimOf: (claimId) => vault.claimOf(claimId),
     jobsOf: (claimId) => disputes.get(claimId),
-    async reexecute(job: VoucherDisputeJob, claimedResult: Hex, signal: AbortSignal) {
+    async reexecute(job: VoucherDisputeJob, signal: AbortSignal) {
       const { announcement, providerPeerId } = job
       const requesterPeer = announcement.requesterPeerId
       await network.rememberPeer(requesterPeer, announcement.requesterAddrs)
-      let jobId = announcement.jobId
-      if (providerPeerId) {
-        try {
-          const claimed = decodeMessage(
-            resultReceiptSchema,
-            await network.fetch(providerPeerId, bytes32ToCid(claimedResult), { signal, maxBytes: 64 * 1024 }),
-            'result receipt',
-          )
-          if (claimed.version === 1 && claimed.jobId) jobId = claimed.jobId
-        } catch (err) {
-          logger.info(
-            { err: describeError(err) },
-            'claimed receipt not served by the provider: using the announced job id',
-          )
-        }
-      }
       const receipt = await runJob(init.runner, {
-        jobId,
+        jobId: announcement.jobId,
         job: announcement.job,
         fetch: async (cid) => {
           try {

@@ -20,11 +20,13 @@ const vault = '0x3333333333333333333333333333333333333333' as Address
 const HUGE = 2n ** 200n + 7n // beyond a float: amounts must stay exact
 
 function record(sequence: bigint, phase: VoucherJobRecord['phase'], extra: Partial<VoucherJobRecord> = {}) {
+  const jobId = voucherJobId(requester, `0x${sequence.toString(16).padStart(64, '0')}` as Hex)
   return {
     role: 'requester',
-    jobId: voucherJobId(requester, `0x${sequence.toString(16).padStart(64, '0')}` as Hex).toString(),
+    jobId: jobId.toString(),
     phase,
     award: {
+      jobId,
       requester,
       provider,
       sequence,

@@ -201,8 +201,9 @@ export class VoucherProvider {
 
   /** A signed award: accepted only for our open bid, from the requester or a live key, in sequence, within exposure. */
   async onAward(message: VoucherAwardMessage): Promise<void> {
-    const key = message.jobId
     const award = awardFromWire(message.award)
+    // The job id is signed in the award: a claim and its referees name exactly this job.
+    const key = award.jobId.toString()
     const open = this.c.provider.openVoucherBid(key)
     if (!open) throw new VoucherRefusedError(VoucherRefusal.NoOpenBid, `no open bid for voucher job ${key}`)
     const job = open.announcement

@@ -810,6 +810,7 @@ export class VoucherRequester implements PaymentPath {
       const now = await this.c.vault.nowSeconds()
       const resultDeadline = now + BigInt(job.spec.deadlines.executionSeconds)
       const award: VoucherAward = {
+        jobId: BigInt(key),
         requester: this.address,
         provider,
         sequence: channel.lastSequence + 1n,
@@ -840,7 +841,7 @@ export class VoucherRequester implements PaymentPath {
         .request(
           providerPeerId,
           PROTOCOL_VOUCHER,
-          { type: 'voucher-award', jobId: key, award: awardToWire(award), signature },
+          { type: 'voucher-award', award: awardToWire(award), signature },
           voucherReplySchema,
           { timeoutMs: 15_000 },
         )

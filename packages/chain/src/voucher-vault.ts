@@ -15,6 +15,7 @@ import {
   parseEventLogs,
   recoverTypedDataAddress,
   type TypedDataDomain,
+  zeroAddress,
 } from 'viem'
 import type { BazaarContracts, WriteResult } from './bazaar-contracts.ts'
 import { ChainError } from './chain-error.ts'
@@ -338,6 +339,29 @@ export class VoucherVault {
     }))
   }
 
+  /**
+   * The providers `requester` funded (Deposited to them, or Assigned from its unassigned balance)
+   * from `fromBlock` to `toBlock`: the channels worth reading with {@link channelOf}, in the
+   * order first funded. The vault's mappings cannot be enumerated; its events can.
+   */
+  async providersFundedBy(requester: Address, fromBlock: bigint, toBlock: bigint): Promise<Address[]> {
+    const logs = await Promise.all(
+      (['Deposited', 'Assigned'] as const).map((name) => this.#logs(name, fromBlock, toBlock, { requester })),
+    )
+    const ordered = logs
+      .flat()
+      .sort((a, b) => (a.blockNumber < b.blockNumber ? -1 : a.blockNumber > b.blockNumber ? 1 : 0))
+    const providers = ordered.map((log) => log.args.provider as Address).filter((p) => p !== zeroAddress)
+    return [...new Map(providers.map((p) => [p.toLowerCase(), p])).values()]
+  }
+
+  /** Keys `requester` authorized from `fromBlock` to `toBlock` (each once; see {@link isSigner}). */
+  async signersAuthorizedBy(requester: Address, fromBlock: bigint, toBlock: bigint): Promise<Address[]> {
+    const logs = await this.#logs('SignerAuthorized', fromBlock, toBlock, { requester })
+    const signers = logs.map((log) => log.args.signer as Address)
+    return [...new Map(signers.map((k) => [k.toLowerCase(), k])).values()]
+  }
+
   /** Signing keys revoked from `fromBlock` to `toBlock`. */
   async signerRevocationsSince(fromBlock: bigint, toBlock: bigint): Promise<SignerRevokedEvent[]> {
     const logs = await this.#logs('SignerRevoked', fromBlock, toBlock)
@@ -413,7 +437,7 @@ export class VoucherVault {
   }
 
   async #logs(
-    eventName: 'ThawStarted' | 'SignerRevoked' | 'ClaimFiled',
+    eventName: 'ThawStarted' | 'SignerRevoked' | 'ClaimFiled' | 'Deposited' | 'Assigned' | 'SignerAuthorized',
     fromBlock: bigint,
     toBlock: bigint,
     args?: Record<string, unknown>,

@@ -8,6 +8,7 @@ import { registerJobCommand } from './commands/job.ts'
 import { registerMarketCommand } from './commands/market.ts'
 import { registerNodeCommand } from './commands/node.ts'
 import { registerProviderCommand } from './commands/provider.ts'
+import { registerVaultCommand } from './commands/vault.ts'
 import { registerWalletCommand } from './commands/wallet.ts'
 import { ExitCode, exitCodeFor } from './exit-codes.ts'
 
@@ -25,6 +26,7 @@ registerMarketCommand(program)
 registerNodeCommand(program)
 registerWalletCommand(program)
 registerProviderCommand(program)
+registerVaultCommand(program)
 
 try {
   await program.parseAsync(process.argv)

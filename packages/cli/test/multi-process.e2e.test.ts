@@ -433,6 +433,80 @@ describe('devnet, wallets, provider and requester as separate processes', () => 
     assert.equal(await exited, 0)
   })
 
+  it('manages the vault escrow by hand: deposit, assign, thaw, withdraw after the delay, signing keys', async () => {
+    const BZR = 10n ** 18n
+    const args = ['--keystore', requester.keystore, ...chainArgs]
+    interface VaultStatus {
+      unassigned: { balance: string; thaw: { amount: string; readyAt: string } | null }
+      channels: { provider: string; balance: string }[]
+      signers: { signer: string; live: boolean; revokedAt?: string }[]
+      delays: { thawDelay: string; signerRevokeDelay: string }
+    }
+    const status = () => bazaarJson<VaultStatus>(['vault', 'status', ...args])
+    const wallet = async () => BigInt((await bazaarJson<Balance>(['wallet', 'balance', ...args])).tokens)
+    /** Moves the devnet's clock (the thaw and revocation delays are a day). */
+    const advance = async (seconds: bigint) => {
+      for (const [method, params] of [
+        ['evm_increaseTime', [Number(seconds)]],
+        ['evm_mine', []],
+      ] as const) {
+        const response = await fetch(devnet.rpcUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+        })
+        assert.equal(response.status, 200)
+      }
+    }
+
+    const before = await wallet()
+    await bazaarJson(['vault', 'deposit', '20', ...args])
+    await bazaarJson(['vault', 'assign', '5', '--provider', provider.address, ...args])
+    let s = await status()
+    assert.equal(s.unassigned.balance, (15n * BZR).toString())
+    assert.deepEqual(
+      s.channels.map((c) => [c.provider, c.balance]),
+      [[provider.address, (5n * BZR).toString()]],
+    )
+    assert.equal(await wallet(), before - 20n * BZR)
+
+    const tooMuch = await bazaar(['vault', 'thaw', '16', ...args])
+    assert.equal(tooMuch.code, 6, tooMuch.stderr)
+    assert.match(tooMuch.stderr, /holds 15 BZR, less than the 16 BZR to thaw/)
+    const nothingThawing = await bazaar(['vault', 'withdraw', ...args])
+    assert.equal(nothingThawing.code, 7, nothingThawing.stderr) // NotNowError: not at this moment
+    assert.match(nothingThawing.stderr, /hint: announce it first/)
+
+    await bazaarJson(['vault', 'thaw', '10', ...args])
+    s = await status()
+    assert.equal(s.unassigned.thaw?.amount, (10n * BZR).toString())
+    const early = await bazaar(['vault', 'withdraw', ...args])
+    assert.equal(early.code, 7, early.stderr) // NotNowError: not at this moment
+    assert.match(early.stderr, /is thawing until/)
+    await advance(BigInt(s.delays.thawDelay))
+    const withdrawn = await bazaarJson<{ withdrawn: string }>(['vault', 'withdraw', ...args])
+    assert.equal(withdrawn.withdrawn, (10n * BZR).toString())
+    s = await status()
+    assert.equal(s.unassigned.balance, (5n * BZR).toString())
+    assert.equal(s.unassigned.thaw, null)
+    assert.equal(await wallet(), before - 10n * BZR, 'exactly the thawed amount came back')
+
+    // A signing key: live at once, still live through the revocation delay, then refused.
+    const key = '0x90F79bf6EB2c4f870365E785982E1f101E93b906'
+    await bazaarJson(['vault', 'authorize-signer', key.toLowerCase(), ...args])
+    assert.deepEqual((await status()).signers, [{ signer: key, live: true }])
+    const revoked = await bazaarJson<{ effectiveAt: string }>(['vault', 'revoke-signer', key, ...args])
+    assert.deepEqual((await status()).signers, [{ signer: key, live: true, revokedAt: revoked.effectiveAt }])
+    await advance(BigInt(s.delays.signerRevokeDelay))
+    assert.equal((await status()).signers[0]?.live, false)
+    const again = await bazaar(['vault', 'revoke-signer', key, ...args])
+    assert.equal(again.code, 7, again.stderr) // NotNowError: not at this moment
+    assert.match(again.stderr, /is not a live signing key/)
+    const garbage = await bazaar(['vault', 'deposit', '1', '--provider', 'not-an-address', ...args])
+    assert.equal(garbage.code, 2, garbage.stderr)
+    assert.match(garbage.stderr, /must be a 0x address/)
+  })
+
   describe('bad inputs fail fast with a clear error and exit code', () => {
     const nodeArgs = (extra: string[]) => ['node', 'start', '--role', 'provider', '--api-port', '0', ...extra]
 

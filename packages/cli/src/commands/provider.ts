@@ -1,38 +1,11 @@
 import type { BazaarContracts } from '@bazaar/chain'
-import { formatTokens, parseTokens } from '@bazaar/protocol'
-import { type Command, InvalidArgumentError } from 'commander'
+import { formatTokens } from '@bazaar/protocol'
+import type { Command } from 'commander'
 import { type Address, formatEther, getAddress, isAddress } from 'viem'
 import { type ChainOptions, openChain, withChainOptions, withKeyOptions } from '../chain-options.ts'
+import { asJson, blockTime, fundHint, requireGas, tokenAmount, when } from '../command-helpers.ts'
 import { InsufficientFundsError, NotNowError } from '../errors.ts'
 import { CredentialsError, keystoreAddress, keystorePath } from '../keys.ts'
-
-function amount(value: string): bigint {
-  let units: bigint
-  try {
-    units = parseTokens(value)
-  } catch {
-    throw new InvalidArgumentError('must be an amount of BZR such as 100 or 0.5')
-  }
-  if (units <= 0n) throw new InvalidArgumentError('must be more than 0')
-  return units
-}
-
-const fundHint = (address: Address) =>
-  `on a devnet: \`bazaar devnet fund ${address} --rpc-url URL --deployment FILE\`; elsewhere, send to ${address}`
-
-/** Fails before sending when the account cannot pay the gas, so the user sees why, not a revert. */
-async function requireGas(contracts: BazaarContracts): Promise<void> {
-  const native = await contracts.clients.publicClient.getBalance({ address: contracts.address })
-  if (native === 0n) {
-    throw new InsufficientFundsError(`account ${contracts.address} has no native currency to pay gas`, {
-      hint: fundHint(contracts.address),
-    })
-  }
-}
-
-async function blockTime(contracts: BazaarContracts): Promise<bigint> {
-  return (await contracts.clients.publicClient.getBlock({ blockTag: 'latest' })).timestamp
-}
 
 /** Everything `provider status` shows, as plain values (amounts in base units). */
 async function statusOf(contracts: BazaarContracts, address: Address) {
@@ -68,11 +41,6 @@ async function statusOf(contracts: BazaarContracts, address: Address) {
   }
 }
 
-const asJson = (value: unknown) => JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? v.toString() : v))
-
-const when = (seconds: bigint, now: bigint) =>
-  `${new Date(Number(seconds) * 1000).toISOString()} (${seconds > now ? `in ${seconds - now} s` : 'now'})`
-
 export function registerProviderCommand(program: Command): void {
   const provider = program
     .command('provider')
@@ -97,7 +65,7 @@ Examples:
   $ BAZAAR_PASSWORD=... bazaar provider stake 10.5 --json`,
     )
     .action(async (raw: string, opts: ChainOptions) => {
-      const value = amount(raw)
+      const value = tokenAmount(raw)
       const contracts = await openChain(opts, true)
       await requireGas(contracts)
       const tokens = await contracts.balanceOf(contracts.address)
@@ -134,7 +102,7 @@ Example:
   $ bazaar provider unbond 50 --keystore provider.json --deployment d.json`,
     )
     .action(async (raw: string, opts: ChainOptions) => {
-      const value = amount(raw)
+      const value = tokenAmount(raw)
       const contracts = await openChain(opts, true)
       await requireGas(contracts)
       const account = await contracts.accountOf(contracts.address)

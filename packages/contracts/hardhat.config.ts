@@ -1,12 +1,14 @@
 /**
  * Hardhat 3 runs the Solidity tests (test/sol/*.t.sol: unit, fuzz and invariant tests with
- * cheatcodes) against the same sources that scripts/compile.ts builds for the TS suite. It never
- * downloads a compiler: solc-js from node_modules is given by path, so `npm run test:sol` works
- * offline on a fresh clone after `npm ci`. Build output goes under artifacts/ (ignored by git and
- * by the linter). Run: `npm run test:sol --workspace=@bazaar/contracts`.
+ * cheatcodes) against the same sources, with the same solc settings (scripts/solc-settings.ts),
+ * that scripts/compile.ts builds for the TS suite. It never downloads a compiler: solc-js from
+ * node_modules is given by path, so `npm run test:sol` works offline on a fresh clone after
+ * `npm ci`. Build output goes under artifacts/ (ignored by git and by the linter).
+ * Run: `npm run test:sol --workspace=@bazaar/contracts`.
  */
 import { createRequire } from 'node:module'
 import type { HardhatUserConfig } from 'hardhat/config'
+import { solcSettings } from './scripts/solc-settings.ts'
 
 const require = createRequire(import.meta.url)
 const solcVersion = (require('solc/package.json') as { version: string }).version
@@ -25,14 +27,10 @@ const config: HardhatUserConfig = {
   solidity: {
     version: solcVersion,
     path: require.resolve('solc/soljson.js'),
-    settings: {
-      // As scripts/compile.ts but without the IR pipeline (viaIR): under it the test contracts'
-      // vm.roll / block.number assumptions break (two court tests) and solc needs far longer.
-      // The shipped artifacts are compiled with viaIR (the court must fit EIP-170); the TS and
-      // e2e tests run those.
-      optimizer: { enabled: true, runs: 200 },
-      evmVersion: 'cancun',
-    },
+    // Exactly the settings the shipped artifacts are built with (scripts/compile.ts reads the
+    // same module), so the Solidity tests compile the contracts as they ship: the IR pipeline
+    // included, whose optimizer is why tests read the clock through cheatcodes (test/sol/Vm.sol).
+    settings: solcSettings,
   },
   paths: {
     sources: 'contracts',

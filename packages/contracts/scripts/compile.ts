@@ -11,6 +11,7 @@ import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import solc from 'solc'
+import { solcSettings } from './solc-settings.ts'
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
 const generatedDir = join(packageRoot, 'src', 'generated')
@@ -29,8 +30,6 @@ const TEST_ONLY = [
   { file: 'test/contracts/ReentrantActor.sol', name: 'ReentrantActor', prefix: 'reentrantActor' },
 ] as const
 
-/** EVM target: cancun (transient storage for the reentrancy guards) runs on EDR and current L2s. */
-const EVM_VERSION = 'cancun'
 /** EIP-170: largest deployable runtime code. */
 const MAX_RUNTIME_BYTES = 24_576
 
@@ -72,11 +71,8 @@ const input = {
   language: 'Solidity',
   sources,
   settings: {
-    optimizer: { enabled: true, runs: 200 },
-    // The IR pipeline: ~4-10% smaller code, which keeps VerificationCourt under EIP-170's 24 576
-    // bytes (23 884 with it, 24 846 without), at ~20 s more compile time.
-    viaIR: true,
-    evmVersion: EVM_VERSION,
+    // Shared with hardhat.config.ts, so the Solidity tests compile exactly what ships.
+    ...solcSettings,
     outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } },
   },
 }

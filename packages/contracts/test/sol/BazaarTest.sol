@@ -112,8 +112,8 @@ abstract contract BazaarTest {
             specHash: keccak256("spec"),
             maxPricePerFuel: maxPrice,
             maxFuel: maxFuel,
-            bidDeadline: uint64(block.timestamp + AWARD_WINDOW / 2),
-            awardDeadline: uint64(block.timestamp + AWARD_WINDOW),
+            bidDeadline: uint64(vm.getBlockTimestamp() + AWARD_WINDOW / 2),
+            awardDeadline: uint64(vm.getBlockTimestamp() + AWARD_WINDOW),
             commitWindow: COMMIT_WINDOW,
             revealWindow: REVEAL_WINDOW
         });
@@ -139,7 +139,7 @@ abstract contract BazaarTest {
     }
 
     function bidExpiry() internal view returns (uint64) {
-        return uint64(block.timestamp + 300);
+        return uint64(vm.getBlockTimestamp() + 300);
     }
 
     function awardTo(uint256 jobId, uint256 key, uint256 price) internal {

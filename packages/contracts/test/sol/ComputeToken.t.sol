@@ -94,7 +94,7 @@ contract ComputeTokenTest is BazaarTest {
     }
 
     function test_permit_setsAllowanceAndBumpsNonce() public {
-        uint256 deadline = block.timestamp + 1 hours;
+        uint256 deadline = vm.getBlockTimestamp() + 1 hours;
         (uint8 v, bytes32 r, bytes32 s) = signPermit(STRANGER_KEY, provider, 7 ether, deadline);
         token.permit(stranger, provider, 7 ether, deadline, v, r, s);
         vm.assertEq(token.allowance(stranger, provider), 7 ether, "allowance");
@@ -102,14 +102,14 @@ contract ComputeTokenTest is BazaarTest {
     }
 
     function test_permit_revertsWhenExpired() public {
-        uint256 deadline = block.timestamp - 1;
+        uint256 deadline = vm.getBlockTimestamp() - 1;
         (uint8 v, bytes32 r, bytes32 s) = signPermit(STRANGER_KEY, provider, 7 ether, deadline);
         vm.expectRevert(abi.encodeWithSelector(ERC20Permit.ERC2612ExpiredSignature.selector, deadline));
         token.permit(stranger, provider, 7 ether, deadline, v, r, s);
     }
 
     function test_permit_revertsForAnotherSigner() public {
-        uint256 deadline = block.timestamp + 1 hours;
+        uint256 deadline = vm.getBlockTimestamp() + 1 hours;
         // The stranger's permit, signed with the provider's key.
         (uint8 v, bytes32 r, bytes32 s) = signPermitAs(PROVIDER_KEY, stranger, provider2, 7 ether, deadline);
         vm.expectRevert(abi.encodeWithSelector(ERC20Permit.ERC2612InvalidSigner.selector, provider, stranger));
@@ -117,7 +117,7 @@ contract ComputeTokenTest is BazaarTest {
     }
 
     function test_permit_cannotBeReplayed() public {
-        uint256 deadline = block.timestamp + 1 hours;
+        uint256 deadline = vm.getBlockTimestamp() + 1 hours;
         (uint8 v, bytes32 r, bytes32 s) = signPermit(STRANGER_KEY, provider, 7 ether, deadline);
         token.permit(stranger, provider, 7 ether, deadline, v, r, s);
         // The nonce moved on, so the same signature now recovers to a different address.

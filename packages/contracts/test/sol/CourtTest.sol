@@ -176,7 +176,7 @@ abstract contract CourtTest is BazaarTest {
     function drawNext(uint256 disputeId) internal returns (VerificationCourt.DisputeView memory d) {
         d = court.getDispute(disputeId);
         if (d.commitDeadline == 0) {
-            vm.roll(block.number + 1);
+            vm.roll(vm.getBlockNumber() + 1);
             court.drawReferees(disputeId);
             d = court.getDispute(disputeId);
         }

@@ -168,7 +168,7 @@ contract JobMarketTest is BazaarTest {
     function test_createJob_revertsOnInvalidDeadlines() public {
         vm.startPrank(requester);
         JobMarket.JobParams memory p = jobParams(MAX_PRICE, MAX_FUEL);
-        p.awardDeadline = uint64(block.timestamp);
+        p.awardDeadline = uint64(vm.getBlockTimestamp());
         p.bidDeadline = p.awardDeadline;
         vm.expectRevert(JobMarket.JobMarket__InvalidDeadlines.selector);
         market.createJob(p);
@@ -192,7 +192,7 @@ contract JobMarketTest is BazaarTest {
     }
 
     function test_createJobWithPermit_approvesAndEscrowsInOneCall() public {
-        uint256 deadline = block.timestamp + 1 hours;
+        uint256 deadline = vm.getBlockTimestamp() + 1 hours;
         (uint8 v, bytes32 r, bytes32 s) = signPermit(STRANGER_KEY, address(market), ESCROW, deadline);
         vm.prank(stranger);
         uint256 jobId = market.createJobWithPermit(jobParams(MAX_PRICE, MAX_FUEL), ESCROW, deadline, v, r, s);
@@ -202,7 +202,7 @@ contract JobMarketTest is BazaarTest {
     }
 
     function test_createJobWithPermit_survivesAFrontRunPermit() public {
-        uint256 deadline = block.timestamp + 1 hours;
+        uint256 deadline = vm.getBlockTimestamp() + 1 hours;
         (uint8 v, bytes32 r, bytes32 s) = signPermit(STRANGER_KEY, address(market), ESCROW, deadline);
         token.permit(stranger, address(market), ESCROW, deadline, v, r, s);
         vm.prank(stranger);
@@ -211,7 +211,7 @@ contract JobMarketTest is BazaarTest {
     }
 
     function test_createJobWithPermit_revertsWithABadPermitAndNoAllowance() public {
-        uint256 deadline = block.timestamp + 1 hours;
+        uint256 deadline = vm.getBlockTimestamp() + 1 hours;
         (uint8 v, bytes32 r, bytes32 s) = signPermitAs(PROVIDER_KEY, stranger, address(market), ESCROW, deadline);
         vm.prank(stranger);
         vm.expectRevert(
@@ -259,7 +259,7 @@ contract JobMarketTest is BazaarTest {
         uint64 expiry = bidExpiry();
         bytes memory sig = signBid(PROVIDER_KEY, jobId, provider, price, expiry);
         vm.expectEmit(address(market));
-        emit JobMarket.JobAwarded(jobId, provider, price, collateral, uint64(block.timestamp + COMMIT_WINDOW));
+        emit JobMarket.JobAwarded(jobId, provider, price, collateral, uint64(vm.getBlockTimestamp() + COMMIT_WINDOW));
         vm.prank(requester);
         market.award(jobId, provider, price, expiry, sig);
         JobMarket.JobView memory j = market.getJob(jobId);
@@ -267,7 +267,7 @@ contract JobMarketTest is BazaarTest {
         vm.assertEq(j.provider, provider, "provider");
         vm.assertEq(j.pricePerFuel, price, "price");
         vm.assertEq(j.collateral, collateral, "collateral");
-        vm.assertEq(j.deadline, block.timestamp + COMMIT_WINDOW, "commit deadline");
+        vm.assertEq(j.deadline, vm.getBlockTimestamp() + COMMIT_WINDOW, "commit deadline");
         vm.assertEq(registry.lockedOf(provider), collateral, "collateral locked");
     }
 
@@ -304,7 +304,7 @@ contract JobMarketTest is BazaarTest {
     function test_award_revertsOnABadBid() public {
         uint256 jobId = createDefaultJob();
         uint64 expiry = bidExpiry();
-        uint64 past = uint64(block.timestamp - 1);
+        uint64 past = uint64(vm.getBlockTimestamp() - 1);
         // Signatures first: signBid reads the digest from the market, which would consume expectRevert.
         bytes memory expired = signBid(PROVIDER_KEY, jobId, provider, MAX_PRICE, past);
         bytes memory tooDear = signBid(PROVIDER_KEY, jobId, provider, MAX_PRICE + 1, expiry);
@@ -356,13 +356,13 @@ contract JobMarketTest is BazaarTest {
         awardTo(jobId, PROVIDER_KEY, MAX_PRICE);
         bytes32 c = commitment(RESULT, 100, SALT, provider);
         vm.expectEmit(address(market));
-        emit JobMarket.ResultCommitted(jobId, provider, c, uint64(block.timestamp + REVEAL_WINDOW));
+        emit JobMarket.ResultCommitted(jobId, provider, c, uint64(vm.getBlockTimestamp() + REVEAL_WINDOW));
         vm.prank(provider);
         market.commitResult(jobId, c);
         JobMarket.JobView memory j = market.getJob(jobId);
         vm.assertTrue(j.status == JobMarket.Status.Committed, "Committed");
         vm.assertEq(j.commitment, c, "commitment");
-        vm.assertEq(j.deadline, block.timestamp + REVEAL_WINDOW, "reveal deadline");
+        vm.assertEq(j.deadline, vm.getBlockTimestamp() + REVEAL_WINDOW, "reveal deadline");
     }
 
     function test_commitResult_reverts() public {
@@ -400,7 +400,7 @@ contract JobMarketTest is BazaarTest {
         vm.assertTrue(j.status == JobMarket.Status.Revealed, "Revealed");
         vm.assertEq(j.resultHash, RESULT, "resultHash");
         vm.assertEq(j.fuelUsed, 1234, "fuelUsed");
-        vm.assertEq(j.revealedAt, block.timestamp, "revealedAt");
+        vm.assertEq(j.revealedAt, vm.getBlockTimestamp(), "revealedAt");
     }
 
     function test_revealResult_reverts() public {
@@ -464,7 +464,7 @@ contract JobMarketTest is BazaarTest {
     function test_finalize_byAnyoneOnlyAfterTheChallengeWindow() public {
         uint256 jobId = createDefaultJob();
         runToRevealed(jobId, MAX_PRICE, MAX_FUEL);
-        uint256 endsAt = block.timestamp + CHALLENGE_WINDOW;
+        uint256 endsAt = vm.getBlockTimestamp() + CHALLENGE_WINDOW;
         vm.prank(stranger);
         vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarket__ChallengeWindowOpen.selector, endsAt));
         market.finalize(jobId);
@@ -562,7 +562,7 @@ contract JobMarketTest is BazaarTest {
         market.reclaimExpired(3);
         uint256 jobId = createDefaultJob();
         runToRevealed(jobId, MAX_PRICE, 1);
-        vm.warp(block.timestamp + 365 days);
+        vm.warp(vm.getBlockTimestamp() + 365 days);
         vm.expectRevert(
             abi.encodeWithSelector(JobMarket.JobMarket__InvalidStatus.selector, jobId, JobMarket.Status.Revealed)
         );
@@ -589,7 +589,7 @@ contract JobMarketTest is BazaarTest {
         vm.assertEq(j.provider, provider2, "new provider");
         vm.assertEq(j.pricePerFuel, price2, "new price");
         vm.assertEq(j.commitment, bytes32(0), "old assignment cleared");
-        vm.assertEq(j.deadline, block.timestamp + COMMIT_WINDOW, "fresh commit deadline");
+        vm.assertEq(j.deadline, vm.getBlockTimestamp() + COMMIT_WINDOW, "fresh commit deadline");
         vm.assertEq(token.balanceOf(requester), before - ESCROW + collateral, "collateral to the requester");
         vm.assertEq(registry.lockedOf(provider), 0, "old collateral gone");
         // The new provider finishes and is paid at its own price.
@@ -703,7 +703,7 @@ contract JobMarketTest is BazaarTest {
         vm.prank(requester);
         vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarket__OnHold.selector, jobId));
         market.finalize(jobId);
-        vm.warp(block.timestamp + CHALLENGE_WINDOW);
+        vm.warp(vm.getBlockTimestamp() + CHALLENGE_WINDOW);
         vm.prank(stranger);
         vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarket__OnHold.selector, jobId));
         market.finalize(jobId);
@@ -751,7 +751,7 @@ contract JobMarketTest is BazaarTest {
         market.holdForVerification(jobId);
         vm.stopPrank();
         runToRevealed(jobId, MAX_PRICE, 1);
-        uint256 endsAt = block.timestamp + CHALLENGE_WINDOW;
+        uint256 endsAt = vm.getBlockTimestamp() + CHALLENGE_WINDOW;
         vm.warp(endsAt);
         vm.prank(verifier);
         vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarket__DeadlinePassed.selector, uint64(endsAt)));
@@ -763,7 +763,7 @@ contract JobMarketTest is BazaarTest {
         market.grantRole(market.VERIFIER_ROLE(), address(gate));
         uint256 jobId = createDefaultJob();
         awardTo(jobId, PROVIDER_KEY, MAX_PRICE);
-        uint64 floor = uint64(block.timestamp + 10 days);
+        uint64 floor = uint64(vm.getBlockTimestamp() + 10 days);
         vm.expectEmit(address(market));
         emit JobMarket.JobHeld(jobId, address(gate));
         gate.hold(jobId, floor);

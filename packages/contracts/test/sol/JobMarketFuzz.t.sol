@@ -64,7 +64,7 @@ contract JobMarketFuzzTest is BazaarTest {
         uint256 jobId = createJob(t.maxPrice, t.maxFuel);
         runToRevealed(jobId, t.price, fuel);
         if (byStranger) {
-            vm.warp(block.timestamp + CHALLENGE_WINDOW);
+            vm.warp(vm.getBlockTimestamp() + CHALLENGE_WINDOW);
             vm.prank(stranger);
         } else {
             vm.prank(requester);
@@ -129,10 +129,10 @@ contract JobMarketFuzzTest is BazaarTest {
         uint256 collateral = market.getJob(jobId).collateral;
         uint64 deadline = market.getJob(jobId).deadline;
         vm.assertEq(
-            deadline, block.timestamp + (committed ? p.revealWindow : p.commitWindow), "deadline from the window"
+            deadline, vm.getBlockTimestamp() + (committed ? p.revealWindow : p.commitWindow), "deadline from the window"
         );
 
-        vm.warp(block.timestamp + bound(early, 0, deadline - block.timestamp));
+        vm.warp(vm.getBlockTimestamp() + bound(early, 0, deadline - vm.getBlockTimestamp()));
         vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarket__NotExpired.selector, deadline));
         market.reclaimExpired(jobId);
 
@@ -149,11 +149,11 @@ contract JobMarketFuzzTest is BazaarTest {
     function testFuzz_phaseDeadlinesAreExact(uint32 awardAfter, uint32 commitAfter, uint32 revealAfter) public {
         uint256 jobId = createDefaultJob();
         uint64 awardDeadline = market.getJob(jobId).awardDeadline;
-        vm.warp(block.timestamp + bound(awardAfter, 0, 2 * AWARD_WINDOW));
-        uint64 expiry = uint64(block.timestamp);
+        vm.warp(vm.getBlockTimestamp() + bound(awardAfter, 0, 2 * AWARD_WINDOW));
+        uint64 expiry = uint64(vm.getBlockTimestamp());
         bytes memory sig = signBid(PROVIDER_KEY, jobId, provider, MAX_PRICE, expiry);
         vm.prank(requester);
-        if (block.timestamp > awardDeadline) {
+        if (vm.getBlockTimestamp() > awardDeadline) {
             vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarket__DeadlinePassed.selector, awardDeadline));
             market.award(jobId, provider, MAX_PRICE, expiry, sig);
             return;
@@ -161,10 +161,10 @@ contract JobMarketFuzzTest is BazaarTest {
         market.award(jobId, provider, MAX_PRICE, expiry, sig);
 
         uint64 commitDeadline = market.getJob(jobId).deadline;
-        vm.warp(block.timestamp + bound(commitAfter, 0, 2 * COMMIT_WINDOW));
+        vm.warp(vm.getBlockTimestamp() + bound(commitAfter, 0, 2 * COMMIT_WINDOW));
         bytes32 c = commitment(RESULT, 7, keccak256("salt"), provider);
         vm.prank(provider);
-        if (block.timestamp > commitDeadline) {
+        if (vm.getBlockTimestamp() > commitDeadline) {
             vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarket__DeadlinePassed.selector, commitDeadline));
             market.commitResult(jobId, c);
             return;
@@ -172,9 +172,9 @@ contract JobMarketFuzzTest is BazaarTest {
         market.commitResult(jobId, c);
 
         uint64 revealDeadline = market.getJob(jobId).deadline;
-        vm.warp(block.timestamp + bound(revealAfter, 0, 2 * REVEAL_WINDOW));
+        vm.warp(vm.getBlockTimestamp() + bound(revealAfter, 0, 2 * REVEAL_WINDOW));
         vm.prank(provider);
-        if (block.timestamp > revealDeadline) {
+        if (vm.getBlockTimestamp() > revealDeadline) {
             vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarket__DeadlinePassed.selector, revealDeadline));
             market.revealResult(jobId, RESULT, 7, keccak256("salt"));
             return;

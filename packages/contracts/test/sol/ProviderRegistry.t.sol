@@ -88,7 +88,7 @@ contract ProviderRegistryTest is BazaarTest {
     }
 
     function test_stakeWithPermit_approvesAndStakesInOneCall() public {
-        uint256 deadline = block.timestamp + 1 hours;
+        uint256 deadline = vm.getBlockTimestamp() + 1 hours;
         (uint8 v, bytes32 r, bytes32 s) = signPermit(STRANGER_KEY, address(registry), MIN_STAKE, deadline);
         vm.prank(stranger);
         registry.stakeWithPermit(MIN_STAKE, deadline, v, r, s);
@@ -97,7 +97,7 @@ contract ProviderRegistryTest is BazaarTest {
     }
 
     function test_stakeWithPermit_survivesAFrontRunPermit() public {
-        uint256 deadline = block.timestamp + 1 hours;
+        uint256 deadline = vm.getBlockTimestamp() + 1 hours;
         (uint8 v, bytes32 r, bytes32 s) = signPermit(STRANGER_KEY, address(registry), MIN_STAKE, deadline);
         // Someone submits the permit first: the allowance is there, the permit call now fails.
         token.permit(stranger, address(registry), MIN_STAKE, deadline, v, r, s);
@@ -107,7 +107,7 @@ contract ProviderRegistryTest is BazaarTest {
     }
 
     function test_stakeWithPermit_revertsWithABadPermitAndNoAllowance() public {
-        uint256 deadline = block.timestamp + 1 hours;
+        uint256 deadline = vm.getBlockTimestamp() + 1 hours;
         (uint8 v, bytes32 r, bytes32 s) =
             signPermitAs(PROVIDER_KEY, stranger, address(registry), MIN_STAKE, deadline);
         vm.prank(stranger);
@@ -125,7 +125,7 @@ contract ProviderRegistryTest is BazaarTest {
         ProviderRegistry.StakeAccount memory a = registry.accountOf(provider);
         vm.assertEq(a.staked, MIN_STAKE - 1 ether, "staked");
         vm.assertEq(a.unbonding, 1 ether, "unbonding");
-        vm.assertEq(a.unbondingReadyAt, block.timestamp + UNBONDING_DELAY, "readyAt");
+        vm.assertEq(a.unbondingReadyAt, vm.getBlockTimestamp() + UNBONDING_DELAY, "readyAt");
         vm.assertFalse(registry.isEligible(provider), "below minStake");
     }
 
@@ -150,12 +150,12 @@ contract ProviderRegistryTest is BazaarTest {
     function test_requestUnbond_againRestartsTheDelay() public {
         vm.prank(provider);
         registry.requestUnbond(1 ether);
-        vm.warp(block.timestamp + 1 days);
+        vm.warp(vm.getBlockTimestamp() + 1 days);
         vm.prank(provider);
         registry.requestUnbond(2 ether);
         ProviderRegistry.StakeAccount memory a = registry.accountOf(provider);
         vm.assertEq(a.unbonding, 3 ether, "amounts add up");
-        vm.assertEq(a.unbondingReadyAt, block.timestamp + UNBONDING_DELAY, "delay restarted");
+        vm.assertEq(a.unbondingReadyAt, vm.getBlockTimestamp() + UNBONDING_DELAY, "delay restarted");
     }
 
     function test_cancelUnbonding_restoresTheStake() public {
@@ -181,7 +181,7 @@ contract ProviderRegistryTest is BazaarTest {
     function test_withdraw_afterTheDelay() public {
         vm.prank(provider);
         registry.requestUnbond(MIN_STAKE);
-        uint256 readyAt = block.timestamp + UNBONDING_DELAY;
+        uint256 readyAt = vm.getBlockTimestamp() + UNBONDING_DELAY;
         vm.warp(readyAt - 1);
         vm.prank(provider);
         vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.ProviderRegistry__UnbondingNotReady.selector, readyAt));
@@ -318,13 +318,13 @@ contract ProviderRegistryTest is BazaarTest {
             registry.slash(provider, 0, REASON, "");
         }
         ProviderRegistry.StakeAccount memory a = registry.accountOf(provider);
-        vm.assertEq(a.jailedUntil, block.timestamp + JAIL_DURATION, "jailed");
+        vm.assertEq(a.jailedUntil, vm.getBlockTimestamp() + JAIL_DURATION, "jailed");
         vm.assertEq(a.faults, 0, "count reset");
         vm.assertFalse(registry.isEligible(provider), "ineligible while jailed");
         vm.assertEq(registry.reputationOf(provider).score, 0, "no score while jailed");
         vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.ProviderRegistry__NotEligible.selector, provider));
         registry.lock(provider, 0);
-        vm.warp(block.timestamp + JAIL_DURATION);
+        vm.warp(vm.getBlockTimestamp() + JAIL_DURATION);
         vm.assertTrue(registry.isEligible(provider), "eligible after the jail term");
         registry.lock(provider, 1 ether);
     }
@@ -372,12 +372,12 @@ contract ProviderRegistryTest is BazaarTest {
         actAsMarket();
         registry.lock(provider, 0);
         registry.release(provider, 0, 10);
-        vm.warp(block.timestamp + HALF_LIFE);
+        vm.warp(vm.getBlockTimestamp() + HALF_LIFE);
         vm.assertEq(registry.reputationOf(provider).good, 0.5e18, "halved after one half-life");
-        vm.warp(block.timestamp + HALF_LIFE / 2);
+        vm.warp(vm.getBlockTimestamp() + HALF_LIFE / 2);
         // Linear between half-lives: 0.5 - 0.5 * 0.5 / 2.
         vm.assertEq(registry.reputationOf(provider).good, 0.375e18, "interpolated");
-        vm.warp(block.timestamp + 200 * uint256(HALF_LIFE));
+        vm.warp(vm.getBlockTimestamp() + 200 * uint256(HALF_LIFE));
         vm.assertEq(registry.reputationOf(provider).good, 0, "gone after 96 half-lives");
     }
 
@@ -471,10 +471,10 @@ contract ProviderRegistryTest is BazaarTest {
         stakeAs(stranger, amount);
         vm.prank(stranger);
         registry.requestUnbond(amount);
-        uint256 readyAt = block.timestamp + UNBONDING_DELAY;
-        vm.warp(block.timestamp + wait);
+        uint256 readyAt = vm.getBlockTimestamp() + UNBONDING_DELAY;
+        vm.warp(vm.getBlockTimestamp() + wait);
         vm.prank(stranger);
-        if (block.timestamp < readyAt) {
+        if (vm.getBlockTimestamp() < readyAt) {
             vm.expectRevert(
                 abi.encodeWithSelector(ProviderRegistry.ProviderRegistry__UnbondingNotReady.selector, readyAt)
             );
@@ -495,9 +495,9 @@ contract ProviderRegistryTest is BazaarTest {
         for (uint256 i = 0; i < n; i++) {
             registry.release(provider, 0, 1);
         }
-        vm.warp(block.timestamp + dt1);
+        vm.warp(vm.getBlockTimestamp() + dt1);
         uint256 first = registry.reputationOf(provider).good;
-        vm.warp(block.timestamp + dt2);
+        vm.warp(vm.getBlockTimestamp() + dt2);
         uint256 second = registry.reputationOf(provider).good;
         vm.assertLe(first, n * 1e18, "never above the undecayed value");
         vm.assertLe(second, first, "never grows with time");

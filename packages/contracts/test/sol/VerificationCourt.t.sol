@@ -249,7 +249,7 @@ contract VerificationCourtTest is CourtTest {
         vm.expectRevert(abi.encodeWithSelector(VerificationCourt.Court__NotReady.selector, b));
         court.settleCase(caseId);
         revealCommitted(provider2, b, ANS_RIGHT);
-        vm.warp(block.timestamp + CHALLENGE_WINDOW + 1);
+        vm.warp(vm.getBlockTimestamp() + CHALLENGE_WINDOW + 1);
         vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarket__OnHold.selector, a));
         market.finalize(a);
         uint256 p1 = token.balanceOf(provider);
@@ -311,7 +311,7 @@ contract VerificationCourtTest is CourtTest {
         uint256 caseId = openReplicated(pair(a, b));
         commitAnswer(provider, a, ANS_RIGHT);
         // b never commits: a's reveal opens once b's commit deadline has passed.
-        vm.warp(block.timestamp + COMMIT_WINDOW + 1);
+        vm.warp(vm.getBlockTimestamp() + COMMIT_WINDOW + 1);
         revealCommitted(provider, a, ANS_RIGHT);
         vm.expectRevert(abi.encodeWithSelector(VerificationCourt.Court__NotReady.selector, b));
         court.settleCase(caseId);
@@ -325,7 +325,7 @@ contract VerificationCourtTest is CourtTest {
 
         // Both replicas expire: the case ends with nothing to settle.
         uint256 c2 = openReplicated(pair(awardedJob(provider), awardedJob(provider2)));
-        vm.warp(block.timestamp + COMMIT_WINDOW + 1);
+        vm.warp(vm.getBlockTimestamp() + COMMIT_WINDOW + 1);
         VerificationCourt.CaseView memory c = court.getCase(c2);
         market.reclaimExpired(c.jobIds[0]);
         market.reclaimExpired(c.jobIds[1]);
@@ -395,27 +395,27 @@ contract VerificationCourtTest is CourtTest {
         vm.expectRevert(abi.encodeWithSelector(VerificationCourt.Court__NotReady.selector, jobId));
         court.drawAudit(caseId);
         revealAnswer(provider, jobId, ANS_RIGHT);
-        uint256 endsAt = block.timestamp + AUDIT_GRACE;
+        uint256 endsAt = vm.getBlockTimestamp() + AUDIT_GRACE;
         vm.prank(stranger);
         vm.expectRevert(abi.encodeWithSelector(VerificationCourt.Court__GraceNotOver.selector, endsAt));
         court.drawAudit(caseId);
         vm.expectEmit(address(court));
-        emit VerificationCourt.DrawRearmed(caseId, uint64(block.number));
+        emit VerificationCourt.DrawRearmed(caseId, uint64(vm.getBlockNumber()));
         vm.prank(requester);
         court.drawAudit(caseId);
         uint64 seedBlock = court.getCase(caseId).seedBlock;
-        vm.assertEq(seedBlock, block.number, "armed on this block");
+        vm.assertEq(seedBlock, vm.getBlockNumber(), "armed on this block");
         // Same block: its hash is not known yet.
         vm.prank(requester);
         vm.expectRevert(abi.encodeWithSelector(VerificationCourt.Court__DrawTooEarly.selector, seedBlock));
         court.drawAudit(caseId);
         // An unreadable (too old) seed block re-arms instead of drawing from a zero hash.
-        vm.roll(block.number + 1);
+        vm.roll(vm.getBlockNumber() + 1);
         vm.setBlockhash(seedBlock, bytes32(0));
         vm.prank(requester);
         court.drawAudit(caseId);
-        vm.assertEq(court.getCase(caseId).seedBlock, block.number, "re-armed");
-        vm.roll(block.number + 1);
+        vm.assertEq(court.getCase(caseId).seedBlock, vm.getBlockNumber(), "re-armed");
+        vm.roll(vm.getBlockNumber() + 1);
         vm.prank(requester);
         court.drawAudit(caseId);
         VerificationCourt.CaseView memory c = court.getCase(caseId);
@@ -439,10 +439,10 @@ contract VerificationCourtTest is CourtTest {
         vm.prank(requester);
         uint256 caseId = court.openAudit(jobId, 1);
         revealAnswer(provider, jobId, ANS_RIGHT);
-        vm.warp(block.timestamp + AUDIT_GRACE);
+        vm.warp(vm.getBlockTimestamp() + AUDIT_GRACE);
         vm.prank(stranger);
         court.drawAudit(caseId);
-        vm.roll(block.number + 1);
+        vm.roll(vm.getBlockNumber() + 1);
         // A seed whose roll is not below 1 bps.
         bytes32 commit = market.getJob(jobId).commitment;
         bytes32 seed;
@@ -450,7 +450,7 @@ contract VerificationCourtTest is CourtTest {
             seed = bytes32(i);
             if (uint256(keccak256(abi.encode(uint256(seed), caseId, commit))) % 10_000 >= 1) break;
         }
-        vm.setBlockhash(block.number - 1, seed);
+        vm.setBlockhash(vm.getBlockNumber() - 1, seed);
         uint256 req = token.balanceOf(requester);
         uint256 p = token.balanceOf(provider);
         vm.expectEmit(address(court));
@@ -464,7 +464,7 @@ contract VerificationCourtTest is CourtTest {
 
     function test_audit_auditorAgrees_isPaidTheFee() public {
         (uint256 caseId,) = armedAudit(10_000, ANS_RIGHT);
-        vm.roll(block.number + 1);
+        vm.roll(vm.getBlockNumber() + 1);
         vm.prank(requester);
         court.drawAudit(caseId);
         VerificationCourt.CaseView memory c = court.getCase(caseId);
@@ -478,7 +478,7 @@ contract VerificationCourtTest is CourtTest {
 
     function test_audit_absentAuditorForfeitsAndTheResultStands() public {
         (uint256 caseId,) = armedAudit(10_000, ANS_RIGHT);
-        vm.roll(block.number + 1);
+        vm.roll(vm.getBlockNumber() + 1);
         vm.prank(requester);
         court.drawAudit(caseId);
         VerificationCourt.CaseView memory c = court.getCase(caseId);
@@ -493,7 +493,7 @@ contract VerificationCourtTest is CourtTest {
 
     function test_audit_mismatchGoesToReferees_wrongProviderSlashed() public {
         (uint256 caseId,) = armedAudit(10_000, ANS_WRONG);
-        vm.roll(block.number + 1);
+        vm.roll(vm.getBlockNumber() + 1);
         vm.prank(requester);
         court.drawAudit(caseId);
         VerificationCourt.CaseView memory c = court.getCase(caseId);
@@ -520,7 +520,7 @@ contract VerificationCourtTest is CourtTest {
 
     function test_audit_mismatch_wrongAuditorPenalizedAndProviderPaid() public {
         (uint256 caseId,) = armedAudit(10_000, ANS_RIGHT);
-        vm.roll(block.number + 1);
+        vm.roll(vm.getBlockNumber() + 1);
         vm.prank(requester);
         court.drawAudit(caseId);
         VerificationCourt.CaseView memory c = court.getCase(caseId);
@@ -541,7 +541,7 @@ contract VerificationCourtTest is CourtTest {
             court.leavePool();
         }
         (uint256 caseId,) = armedAudit(10_000, ANS_RIGHT);
-        vm.roll(block.number + 1);
+        vm.roll(vm.getBlockNumber() + 1);
         vm.expectEmit(address(court));
         emit VerificationCourt.AuditDrawn(caseId, true, address(0));
         vm.prank(requester);
@@ -556,7 +556,7 @@ contract VerificationCourtTest is CourtTest {
         uint256 caseId = court.openAudit(jobId, 5_000);
         vm.expectRevert(abi.encodeWithSelector(VerificationCourt.Court__NotReady.selector, jobId));
         court.settleCase(caseId);
-        vm.warp(block.timestamp + COMMIT_WINDOW + 1);
+        vm.warp(vm.getBlockTimestamp() + COMMIT_WINDOW + 1);
         market.reclaimExpired(jobId);
         uint256 req = token.balanceOf(requester);
         court.settleCase(caseId);
@@ -596,7 +596,7 @@ contract VerificationCourtTest is CourtTest {
             abi.encodeWithSelector(VerificationCourt.Court__InvalidJobStatus.selector, open, JobMarket.Status.Open)
         );
         court.challenge(open, WRONG, FUEL);
-        uint64 endsAt = uint64(block.timestamp + CHALLENGE_WINDOW);
+        uint64 endsAt = uint64(vm.getBlockTimestamp() + CHALLENGE_WINDOW);
         vm.warp(endsAt);
         vm.prank(referees[0]);
         vm.expectRevert(abi.encodeWithSelector(JobMarket.JobMarket__DeadlinePassed.selector, endsAt));
@@ -645,18 +645,18 @@ contract VerificationCourtTest is CourtTest {
         uint256 caseId = challengeAs(referees[0], jobId, ANS_WRONG);
         uint256 disputeId = court.getCase(caseId).disputeId;
         // Same block as the challenge that opened the dispute.
-        vm.expectRevert(abi.encodeWithSelector(VerificationCourt.Court__DrawTooEarly.selector, uint64(block.number)));
+        vm.expectRevert(abi.encodeWithSelector(VerificationCourt.Court__DrawTooEarly.selector, uint64(vm.getBlockNumber())));
         court.drawReferees(disputeId);
-        vm.roll(block.number + 1);
-        vm.setBlockhash(block.number - 1, bytes32(0));
+        vm.roll(vm.getBlockNumber() + 1);
+        vm.setBlockhash(vm.getBlockNumber() - 1, bytes32(0));
         vm.expectEmit(address(court));
-        emit VerificationCourt.DrawRearmed(disputeId, uint64(block.number));
+        emit VerificationCourt.DrawRearmed(disputeId, uint64(vm.getBlockNumber()));
         court.drawReferees(disputeId);
         vm.assertEq(court.getDispute(disputeId).commitDeadline, 0, "not drawn");
-        vm.roll(block.number + 1);
+        vm.roll(vm.getBlockNumber() + 1);
         court.drawReferees(disputeId);
         VerificationCourt.DisputeView memory d = court.getDispute(disputeId);
-        vm.assertEq(d.commitDeadline, block.timestamp + COURT_COMMIT, "commit deadline");
+        vm.assertEq(d.commitDeadline, vm.getBlockTimestamp() + COURT_COMMIT, "commit deadline");
         vm.assertEq(d.revealDeadline, d.commitDeadline + COURT_REVEAL, "reveal deadline");
         for (uint256 i = 0; i < d.referees.length; i++) {
             vm.assertTrue(d.referees[i] != referees[0], "challenger not drawn");

@@ -186,7 +186,7 @@ contract VerificationCourtFuzzTest is CourtTest {
             if (repAnswers[i] == ABSENT) someAbsent = true;
             else commitAnswer(reps[i], repJobs[i], repAnswers[i]);
         }
-        if (someAbsent) vm.warp(block.timestamp + COMMIT_WINDOW + 1);
+        if (someAbsent) vm.warp(vm.getBlockTimestamp() + COMMIT_WINDOW + 1);
         for (uint256 i = 0; i < k; i++) {
             if (repAnswers[i] == ABSENT) continue;
             revealCommitted(reps[i], repJobs[i], repAnswers[i]);
@@ -297,7 +297,7 @@ contract VerificationCourtFuzzTest is CourtTest {
         vm.prank(requester);
         court.drawAudit(caseId);
         uint64 seedBlock = court.getCase(caseId).seedBlock;
-        vm.roll(block.number + 1);
+        vm.roll(vm.getBlockNumber() + 1);
         vm.setBlockhash(seedBlock, seed);
         selected = uint256(keccak256(abi.encode(uint256(seed), caseId, market.getJob(jobId).commitment))) % 10_000 < bps;
         vm.prank(requester);

@@ -11,6 +11,12 @@ interface Vm {
     // time and identity
     function warp(uint256 timestamp) external;
     function roll(uint256 blockNumber) external;
+    // Tests read the clock through these, never `block.timestamp` / `block.number`: the shipped
+    // pipeline (viaIR) treats those as constant for the whole transaction, so its optimizer may
+    // reuse a value read before a `warp` / `roll` (a test function is one transaction). A
+    // cheatcode call is opaque to it and always returns the current value.
+    function getBlockTimestamp() external view returns (uint256 timestamp);
+    function getBlockNumber() external view returns (uint256 height);
     function setBlockhash(uint256 blockNumber, bytes32 blockHash) external;
     function prank(address sender) external;
     function startPrank(address sender) external;

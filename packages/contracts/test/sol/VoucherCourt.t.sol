@@ -113,7 +113,7 @@ contract VoucherCourtTest is CourtTest {
         vm.assertEq(c.claimedFuel, FUEL, "the provider's claimed fuel");
         vm.assertEq(token.balanceOf(requester), before - CHALLENGE_BOND, "bond taken");
         vm.assertTrue(statusOfClaim(id) == VoucherVault.ClaimStatus.Disputed, "frozen in the vault");
-        vm.assertEq(vault.claimOf(id).deadline, uint64(block.timestamp) + DISPUTE_TIMEOUT, "settle-by");
+        vm.assertEq(vault.claimOf(id).deadline, uint64(vm.getBlockTimestamp()) + DISPUTE_TIMEOUT, "settle-by");
         VerificationCourt.DisputeView memory d = court.getDispute(disputeId);
         vm.assertEq(d.caseId, caseId, "dispute of the case");
         vm.assertEq(d.parties.length, 2, "two parties");

@@ -73,7 +73,7 @@ contract VoucherVaultTest is VaultTest {
 
         vm.prank(stranger);
         token.approve(address(vault), 0);
-        uint256 deadline = block.timestamp + 1 hours;
+        uint256 deadline = vm.getBlockTimestamp() + 1 hours;
         (uint8 v, bytes32 r, bytes32 s) = signPermit(STRANGER_KEY, address(vault), 700, deadline);
         vm.prank(stranger);
         vault.depositWithPermit(provider, 700, deadline, v, r, s);
@@ -157,7 +157,7 @@ contract VoucherVaultTest is VaultTest {
         vault.startThaw(provider, 10_000);
         (uint256 amount, uint64 readyAt) = vault.thawOf(requester, provider);
         vm.assertEq(amount, 10_000, "announced");
-        vm.assertEq(readyAt, block.timestamp + THAW_DELAY, "ready at");
+        vm.assertEq(readyAt, vm.getBlockTimestamp() + THAW_DELAY, "ready at");
         vm.expectRevert(abi.encodeWithSelector(VoucherVault.Vault__ThawNotOver.selector, readyAt));
         vm.prank(requester);
         vault.withdraw(provider);
@@ -168,7 +168,7 @@ contract VoucherVaultTest is VaultTest {
         vm.prank(requester);
         vm.assertEq(vault.withdraw(provider), 10_000 - 3_000 - 2 * PRICE, "only what is left");
         vm.assertEq(token.balanceOf(requester), before + 5_000, "paid out");
-        vm.warp(block.timestamp + CLAIM_WINDOW);
+        vm.warp(vm.getBlockTimestamp() + CLAIM_WINDOW);
         uint256 p = token.balanceOf(provider);
         vault.finalizeClaim(id);
         vm.assertEq(token.balanceOf(provider), p + 2 * PRICE, "claim survives the withdrawal");
@@ -188,7 +188,7 @@ contract VoucherVaultTest is VaultTest {
         vault.startThaw(provider, 10_001);
         vault.startThaw(provider, 4_000);
         vault.cancelThaw(provider);
-        vm.warp(block.timestamp + THAW_DELAY);
+        vm.warp(vm.getBlockTimestamp() + THAW_DELAY);
         vm.expectRevert(VoucherVault.Vault__NoThaw.selector);
         vault.withdraw(provider);
         vm.stopPrank();
@@ -209,7 +209,7 @@ contract VoucherVaultTest is VaultTest {
         redeemAs(provider, key, one(voucherOf(requester, provider, 1, 100)));
         vm.prank(requester);
         vault.revokeSigner(signer);
-        uint64 effective = uint64(block.timestamp + REVOKE_DELAY);
+        uint64 effective = uint64(vm.getBlockTimestamp() + REVOKE_DELAY);
         redeemAs(provider, key, one(voucherOf(requester, provider, 2, 200)));
         vm.warp(effective);
         vm.assertFalse(vault.isSigner(requester, signer), "revoked");
@@ -261,7 +261,7 @@ contract VoucherVaultTest is VaultTest {
         depositAs(requester, provider, ESCROW);
         bytes32 id = claimAs(provider, REQUESTER_KEY, awardOf(requester, provider, 1), 10);
         redeemAs(provider, REQUESTER_KEY, one(voucherOf(requester, provider, 1, 10 * PRICE)));
-        vm.warp(block.timestamp + CLAIM_WINDOW);
+        vm.warp(vm.getBlockTimestamp() + CLAIM_WINDOW);
         uint256 before = token.balanceOf(provider);
         vault.finalizeClaim(id);
         vm.assertEq(token.balanceOf(provider), before, "not paid twice");

@@ -89,25 +89,35 @@ function tracked(
  * another provider whose claim was paid (15). The vault has paid the voucher provider 30 through
  * sequence 1: sequence 1 is redeemed, 2 is only vouchered.
  */
-export function voucherPaymentsApi(channels: Map<string, VoucherChannelState> | 'unreadable') {
+export function voucherPaymentsApi(
+  channels: Map<string, VoucherChannelState> | 'unreadable',
+  /** Every amount is this many base units times the figure above (1e16: 0.01 BZR, for the page). */
+  unit = 1n,
+) {
   const records = [
     voucherRecord(voucherProvider, 1n, 'vouchered', {
-      amount: 30n,
+      amount: 30n * unit,
       fuelUsed: 10n,
-      voucheredBy: { paidThroughSequence: 1n, cumulativeAmount: 30n },
+      voucheredBy: { paidThroughSequence: 1n, cumulativeAmount: 30n * unit },
     }),
     voucherRecord(voucherProvider, 2n, 'vouchered', {
-      amount: 20n,
-      voucheredBy: { paidThroughSequence: 2n, cumulativeAmount: 50n },
+      amount: 20n * unit,
+      voucheredBy: { paidThroughSequence: 2n, cumulativeAmount: 50n * unit },
     }),
-    voucherRecord(voucherProvider, 3n, 'verified', { amount: 10n }),
+    voucherRecord(voucherProvider, 3n, 'verified', { amount: 10n * unit }),
     voucherRecord(claimProvider, 1n, 'verified', {
-      amount: 15n,
-      claim: { claimId: `0x${'cc'.repeat(32)}`, amount: 15n, seenAt: 1, disputed: false, status: 'Paid' },
+      amount: 15n * unit,
+      claim: {
+        claimId: `0x${'cc'.repeat(32)}`,
+        amount: 15n * unit,
+        seenAt: 1,
+        disputed: false,
+        status: 'Paid',
+      },
     }),
   ]
   const jobs = [
-    tracked('7', onChainProvider, 100n, 300n, 3_000n),
+    tracked('7', onChainProvider, 100n, 300n * unit, 3_000n * unit),
     ...records.map((r) => {
       const jobId = BigInt(r.jobId)
       // The voucher steps of the timeline, as the voucher path records them.

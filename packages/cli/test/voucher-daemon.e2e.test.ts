@@ -6,12 +6,39 @@
  * unknown voucher job id fails like any unknown job; no JobMarket job is created.
  */
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import type { JobView } from '@bazaar/sdk'
+import { createVoucherVault } from '@bazaar/chain'
+import { connectChain } from '@bazaar/node/daemon/connect-chain'
+import { formatTokens } from '@bazaar/protocol'
+import type { JobView, ProviderView } from '@bazaar/sdk'
 import { type ProcessMarket, repoRoot, startProcessMarket, waitFor } from './harness/process-market.ts'
+
+/** Runs a bazaar command as a user does (text output, no --json); its stdout, or throws with stderr. */
+function bazaarText(args: string[]): Promise<string> {
+  const env = { ...process.env }
+  for (const key of Object.keys(env)) if (key.startsWith('BAZAAR_')) delete env[key]
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [resolve(repoRoot, 'packages/cli/src/bin.ts'), ...args], {
+      cwd: repoRoot,
+      env,
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    child.on('error', fail)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      if (code === 0) done(stdout)
+      else fail(new Error(`bazaar ${args.join(' ')} exited ${code}:\n${stdout}\n${stderr}`))
+    })
+  })
+}
 
 const wordcountSpec = resolve(repoRoot, 'examples/specs/wordcount.yaml')
 
@@ -99,5 +126,100 @@ describe('voucher jobs through the daemons and the CLI', () => {
       market.bazaarJson(['job', 'status', unknown, '--api', api]),
       /no job .* on this node/,
     )
+  })
+  it('`job run` and `job status` say how a voucher job is paid: no escrow, owed, vouchered, then redeemed', async () => {
+    const api = market.requester.ready.api
+    const provider = market.providers[0]!.ready.address
+    const run = await bazaarText(['job', 'run', wordcountSpec, '--api', api])
+    assert.match(run, /^cost: paid by voucher: .* no JobMarket escrow for this job$/m, run)
+    assert.doesNotMatch(run, /cost: escrow|escrowed/, 'no per-job escrow line for a voucher job')
+    assert.match(run, /voucher job created: no escrow of its own/)
+    assert.match(run, /^ {2}payment {6}voucher \(/m, run)
+    const id = /^job (\d+) submitted$/m.exec(run)?.[1]
+    assert.ok(id && BigInt(id) >= 2n ** 255n, run)
+
+    const view = await waitFor(
+      'the second job to be vouchered',
+      async () => {
+        const v = await market.bazaarJson<JobView>(['job', 'status', id, '--api', api])
+        return v.voucher?.phase === 'vouchered' ? v : undefined
+      },
+      30_000,
+    )
+    const voucher = view.voucher!
+    assert.equal(voucher.sequence, '2')
+    assert.equal(
+      voucher.settlement,
+      'vouchered',
+      'signed, not redeemed: the provider redeems at 1 BZR or hourly',
+    )
+    assert.equal(voucher.redeemed, '0')
+    const owed = BigInt(voucher.owed!)
+    const cumulative = BigInt(voucher.voucher!.cumulativeAmount)
+    assert.ok(cumulative > owed, 'the voucher through sequence 2 covers both jobs')
+    const before = await bazaarText(['job', 'status', id, '--api', api])
+    assert.match(
+      before,
+      /payment {6}voucher \(vouchered: a signed voucher covers it, not redeemed on-chain yet\)/,
+    )
+    assert.ok(
+      before.includes(
+        `owed         ${formatTokens(owed)}; vouchered ${formatTokens(owed)}; redeemed ${formatTokens(0n)}`,
+      ),
+      before,
+    )
+    assert.doesNotMatch(before, /escrowed/)
+    const providersOf = async () =>
+      ((await (await fetch(`${api}/v1/providers`)).json()) as { providers: ProviderView[] }).providers.find(
+        (p) => p.address.toLowerCase() === provider.toLowerCase(),
+      )
+    const unpaid = await providersOf()
+    assert.deepEqual(
+      [unpaid?.earned, unpaid?.voucheredUnredeemed],
+      ['0', cumulative.toString()],
+      'vouchered is not earned until redeemed',
+    )
+
+    // The provider redeems: the voucher it holds is the requester's signature over exactly these
+    // terms (cumulative through sequence 2). The test signs the same terms with the requester's key
+    // (the vault does not check jobsRoot) and redeems them with the provider's key, as its node would.
+    const requesterChain = await connectChain({
+      rpcUrl: market.devnet.rpcUrl,
+      deployment: market.deployment,
+      privateKey: market.requesterAccount.privateKey,
+    })
+    const providerChain = await connectChain({
+      rpcUrl: market.devnet.rpcUrl,
+      deployment: market.deployment,
+      privateKey: market.providerAccounts[0]!.privateKey,
+    })
+    const terms = {
+      requester: market.requester.ready.address as `0x${string}`,
+      provider: provider as `0x${string}`,
+      paidThroughSequence: 2n,
+      cumulativeAmount: cumulative,
+      jobsRoot: `0x${'00'.repeat(32)}` as const,
+    }
+    const signature = await createVoucherVault(requesterChain, market.deployment.vault).signVoucher(terms)
+    const redeemed = await createVoucherVault(providerChain, market.deployment.vault).redeem([
+      { voucher: terms, signature },
+    ])
+    assert.equal(redeemed.paid, cumulative)
+
+    const after = await bazaarText(['job', 'status', id, '--api', api])
+    assert.match(
+      after,
+      /payment {6}voucher \(redeemed: the provider was paid on-chain by the voucher\)/,
+      after,
+    )
+    assert.ok(after.includes(`redeemed ${formatTokens(owed)}`), after)
+    const list = await market.bazaarJson<JobView[]>(['job', 'list', '--api', api])
+    assert.deepEqual(
+      list.map((j) => j.voucher?.settlement),
+      ['redeemed', 'redeemed'],
+      'both jobs paid by the one redemption',
+    )
+    const paid = await providersOf()
+    assert.deepEqual([paid?.earned, paid?.voucheredUnredeemed], [cumulative.toString(), '0'])
   })
 })

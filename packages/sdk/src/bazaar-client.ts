@@ -39,6 +39,15 @@ export interface VoucherJobInfo {
   owed?: string
   /** The part of `owed` a signed voucher covers. */
   vouchered: string
+  /**
+   * Where the payment stands on-chain: `awarded` (nothing owed yet), `owed` (verified, no voucher
+   * yet), `vouchered` (a signed voucher covers it, not redeemed), `claim-pending`, `redeemed` (a
+   * redeemed voucher paid it), `claimed` (a claim paid it), `rejected` (never owed). Older nodes
+   * do not say.
+   */
+  settlement?: VoucherSettlement
+  /** The part paid to the provider on-chain; absent when the node could not read the vault. */
+  redeemed?: string
   /** The cumulative voucher that covered the job. */
   voucher?: { paidThroughSequence: string; cumulativeAmount: string; signedAt?: number }
   /** Unix seconds. */
@@ -55,6 +64,15 @@ export interface VoucherJobInfo {
   }
   reason?: string
 }
+
+export type VoucherSettlement =
+  | 'awarded'
+  | 'owed'
+  | 'vouchered'
+  | 'claim-pending'
+  | 'redeemed'
+  | 'claimed'
+  | 'rejected'
 
 /** One step of a job (see the node's JobEvent); `end` closes a watch. */
 export interface JobEventView {
@@ -88,7 +106,10 @@ export interface ProviderView {
   /** What this node has seen of it (requester role). */
   bids?: number
   wins?: number
+  /** Paid to it on-chain for this node's jobs (JobMarket settlements, redeemed vouchers, paid claims). */
   earned?: string
+  /** Vouchers of this node it has not redeemed yet: owed, not paid, not in `earned`. */
+  voucheredUnredeemed?: string
 }
 
 export interface NodeInfo {
@@ -99,6 +120,8 @@ export interface NodeInfo {
   chainId: number
   market: string
   balance: string
+  /** Requester role: how the node pays jobs of verification `none` (others always escrow on JobMarket). */
+  payment?: 'job-market' | 'voucher'
 }
 
 export interface OfferView {

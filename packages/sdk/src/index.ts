@@ -12,6 +12,7 @@ export {
   type ProviderView,
   type ReasonView,
   type VoucherJobInfo,
+  type VoucherSettlement,
 } from './bazaar-client.ts'
 export { type MapJobsOptions, type MapJobsProgress, type MapJobsResult, mapJobs } from './map-jobs.ts'
 export { uploadSpecFile } from './spec-files.ts'

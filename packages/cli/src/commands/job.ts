@@ -5,6 +5,7 @@ import {
   createBazaarClient,
   type JobEventView,
   type JobView,
+  type NodeInfo,
   uploadSpecFile,
 } from '@bazaar/sdk'
 import type { Command } from 'commander'
@@ -88,7 +89,7 @@ export function describeEvent(event: JobEventView): string | undefined {
       return `output verified against its hash (${event.outputBytes} bytes)`
     case 'finalized':
       return byVoucher
-        ? `owed ${tokens(event.paid as string)}, paid by voucher (the provider redeems it on-chain)`
+        ? `owed ${tokens(event.paid as string)}: nothing moves on-chain now; a signed voucher pays it when the provider redeems it`
         : `paid ${tokens(event.paid as string)}, refunded ${tokens(event.refunded as string)}`
     case 'voucher-signed':
       return `voucher signed through sequence ${event.paidThroughSequence}: ${tokens(event.cumulativeAmount as string)} in all, ${tokens(event.amount as string)} for this job`
@@ -107,11 +108,16 @@ export function describeEvent(event: JobEventView): string | undefined {
 
 /**
  * What a spec may cost, said before it is submitted: every job escrows fuel x max price; a
- * replicated one runs k jobs, so k escrows and about k times the price of one execution.
+ * replicated one runs k jobs, so k escrows and about k times the price of one execution. A node
+ * that pays by voucher (`payment` of GET /v1/node) escrows nothing per job for verification
+ * `none`: the job is owed from the vault escrow and paid when the provider redeems the voucher.
  */
-export function costNotice(spec: JobSpec): string {
+export function costNotice(spec: JobSpec, payment?: NodeInfo['payment']): string {
   const each = spec.limits.fuel * spec.price.maxPerFuel
   const v = spec.verification
+  if (payment === 'voucher' && v.mode === 'none') {
+    return `paid by voucher: ${tokens(each.toString())} at most, owed for the fuel used and paid from your vault escrow when the provider redeems the voucher; no JobMarket escrow for this job`
+  }
   if (v.mode === 'replicated') {
     return `replicated k=${v.k}: ${v.k} providers each run the job; escrow ${v.k} x ${tokens(each.toString())} = ${tokens((each * BigInt(v.k)).toString())} at most (about ${v.k}x one execution; a replica found wrong is not paid)`
   }
@@ -121,18 +127,42 @@ export function costNotice(spec: JobSpec): string {
   return `escrow ${tokens(each.toString())} at most`
 }
 
+/** Where a voucher job's payment stands, in words (`settlement` of the job's voucher section). */
+export function settlementWords(v: NonNullable<JobView['voucher']>): string {
+  switch (v.settlement) {
+    case 'awarded':
+      return 'awarded: nothing owed until the result verifies'
+    case 'owed':
+      return 'owed: result verified, no voucher signed yet'
+    case 'vouchered':
+      return v.redeemed === undefined
+        ? 'vouchered: a signed voucher covers it (could not read the vault: redeemed or not is unknown)'
+        : 'vouchered: a signed voucher covers it, not redeemed on-chain yet'
+    case 'claim-pending':
+      return 'claimed on-chain by the provider: locked in the vault, not paid yet'
+    case 'redeemed':
+      return 'redeemed: the provider was paid on-chain by the voucher'
+    case 'claimed':
+      return 'claimed: the provider was paid on-chain by its claim'
+    case 'rejected':
+      return `rejected: never owed${v.reason ? ` (${v.reason})` : ''}`
+    default:
+      return v.phase
+  }
+}
+
 function printJob(job: JobView): void {
   console.log(`job ${job.id} (${job.name}): ${job.state}`)
-  console.log(`  payment      ${paymentKind(job)}`)
+  const v = job.voucher
+  console.log(`  payment      ${paymentKind(job)}${v ? ` (${settlementWords(v)})` : ''}`)
   if (job.provider)
     console.log(`  provider     ${job.provider} (chosen from ${job.bidsReceived ?? 0} bid(s): lowest price)`)
   if (job.pricePerFuel) console.log(`  price        ${job.pricePerFuel} base units per fuel`)
   if (job.fuelUsed) console.log(`  fuel used    ${BigInt(job.fuelUsed).toLocaleString('en-US')}`)
-  const v = job.voucher
   if (v) {
     console.log(`  voucher      sequence ${v.sequence} in vault ${v.vault}: ${v.phase}`)
     console.log(
-      `  owed         ${tokens(v.owed)}; vouchered ${tokens(v.vouchered)}${v.voucher ? ` (voucher through ${v.voucher.paidThroughSequence}, ${tokens(v.voucher.cumulativeAmount)} in all)` : ''}`,
+      `  owed         ${tokens(v.owed)}; vouchered ${tokens(v.vouchered)}; redeemed ${v.redeemed === undefined ? 'unknown' : tokens(v.redeemed)}${v.voucher ? ` (voucher through ${v.voucher.paidThroughSequence}, ${tokens(v.voucher.cumulativeAmount)} in all)` : ''}`,
     )
     if (v.claim)
       console.log(
@@ -198,7 +228,11 @@ Examples:
     .action(async (specPath: string, opts: ApiOptions & { out?: string; detach?: boolean }) => {
       const api = client(opts)
       const spec = await uploadSpecFile(api, specPath)
-      if (!opts.json) console.log(`cost: ${costNotice(validateJobSpec(spec, specPath))}`)
+      if (!opts.json) {
+        // The node decides how the job is paid: ask it first, so the notice is what will happen.
+        const { payment } = await api.node()
+        console.log(`cost: ${costNotice(validateJobSpec(spec, specPath), payment)}`)
+      }
       const submitted = await api.submit(spec)
       if (opts.detach) {
         console.log(
@@ -258,8 +292,15 @@ Examples:
             id: j.id,
             name: j.name,
             state: j.state,
-            payment: paymentKind(j),
-            paid: tokens(j.paid),
+            payment: j.voucher?.settlement ? `voucher: ${j.voucher.settlement}` : paymentKind(j),
+            // Paid on-chain; a voucher job's `paid` is only what is owed until it is redeemed.
+            paid:
+              paymentKind(j) === 'voucher'
+                ? j.voucher?.redeemed === undefined
+                  ? '?'
+                  : tokens(j.voucher.redeemed)
+                : tokens(j.paid),
+            owed: paymentKind(j) === 'voucher' ? tokens(j.voucher?.owed ?? j.paid) : '-',
             fuel: j.fuelUsed ?? '-',
           })),
         )
@@ -284,6 +325,8 @@ Examples:
     .action(async (id: string, opts: ApiOptions) => {
       const view = await client(opts).cancel(id)
       if (opts.json) console.log(JSON.stringify(view))
+      else if (paymentKind(view) === 'voucher')
+        console.log(`job ${view.id} cancelled before any award: nothing was escrowed or owed`)
       else
         console.log(`job ${view.id} cancelled: refunded ${tokens(view.refunded)} of ${tokens(view.escrow)}`)
       process.exit(ExitCode.Ok)

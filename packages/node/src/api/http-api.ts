@@ -23,15 +23,25 @@ import type { ProviderService } from '../provider/provider-service.ts'
 import type { JobTracker, TrackedJob } from '../requester/job-tracker.ts'
 import { prepareJob } from '../requester/prepare-job.ts'
 import type { RequesterService } from '../requester/requester-service.ts'
-import { paymentOf, type VoucherJobView } from '../vouchers/voucher-job-view.ts'
+import {
+  paymentOf,
+  type SettledVoucherJobView,
+  settleVoucherJobView,
+  type VoucherJobView,
+} from '../vouchers/voucher-job-view.ts'
 import type { VoucherProvider } from '../vouchers/voucher-provider.ts'
 import type { VoucherRequester } from '../vouchers/voucher-requester.ts'
 import { jsonSafe } from './json-safe.ts'
 import { createApiMetrics } from './metrics.ts'
-import { providerStats } from './provider-stats.ts'
+import { providerStats, voucherPairs } from './provider-stats.ts'
+import { memoizedChannels, type VaultChannelReader, vaultChannelReader } from './vault-channels.ts'
 
-/** On-chain reads about providers (any signer will do: they never send). */
-export type RegistryReader = Pick<BazaarContracts, 'accountOf' | 'reputationOf' | 'registryParameters'>
+/**
+ * On-chain reads about providers (any signer will do: they never send). With `readOther`, the
+ * vault is read too, to tell redeemed vouchers from unredeemed ones.
+ */
+export type RegistryReader = Pick<BazaarContracts, 'accountOf' | 'reputationOf' | 'registryParameters'> &
+  Partial<Pick<BazaarContracts, 'readOther'>>
 
 export interface HttpApiComponents {
   /** What this node does; shown by /v1/node and the dashboard. */
@@ -51,8 +61,12 @@ export interface HttpApiComponents {
   balance: () => Promise<bigint>
   /** A provider's stake in the registry. */
   stakeOf: (provider: Address) => Promise<bigint>
-  /** The voucher path's sides (docs/vouchers.md): voucher details of jobs, and their metrics. */
-  vouchers?: { requester?: VoucherRequester; provider?: VoucherProvider }
+  /**
+   * The voucher path's sides (docs/vouchers.md): voucher details of jobs, and their metrics.
+   * `channels` reads the vault's counters of a pair (redeemed or not); default: through
+   * `registry.readOther` when the registry has it.
+   */
+  vouchers?: { requester?: VoucherRequester; provider?: VoucherProvider; channels?: VaultChannelReader }
 }
 
 export interface HttpApi {
@@ -74,9 +88,8 @@ const statusOf = (err: BaseError): 400 | 404 | 409 | 500 =>
         ? 404
         : 500
 
-function summary(job: TrackedJob, describe?: (id: string) => VoucherJobView | undefined) {
+function summary(job: TrackedJob, voucher: SettledVoucherJobView | undefined) {
   const payment = paymentOf(job.id)
-  const voucher = payment === 'voucher' ? describe?.(job.id) : undefined
   return jsonSafe({
     id: job.id,
     name: job.name,
@@ -118,8 +131,34 @@ export function createHttpApp(c: HttpApiComponents): Hono {
     }),
   })
 
-  const describe = c.vouchers?.requester ? (id: string) => c.vouchers?.requester?.describe(id) : undefined
-  const view = (job: TrackedJob) => summary(job, describe)
+  const voucherRequester = c.vouchers?.requester
+  const describe = voucherRequester
+    ? (id: string): VoucherJobView | undefined => voucherRequester.describe(id)
+    : undefined
+  const readChannel =
+    c.vouchers?.channels ??
+    (c.registry?.readOther ? vaultChannelReader(c.registry as Pick<BazaarContracts, 'readOther'>) : undefined)
+  /** Reads of the vault for one answer (each pair once); `undefined` channel: unknown. */
+  const channelsForRequest = () => memoizedChannels(readChannel)
+  /**
+   * A job as the API shows it. A voucher job's `voucher` section says where its payment stands
+   * on-chain (redeemed, claimed, or only vouchered), read from the vault at request time.
+   */
+  const view = async (job: TrackedJob, channels = channelsForRequest()) => {
+    const details = paymentOf(job.id) === 'voucher' ? describe?.(job.id) : undefined
+    const voucher =
+      details && voucherRequester
+        ? settleVoucherJobView(
+            details,
+            await channels(details.vault, voucherRequester.address, details.provider),
+          )
+        : undefined
+    return summary(job, voucher)
+  }
+  const views = (jobs: TrackedJob[]) => {
+    const channels = channelsForRequest()
+    return Promise.all(jobs.map((job) => view(job, channels)))
+  }
 
   app.onError((err, ctx) => {
     if (err instanceof BaseError) {
@@ -205,7 +244,21 @@ export function createHttpApp(c: HttpApiComponents): Hono {
 
   app.get('/v1/providers', async (ctx) => {
     // Providers this requester has dealt with, plus every provider with a live offer.
-    const stats = c.tracker ? providerStats(c.tracker.list()) : []
+    const jobs = c.tracker?.list() ?? []
+    const pairs = voucherPairs(jobs, describe)
+    const read = channelsForRequest()
+    const channels = new Map(
+      await Promise.all(
+        [...pairs].map(
+          async ([key, pair]) =>
+            [
+              key,
+              voucherRequester ? await read(pair.vault, voucherRequester.address, pair.provider) : undefined,
+            ] as const,
+        ),
+      ),
+    )
+    const stats = providerStats(jobs, { pairs, channels })
     const known = new Map(stats.map((p) => [p.address.toLowerCase(), p]))
     const now = BigInt(Math.floor(Date.now() / 1000))
     for (const offer of c.requester?.offers.active(now) ?? []) {
@@ -254,6 +307,9 @@ export function createHttpApp(c: HttpApiComponents): Hono {
         chainId: c.chain.chainId,
         market: c.chain.market,
         balance: await c.balance(),
+        // How this requester pays jobs of verification `none` (others always use JobMarket):
+        // what `bazaar job run` says a job will cost before it submits it.
+        ...(c.tracker ? { payment: voucherRequester ? 'voucher' : 'job-market' } : {}),
       }) as object,
     ),
   )
@@ -308,10 +364,10 @@ export function createHttpApp(c: HttpApiComponents): Hono {
       allowPaths: false,
     })
     const job = await tracker.submit(prepared)
-    return ctx.json(view(job) as object, 201)
+    return ctx.json((await view(job)) as object, 201)
   })
 
-  app.get('/v1/jobs', (ctx) => ctx.json({ jobs: (c.tracker?.list() ?? []).map(view) }))
+  app.get('/v1/jobs', async (ctx) => ctx.json({ jobs: await views(c.tracker?.list() ?? []) }))
 
   const find = (id: string): TrackedJob => {
     const job = requesterRole().tracker.get(id)
@@ -322,9 +378,9 @@ export function createHttpApp(c: HttpApiComponents): Hono {
     return job
   }
 
-  app.get('/v1/jobs/:id', (ctx) => {
+  app.get('/v1/jobs/:id', async (ctx) => {
     const job = find(ctx.req.param('id'))
-    return ctx.json({ ...(view(job) as object), events: jsonSafe(job.events) })
+    return ctx.json({ ...((await view(job)) as object), events: jsonSafe(job.events) })
   })
 
   app.get('/v1/jobs/:id/logs', (ctx) => {
@@ -337,7 +393,7 @@ export function createHttpApp(c: HttpApiComponents): Hono {
   app.post('/v1/jobs/:id/cancel', async (ctx) => {
     const { tracker } = requesterRole()
     const job = await tracker.cancel(find(ctx.req.param('id')).id, c.chain)
-    return ctx.json({ ...(view(job) as object), events: jsonSafe(job.events) })
+    return ctx.json({ ...((await view(job)) as object), events: jsonSafe(job.events) })
   })
 
   app.get('/v1/jobs/:id/output', async (ctx) => {

@@ -10,7 +10,7 @@ import { Registry } from 'prom-client'
 import type { Address, Hex } from 'viem'
 import { openNodeStore } from '../store/node-store.ts'
 import type { VoucherJobRecord } from '../store/voucher-repo.ts'
-import { paymentOf, voucherJobView } from './voucher-job-view.ts'
+import { paymentOf, settleVoucherJobView, voucherJobView } from './voucher-job-view.ts'
 import { registerVoucherMetrics, tokensOf } from './voucher-metrics.ts'
 import type { VoucherProviderStats } from './voucher-provider.ts'
 
@@ -74,6 +74,45 @@ describe('voucher jobs in the API', () => {
     })
     const rejected = voucherJobView(record(4n, 'rejected', { amount: 9n, reason: 'wrong receipt' }), vault)
     assert.deepEqual([rejected.owed, rejected.vouchered, rejected.reason], [undefined, 0n, 'wrong receipt'])
+  })
+
+  it('tells where the payment of a voucher job stands from the vault counters of its pair', () => {
+    const vouchered = voucherJobView(
+      record(2n, 'vouchered', { amount: 7n, voucheredBy: { paidThroughSequence: 2n, cumulativeAmount: 9n } }),
+      vault,
+    )
+    const settle = (view: typeof vouchered, collected: bigint, paidThrough: bigint) => {
+      const s = settleVoucherJobView(view, { collected, paidThrough })
+      return [s.settlement, s.redeemed]
+    }
+    assert.deepEqual(settle(vouchered, 9n, 2n), ['redeemed', 7n])
+    assert.deepEqual(settle(vouchered, 9n, 1n), ['vouchered', 0n], 'no redeemed voucher reached sequence 2')
+    assert.deepEqual(settle(vouchered, 8n, 2n), ['vouchered', 0n], 'redeemed in part only')
+    assert.deepEqual(
+      [
+        settleVoucherJobView(vouchered, undefined).settlement,
+        settleVoucherJobView(vouchered, undefined).redeemed,
+      ],
+      ['vouchered', undefined],
+      'vault unread: unknown',
+    )
+    const claim = { claimId: `0x${'cc'.repeat(32)}` as Hex, amount: 7n, seenAt: 1, disputed: false }
+    const pending = voucherJobView(record(3n, 'verified', { amount: 7n, claim }), vault)
+    assert.deepEqual(settle(pending, 0n, 0n), ['claim-pending', 0n])
+    const paid = voucherJobView(
+      record(3n, 'verified', { amount: 7n, claim: { ...claim, status: 'Paid' } }),
+      vault,
+    )
+    assert.deepEqual(settle(paid, 7n, 0n), ['claimed', 7n])
+    assert.deepEqual(settle(voucherJobView(record(4n, 'verified', { amount: 7n }), vault), 0n, 0n), [
+      'owed',
+      0n,
+    ])
+    assert.deepEqual(settle(voucherJobView(record(5n, 'awarded'), vault), 0n, 0n), ['awarded', 0n])
+    assert.deepEqual(settle(voucherJobView(record(6n, 'rejected', { reason: 'x' }), vault), 0n, 0n), [
+      'rejected',
+      0n,
+    ])
   })
 
   it('finds jobs with a claim not seen ended, and counts jobs by phase', () => {

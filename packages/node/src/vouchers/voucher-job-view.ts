@@ -62,3 +62,73 @@ export function voucherJobView(record: VoucherJobRecord, vault: Address): Vouche
     ...(record.reason ? { reason: record.reason } : {}),
   }
 }
+
+/**
+ * Where a voucher job's payment stands, as far as this node can tell (docs/vouchers.md):
+ * `awarded` (nothing owed yet), `owed` (verified, no voucher signed yet), `vouchered` (a signed
+ * voucher covers it; the provider has not redeemed it on-chain, or the node could not read the
+ * vault), `claim-pending` (the provider claimed it on-chain; the amount is locked, not paid),
+ * `redeemed` (a redeemed voucher paid it), `claimed` (a claim paid it), `rejected` (never owed).
+ */
+export type VoucherSettlement =
+  | 'awarded'
+  | 'owed'
+  | 'vouchered'
+  | 'claim-pending'
+  | 'redeemed'
+  | 'claimed'
+  | 'rejected'
+
+/** The vault's counters of one (requester, provider) pair, as `channelOf` returns them. */
+export interface VoucherChannelState {
+  /** Paid to the provider so far, by vouchers and claims. */
+  collected: bigint
+  /** Highest sequence a redeemed voucher covered. */
+  paidThrough: bigint
+}
+
+/** A voucher job's view with where its payment stands on-chain. */
+export interface SettledVoucherJobView extends VoucherJobView {
+  settlement: VoucherSettlement
+  /**
+   * The part of the job's cost paid to the provider on-chain (by a redeemed voucher or a paid
+   * claim). Absent when the vault could not be read and no claim was seen paid: unknown.
+   */
+  redeemed?: bigint
+}
+
+/**
+ * Adds where the job's payment stands, from the vault's counters of its pair (`channel`; undefined
+ * when they could not be read). A voucher pays every job up to its sequence in one cumulative
+ * amount, so the job counts as redeemed only when a redeemed voucher reached its sequence
+ * (`paidThrough`) AND the vault paid at least the cumulative amount of the voucher that covered
+ * it: a voucher redeemed only in part (escrow short) leaves the job `vouchered`.
+ */
+export function settleVoucherJobView(
+  view: VoucherJobView,
+  channel: VoucherChannelState | undefined,
+): SettledVoucherJobView {
+  if (view.claim?.status === 'Paid') return { ...view, settlement: 'claimed', redeemed: view.claim.amount }
+  const known = channel !== undefined
+  if (
+    channel &&
+    view.phase === 'vouchered' &&
+    view.voucher &&
+    channel.paidThrough >= view.sequence &&
+    channel.collected >= view.voucher.cumulativeAmount
+  ) {
+    return { ...view, settlement: 'redeemed', redeemed: view.owed ?? view.vouchered }
+  }
+  const unpaid = known ? { redeemed: 0n } : {}
+  if (view.claim && view.claim.status === undefined)
+    return { ...view, settlement: 'claim-pending', ...unpaid }
+  const settlement: VoucherSettlement =
+    view.phase === 'vouchered'
+      ? 'vouchered'
+      : view.phase === 'verified'
+        ? 'owed'
+        : view.phase === 'rejected'
+          ? 'rejected'
+          : 'awarded'
+  return { ...view, settlement, ...unpaid }
+}

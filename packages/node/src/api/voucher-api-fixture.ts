@@ -26,14 +26,16 @@ function voucherRecord(
   phase: VoucherJobRecord['phase'],
   extra: Partial<VoucherJobRecord> = {},
 ): VoucherJobRecord {
+  const jobId = voucherJobId(
+    me,
+    `0x${(sequence + (provider === claimProvider ? 100n : 0n)).toString(16).padStart(64, '0')}` as Hex,
+  )
   return {
     role: 'requester',
-    jobId: voucherJobId(
-      me,
-      `0x${(sequence + (provider === claimProvider ? 100n : 0n)).toString(16).padStart(64, '0')}` as Hex,
-    ).toString(),
+    jobId: jobId.toString(),
     phase,
     award: {
+      jobId,
       requester: me,
       provider,
       sequence,

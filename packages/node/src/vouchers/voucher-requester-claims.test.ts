@@ -19,6 +19,7 @@ import {
 } from '@bazaar/protocol'
 import pino from 'pino'
 import type { Address, Hex } from 'viem'
+import { createHttpApp } from '../api/http-api.ts'
 import { createPersistentContentStore } from '../content-store.ts'
 import type { JobEvent } from '../requester/job-events.ts'
 import { JobTracker } from '../requester/job-tracker.ts'
@@ -315,6 +316,13 @@ describe('voucher requester: claims across restarts', () => {
       'the job sent directly to a provider with an offer',
     )
     assert.equal(second.sent.gossiped[0]!.claimId, claimId(3))
+    // Sent again (gossip), but pushed directly only once to a provider that took it.
+    await waitFor(() => second.sent.gossiped.length >= 3, 'more rounds on the dispute topic')
+    assert.equal(
+      second.sent.requests.filter((r) => r.peer === 'referee-peer' && r.message.type === 'voucher-dispute')
+        .length,
+      1,
+    )
     assert.deepEqual(chain.disputed, [claimId(3)], 'not disputed twice')
     // The referees judge it wrong: the case settles, the claim is returned to the escrow.
     chain.cases.set(41n, { status: 'Settled' })
@@ -406,6 +414,85 @@ describe('voucher requester: claims across restarts', () => {
     assert.equal(shown.error, undefined)
     assert.deepEqual(await tracker.tracker.outputOf(shown), output)
     assert.equal(tracker.tracker.list().find((j) => j.id === before.id)?.state, 'completed')
+    // What the HTTP API answers for it: the job list and the job itself.
+    const app = createHttpApp({
+      tracker: tracker.tracker,
+      requester: {} as never,
+      store: createPersistentContentStore(db.blobs),
+      chain: { address: requester } as never,
+      network: { peerId: 'requester-peer', misbehaviour: () => ({}) } as never,
+      logger,
+      balance: async () => 0n,
+      stakeOf: async () => 0n,
+      vouchers: { requester: node },
+    })
+    type Body = { id: string; state: string; paid?: string; error?: unknown; voucher?: { phase: string } }
+    const list = (await (await app.request('/v1/jobs')).json()) as { jobs: Body[] }
+    const listed = list.jobs.find((j) => j.id === before.id)!
+    assert.equal(listed.state, 'completed')
+    assert.equal(listed.paid, (400n * PRICE).toString())
+    assert.equal(listed.voucher?.phase, 'vouchered')
+    const one = (await (await app.request(`/v1/jobs/${before.id}`)).json()) as Body
+    assert.equal(one.state, 'completed')
+    assert.equal(one.error, undefined)
+    await node.stop()
+  })
+})
+
+describe('voucher requester: a claim paid without the result verified here', () => {
+  it('shows the job paid (its claim amount and fuel) while it stays unverified', async () => {
+    const chain = new StandInChain()
+    const db = openNodeStore()
+    const job = jobRecord(1n, 'rejected')
+    db.vouchers.saveJob({ ...job, reason: 'no result before the deadline' })
+    const id = BigInt(job.jobId)
+    db.requesterJobs.create({
+      jobId: id,
+      name: 'vj',
+      descriptor: job.announcement!.job,
+      escrow: 0n,
+      submittedAt: 1,
+    })
+    const error = { code: 'E_TIMEOUT', message: 'not delivered' }
+    db.requesterJobs.update(id, {
+      step: 'ended',
+      state: 'unverified',
+      outcome: {
+        jobId: id,
+        status: 'unverified',
+        fuelUsed: 0n,
+        escrow: 0n,
+        paid: 0n,
+        refunded: 0n,
+        gasUsed: 0n,
+        bidsReceived: 1,
+        error,
+      },
+      error,
+    })
+    const events: JobEvent[] = []
+    // The provider serves nothing: the node cannot check the claimed result, so it disputes.
+    const { node } = requesterOn(chain, db, { events })
+    await node.start()
+    await node.watchClaims()
+    chain.file(claimId(5), 101n, 1n, 250n, `0x${'cd'.repeat(32)}`)
+    chain.head = 101n
+    await node.watchClaims()
+    assert.deepEqual(chain.disputed, [claimId(5)])
+    assert.equal(db.requesterJobs.get(id)!.state, 'unverified')
+    // The referees uphold the claim: it is paid.
+    chain.cases.set(41n, { status: 'Settled' })
+    chain.setStatus(claimId(5), 'Paid')
+    chain.head = 102n
+    await node.watchClaims()
+    const stored = db.requesterJobs.get(id)!
+    assert.equal(stored.state, 'unverified', 'no result here to call it completed')
+    const outcome = stored.outcome as JobOutcome
+    assert.equal(outcome.paid, 250n * PRICE)
+    assert.equal(outcome.fuelUsed, 250n)
+    assert.match(stored.error!.message, /paid by the provider's claim/)
+    assert.equal(node.describe(job.jobId)?.paidByClaim, 250n * PRICE)
+    assert.ok(events.some((e) => e.type === 'finalized' && e.paid === 250n * PRICE))
     await node.stop()
   })
 })

@@ -107,8 +107,13 @@ export interface VoucherRequesterStats {
   gasUsed: bigint
 }
 
-/** The longest pause between two sends of a disputed claim's job to the referee pool. */
-const RESEND_MAX_PAUSE_MS = 30_000
+/**
+ * How many times a disputed claim's job is sent to the referee pool while its case is open: at
+ * once, then after a pause that doubles from `pollMs` (8 rounds span 255 × pollMs, about 21 min at
+ * the default 5 s), so a copy reaches the pool after a restart without flooding it for the case's
+ * whole life. Direct pushes go only to providers that have not taken it yet.
+ */
+const DISPUTE_SEND_ROUNDS = 8
 
 /** Where a result notice is awaited by the job that sent the award. */
 interface Waiter {
@@ -713,9 +718,9 @@ export class VoucherRequester implements PaymentPath {
 
   /**
    * Drives the case until it settles and, meanwhile, sends the job to the referee pool now and
-   * again with a growing pause (the pool learns of it from the first copy; later ones reach
-   * providers whose offers or gossip links this node had not yet when it sent, e.g. just after
-   * a restart). Receivers keep one copy per distinct job.
+   * again with a growing pause (DISPUTE_SEND_ROUNDS): the pool learns of it from the first copy;
+   * later ones reach providers whose offers or gossip links this node had not yet when it sent,
+   * e.g. just after a restart. Receivers keep one copy per distinct job.
    */
   private pursueDispute(claimId: Hex, caseId: bigint, job: VoucherJobRecord | undefined): void {
     const court = this.c.court
@@ -724,11 +729,12 @@ export class VoucherRequester implements PaymentPath {
     const signal = AbortSignal.any([settled.signal, this.stopping.signal])
     const sending = job?.announcement
       ? (async () => {
+          const delivered = new Set<string>()
           let pauseMs = this.init.pollMs
-          while (!signal.aborted) {
-            await this.sendDisputedJob(claimId, job)
+          for (let round = 0; round < DISPUTE_SEND_ROUNDS && !signal.aborted; round++) {
+            await this.sendDisputedJob(claimId, job, delivered)
             await sleep(pauseMs, signal).catch(() => undefined)
-            pauseMs = Math.min(pauseMs * 2, RESEND_MAX_PAUSE_MS)
+            pauseMs *= 2
           }
         })()
       : Promise.resolve()
@@ -748,14 +754,22 @@ export class VoucherRequester implements PaymentPath {
     void both.finally(() => this.cases.delete(both))
   }
 
-  /** Sends `message` on the voucher protocol to every provider with a live offer (best effort). */
-  private async sendToLiveProviders(message: object, what: string): Promise<void> {
+  /**
+   * Sends `message` on the voucher protocol to every provider with a live offer (best effort),
+   * except those in `delivered`, which gains the ones that accept it.
+   */
+  private async sendToLiveProviders(message: object, what: string, delivered?: Set<string>): Promise<void> {
     const now = BigInt(Math.floor(Date.now() / 1000))
-    const peers = [...new Set(this.c.requester.offers.active(now).map((o) => o.peerId))]
+    const peers = [...new Set(this.c.requester.offers.active(now).map((o) => o.peerId))].filter(
+      (peer) => !delivered?.has(peer),
+    )
     await Promise.all(
       peers.map((peer) =>
         this.c.network
           .request(peer, PROTOCOL_VOUCHER, message, voucherReplySchema, { timeoutMs: 5_000 })
+          .then((reply) => {
+            if (reply.accepted) delivered?.add(peer)
+          })
           .catch((err: unknown) =>
             this.c.logger.debug({ peer, err: describeError(err) }, `${what} not delivered`),
           ),
@@ -770,7 +784,7 @@ export class VoucherRequester implements PaymentPath {
    * this node heard its offer. Referees check it against the claim's spec hash and fetch module
    * and inputs from this node (or the provider) by CID.
    */
-  private async sendDisputedJob(claimId: Hex, job: VoucherJobRecord): Promise<void> {
+  private async sendDisputedJob(claimId: Hex, job: VoucherJobRecord, delivered?: Set<string>): Promise<void> {
     if (!job.announcement) return
     const message = {
       type: 'voucher-dispute' as const,
@@ -779,7 +793,7 @@ export class VoucherRequester implements PaymentPath {
       ...(job.peerId ? { providerPeerId: job.peerId } : {}),
     }
     await Promise.all([
-      this.sendToLiveProviders(message, 'disputed job'),
+      this.sendToLiveProviders(message, 'disputed job', delivered),
       this.c.network
         .publishVoucherDispute?.(message)
         .catch((err: unknown) =>

@@ -8,6 +8,7 @@ import type { ProviderCapacity, ProviderPricing } from '@bazaar/market'
 import {
   awardNoticeSchema,
   bidStreamMessageSchema,
+  describeError,
   marketDomain,
   offerTypedMessage,
   offerTypes,
@@ -147,6 +148,12 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
   const announcements = new AnnouncementCache()
   // Jobs of disputed voucher claims, sent by their requesters, for when this node is drawn.
   const voucherDisputes = new VoucherDisputeJobs()
+  // Only a provider with a court can be drawn, so only it keeps them (a referee checks each
+  // against the claim on-chain); it also checks gossiped ones against the vault before keeping
+  // or relaying them: the claim must exist (else the sender made it up) and be disputed now.
+  const keepsDisputes = Boolean(init.provider && init.court)
+  const disputeVault =
+    keepsDisputes && init.vouchers ? createVoucherVault(init.contracts, init.vouchers.vault) : undefined
 
   const network = await createNetworkServices({
     ...(init.listen ? { listen: init.listen } : {}),
@@ -162,6 +169,22 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
       : {}),
     ...(init.testDelayAnswersMs ? { testDelayAnswersMs: init.testDelayAnswersMs } : {}),
     onOfferSubscriber: () => provider?.republishOfferSoon(),
+    // The same store as the direct message below: gossip reaches pool members no party knows.
+    ...(keepsDisputes ? { onVoucherDispute: (message) => voucherDisputes.remember(message) } : {}),
+    ...(disputeVault
+      ? {
+          verifyVoucherDispute: async (message) => {
+            try {
+              const claim = await disputeVault.claimOf(message.claimId)
+              return claim.status === 'None' ? 'reject' : claim.status === 'Disputed' ? 'accept' : 'ignore'
+            } catch (err) {
+              // Our chain read failed, not the sender: drop without blame.
+              logger.debug({ err: describeError(err) }, 'voucher dispute not checked: chain read failed')
+              return 'ignore'
+            }
+          },
+        }
+      : {}),
     onOffer: (offer) => {
       requester?.onOffer(offer).catch((err: unknown) => logger.debug({ err }, 'offer handling failed'))
     },
@@ -195,7 +218,7 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
         handle: async (message) => {
           if (message.type === 'voucher-dispute') {
             // Kept only where it can serve: a referee checks it against the claim on-chain.
-            if (init.provider && init.court) voucherDisputes.remember(message)
+            if (keepsDisputes) voucherDisputes.remember(message)
             return { type: 'voucher-reply', accepted: true }
           }
           if (message.type === 'voucher-result') {
@@ -342,6 +365,7 @@ export async function createBazaarNode(init: BazaarNodeInit): Promise<BazaarNode
           network,
           store,
           vouchers: db.vouchers,
+          jobs: db.requesterJobs,
           transaction: (fn) => db.transaction(fn),
           logger: logger.child({ role: 'voucher-requester' }),
         },

@@ -5,6 +5,7 @@ import {
   PROTOCOL_AWARD,
   PROTOCOL_BID,
   TOPIC_OFFERS,
+  type VoucherDisputeMessage,
 } from '@bazaar/protocol'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -18,7 +19,8 @@ import { createJobGossip } from './net/job-gossip.ts'
 import { createOfferVerifier } from './net/offer-verifier.ts'
 import { type MisbehaviourKind, PeerPenalties, type PeerPenaltiesInit } from './net/peer-penalties.ts'
 import { handleRequests, sendRequest } from './net/request-response.ts'
-import { createTopicGossip } from './net/topic-gossip.ts'
+import { createTopicGossip, type GossipVerdict } from './net/topic-gossip.ts'
+import { createVoucherDisputeGossip } from './net/voucher-dispute-gossip.ts'
 import type { NetworkServices } from './network-services.ts'
 import { sleep } from './sleep.ts'
 
@@ -40,6 +42,10 @@ export interface NetworkServicesInit {
   onOffer: (offer: OfferWire) => void
   /** A peer started listening for offers: a provider republishes so it need not wait. */
   onOfferSubscriber?: () => void
+  /** Jobs of disputed voucher claims from the voucher-dispute topic (untrusted: see the referee). */
+  onVoucherDispute?: (message: VoucherDisputeMessage) => void
+  /** Checks a voucher-dispute message further (e.g. its claim on-chain) before it is delivered or relayed. */
+  verifyVoucherDispute?: (message: VoucherDisputeMessage) => Promise<GossipVerdict>
   // biome-ignore lint/suspicious/noExplicitAny: handlers of different request types live in one list
   handlers: RequestHandler<any>[]
   /**
@@ -143,6 +149,14 @@ export async function createNetworkServices(init: NetworkServicesInit): Promise<
     isBanned,
     logger: init.logger,
   })
+  // Every node relays (the mesh needs them); only those given a handler keep the jobs.
+  const disputes = createVoucherDisputeGossip(host, {
+    onDispute: (message) => init.onVoucherDispute?.(message),
+    ...(init.verifyVoucherDispute ? { verify: init.verifyVoucherDispute } : {}),
+    onInvalid: onInvalidGossip,
+    isBanned,
+    logger: init.logger,
+  })
   const dropper = init.testDropConnectionsEveryMs
     ? setInterval(() => {
         const connections = host.getConnections()
@@ -176,6 +190,9 @@ export async function createNetworkServices(init: NetworkServicesInit): Promise<
     async publishOffer(offer) {
       await offers.publish(offer)
     },
+    async publishVoucherDispute(message) {
+      await disputes.publish(message)
+    },
     waitForJobSubscribers: (min, options) => gossip.waitForSubscribers(min, options),
     misbehaviour: () => penalties.stats,
     isBanned: (peer) => penalties.isBanned(peer),
@@ -183,6 +200,7 @@ export async function createNetworkServices(init: NetworkServicesInit): Promise<
       clearInterval(dropper)
       gossip.stop()
       offers.stop()
+      disputes.stop()
       for (const off of unregister) await off().catch(() => undefined)
       await host.stop()
     },

@@ -1,4 +1,4 @@
-import type { JobAnnouncement, OfferWire } from '@bazaar/protocol'
+import type { JobAnnouncement, OfferWire, VoucherDisputeMessage } from '@bazaar/protocol'
 import type { z } from 'zod'
 import type { PeerPenaltiesStats } from './net/peer-penalties.ts'
 
@@ -24,6 +24,11 @@ export interface NetworkServices {
   peers?(): string[]
   publishJob(announcement: JobAnnouncement): Promise<void>
   publishOffer(offer: OfferWire): Promise<void>
+  /**
+   * Publishes a disputed voucher claim's job on the voucher-dispute topic (every provider in the
+   * gossip mesh gets it); this node must be its requester or its provider.
+   */
+  publishVoucherDispute?(message: VoucherDisputeMessage): Promise<void>
   /** Resolves once at least `min` peers subscribe to job gossip. */
   waitForJobSubscribers(min: number, options?: { signal?: AbortSignal }): Promise<void>
   /** Garbage received by kind, bans imposed and peers banned now (for /metrics). */

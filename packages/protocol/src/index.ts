@@ -66,6 +66,7 @@ export {
   PROTOCOL_VOUCHER,
   TOPIC_JOBS,
   TOPIC_OFFERS,
+  TOPIC_VOUCHER_DISPUTES,
 } from './protocol-ids.ts'
 export { encodeReceipt, type ResultReceipt, resultReceiptSchema } from './receipt.ts'
 export {

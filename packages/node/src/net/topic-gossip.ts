@@ -19,8 +19,11 @@ export interface TopicGossipInit<T> {
   schema: z.ZodType<T>
   /** Names the message kind in errors and logs, e.g. "job announcement". */
   what: string
-  /** The peer id the message claims as its origin; it must be the signed sender. */
-  originOf: (message: T) => string
+  /**
+   * The peer id the message claims as its origin; it must be the signed sender. A list: the
+   * peers that may publish it (one of them must be the signed sender).
+   */
+  originOf: (message: T) => string | readonly string[]
   /** Called once per valid message; `fromPeer` is the signed origin of the gossip message. */
   onMessage: (message: T, fromPeer: PeerId) => void | Promise<void>
   /** Called when a peer starts subscribing to the topic (e.g. to send it current state). */
@@ -75,6 +78,10 @@ export function createTopicGossip<T>(host: BazaarHost, init: TopicGossipInit<T>)
   const log = (init.logger ?? host.logger).child({ topic })
   const stats: TopicGossipStats = { received: 0, invalid: 0, ignored: 0 }
   const validated = new WeakMap<Message, T>()
+  const originsOf = (message: T): readonly string[] => {
+    const origin = init.originOf(message)
+    return typeof origin === 'string' ? [origin] : origin
+  }
 
   const validate = (message: Message): T => {
     if (message.type !== 'signed') throw new InvalidMessageError(`${what}: unsigned message`)
@@ -82,7 +89,7 @@ export function createTopicGossip<T>(host: BazaarHost, init: TopicGossipInit<T>)
       throw new InvalidMessageError(`${what}: ${message.data.byteLength} bytes exceeds the cap`)
     }
     const decoded = decodeMessage(schema, message.data, what)
-    if (init.originOf(decoded) !== message.from.toString()) {
+    if (!originsOf(decoded).includes(message.from.toString())) {
       throw new InvalidMessageError(`${what}: claimed origin is not the publishing peer`)
     }
     return decoded
@@ -161,7 +168,7 @@ export function createTopicGossip<T>(host: BazaarHost, init: TopicGossipInit<T>)
       if (!parsed.success) {
         throw new InvalidMessageError(`${what}: ${parsed.error.issues[0]?.message ?? 'invalid'}`)
       }
-      if (init.originOf(message) !== host.peerId.toString()) {
+      if (!originsOf(message).includes(host.peerId.toString())) {
         throw new InvalidMessageError(`${what}: its origin must be this node`, {
           details: { origin: init.originOf(message), self: host.peerId.toString() },
         })

@@ -61,9 +61,22 @@ export class JobTracker {
     // Steps that come outside a job's run (a voucher signed after it ended, a claim): already on
     // the stored timeline; added to the job here and passed to its watchers.
     requester.onJobEvent((event) => {
-      const job = this.jobs.get(event.jobId.toString())
+      const id = event.jobId.toString()
+      const job = this.jobs.get(id) ?? this.ended.get(id)
       if (!job) return
       job.events.push(event)
+      // An ended job settled later (a voucher job verified or paid through its claim): its stored
+      // end was rewritten before this event; the copy in memory takes it up.
+      const stored =
+        event.type === 'finalized' && job.state !== 'running' ? this.db?.get(event.jobId) : undefined
+      if (stored?.step === 'ended') {
+        job.state = stored.state as TrackedJobState
+        job.outcome = {
+          ...(stored.outcome as JobOutcome),
+          ...(job.outcome?.output ? { output: job.outcome.output } : {}),
+        }
+        job.error = stored.error
+      }
       for (const listener of this.listeners.get(job.id) ?? []) listener(event)
     })
     this.maxEnded = persistence.maxEndedInMemory ?? MAX_ENDED_IN_MEMORY

@@ -103,6 +103,16 @@ export const migrations: readonly string[] = [
   CREATE INDEX provider_jobs_receipt ON provider_jobs (receipt_cid);
   CREATE INDEX provider_jobs_output ON provider_jobs (output_cid);
   `,
+  // 4: where a chain-event scan stopped, by name (the voucher requester's claim watch, per vault
+  // and account: docs/vouchers.md), so a restarted node reads the blocks it missed while down.
+  // The block is TEXT (exact), written after the events up to it were handled.
+  `
+  CREATE TABLE scan_cursors (
+    name TEXT PRIMARY KEY,
+    block TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  `,
 ]
 
 /** Brings the database up to the latest schema; returns the version it is at. */

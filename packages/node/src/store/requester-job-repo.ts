@@ -30,9 +30,12 @@ export interface StoredRequesterJob {
 type Update = Partial<
   Pick<
     StoredRequesterJob,
-    'step' | 'winner' | 'bidsReceived' | 'gasUsed' | 'auditCaseId' | 'state' | 'outcome' | 'error'
+    'step' | 'winner' | 'bidsReceived' | 'gasUsed' | 'auditCaseId' | 'state' | 'outcome'
   >
->
+> & {
+  /** null clears a recorded error (a voucher job settled after it ended unverified). */
+  error?: StoredRequesterJob['error'] | null
+}
 
 interface Row {
   job_id: string
@@ -94,7 +97,7 @@ export class RequesterJobRepo {
     if (update.auditCaseId !== undefined) columns.audit_case_id = update.auditCaseId.toString()
     if (update.state !== undefined) columns.state = update.state
     if (update.outcome !== undefined) columns.outcome = encodeJson(update.outcome)
-    if (update.error !== undefined) columns.error = encodeJson(update.error)
+    if (update.error !== undefined) columns.error = update.error === null ? null : encodeJson(update.error)
     const names = Object.keys(columns)
     if (names.length === 0) return
     this.#db

@@ -58,6 +58,12 @@ export interface VoucherJobClaim {
   seenAt: number
   /** This node disputed it (the result did not verify). */
   disputed: boolean
+  /**
+   * The court case and dispute this node opened for it, written right after the dispute's
+   * transaction, so a restarted node sends the job to the referees again and drives the case.
+   */
+  caseId?: bigint
+  disputeId?: bigint
   /** How it ended on-chain, once seen: paid to the provider, or returned to the escrow. */
   status?: 'Paid' | 'Rejected'
   endedAt?: number
@@ -109,6 +115,8 @@ export class VoucherRepo {
   readonly #channels: StatementSync
   readonly #openClaims: StatementSync
   readonly #phaseCounts: StatementSync
+  readonly #cursor: StatementSync
+  readonly #saveCursor: StatementSync
 
   constructor(db: DatabaseSync) {
     this.#saveJob = db.prepare(`
@@ -144,6 +152,10 @@ export class VoucherRepo {
     this.#phaseCounts = db.prepare(
       'SELECT phase, COUNT(*) AS n FROM voucher_jobs WHERE role = ? GROUP BY phase ORDER BY phase',
     )
+    this.#cursor = db.prepare('SELECT block FROM scan_cursors WHERE name = ?')
+    this.#saveCursor = db.prepare(`
+      INSERT INTO scan_cursors (name, block, updated_at) VALUES (?, ?, ?)
+      ON CONFLICT (name) DO UPDATE SET block = excluded.block, updated_at = excluded.updated_at`)
   }
 
   saveJob(job: VoucherJobRecord): void {
@@ -213,6 +225,17 @@ export class VoucherRepo {
   phaseCounts(role: VoucherRole): Map<VoucherJobPhase, number> {
     const rows = this.#phaseCounts.all(role) as unknown as { phase: VoucherJobPhase; n: number }[]
     return new Map(rows.map((r) => [r.phase, Number(r.n)]))
+  }
+
+  /** The last block a named chain-event scan handled (migration 4), undefined before its first. */
+  scanCursor(name: string): bigint | undefined {
+    const row = this.#cursor.get(name) as { block: string } | undefined
+    return row ? BigInt(row.block) : undefined
+  }
+
+  /** Records that the scan `name` handled every event through `block`. */
+  saveScanCursor(name: string, block: bigint): void {
+    this.#saveCursor.run(name, block.toString(), Date.now())
   }
 
   saveChannel(channel: VoucherChannelRecord): void {

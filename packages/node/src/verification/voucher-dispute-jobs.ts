@@ -9,12 +9,13 @@ export interface VoucherDisputeJob {
 }
 
 /**
- * The jobs of disputed voucher claims, by claim id, as requesters push them to the referee pool
- * (`voucher-dispute` on PROTOCOL_VOUCHER). Voucher jobs are never gossiped, so this is where a
- * drawn referee finds one. Untrusted: the referee checks each against the claim on-chain.
- * Bounded: the oldest entry goes when full, and a later message for a claim replaces nothing
- * already held (the first answer stands, so a flood cannot evict a job under judgement by
- * re-sending it).
+ * The jobs of disputed voucher claims, by claim id, as the claim's requester and provider push
+ * them to the referee pool (`voucher-dispute` on PROTOCOL_VOUCHER and on the voucher-dispute
+ * gossip topic). Voucher jobs are not on the job topic, so this is where a drawn referee finds
+ * one. Untrusted: the referee checks each against the claim on-chain. Bounded: the oldest entry
+ * goes when full, and a later message for a claim replaces nothing already held (the first
+ * answers stand, so a flood cannot evict a job under judgement by re-sending it). The same job
+ * arriving again (directly and by gossip, or re-sent) is kept once.
  */
 export class VoucherDisputeJobs {
   readonly #entries = new Map<string, VoucherDisputeJob[]>()
@@ -28,7 +29,10 @@ export class VoucherDisputeJobs {
   remember(message: VoucherDisputeMessage): void {
     const key = message.claimId.toLowerCase()
     const list = this.#entries.get(key) ?? []
-    if (list.length >= 4) return
+    const same = (held: VoucherDisputeJob) =>
+      held.providerPeerId === message.providerPeerId &&
+      JSON.stringify(held.announcement) === JSON.stringify(message.announcement)
+    if (list.length >= 4 || list.some(same)) return
     list.push({
       announcement: message.announcement,
       ...(message.providerPeerId ? { providerPeerId: message.providerPeerId } : {}),

@@ -34,6 +34,11 @@ export interface VoucherJobView {
   resultDeadline: bigint
   claimDeadline: bigint
   claim?: VoucherJobClaim
+  /**
+   * What the provider's claim was paid from the escrow, once it was (the claim stood: unchallenged,
+   * or upheld by referees), whether or not this node verified the result itself.
+   */
+  paidByClaim?: bigint
   reason?: string
 }
 
@@ -59,6 +64,7 @@ export function voucherJobView(record: VoucherJobRecord, vault: Address): Vouche
     resultDeadline: record.award.resultDeadline,
     claimDeadline: record.award.claimDeadline,
     ...(record.claim ? { claim: record.claim } : {}),
+    ...(record.claim?.status === 'Paid' ? { paidByClaim: record.claim.amount } : {}),
     ...(record.reason ? { reason: record.reason } : {}),
   }
 }

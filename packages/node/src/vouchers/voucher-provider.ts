@@ -539,9 +539,10 @@ export class VoucherProvider {
   }
 
   /**
-   * A claim of ours is disputed in the court: sends its job (as we ran it) to every connected peer,
-   * so drawn referees have it even if the requester sends nothing, and drives the case (draw,
-   * resolve) so it cannot stall. Once per claim and run; in the background.
+   * A claim of ours is disputed in the court: sends its job (as we ran it) to every connected peer
+   * and on the voucher-dispute gossip topic, so drawn referees have it even if the requester sends
+   * nothing, and drives the case (draw, resolve) so it cannot stall. Once per claim and run; in
+   * the background.
    */
   private defend(job: VoucherJobRecord): void {
     const court = this.c.court
@@ -557,13 +558,19 @@ export class VoucherProvider {
           announcement: job.announcement,
           providerPeerId: this.c.network.peerId,
         }
-        await Promise.all(
-          (this.c.network.peers?.() ?? []).map((peer) =>
+        await Promise.all([
+          ...(this.c.network.peers?.() ?? []).map((peer) =>
             this.c.network
               .request(peer, PROTOCOL_VOUCHER, message, voucherReplySchema, { signal, timeoutMs: 5_000 })
               .catch(() => undefined),
           ),
-        )
+          // Gossip reaches the pool members we are not connected to.
+          this.c.network
+            .publishVoucherDispute?.(message)
+            .catch((err: unknown) =>
+              this.c.logger.debug({ claimId, err: describeError(err) }, 'disputed job not gossiped'),
+            ),
+        ])
       }
       const caseId = await this.caseOfClaim(claimId)
       if (caseId === undefined) {

@@ -34,6 +34,7 @@ import {
   RunInterruptedError,
 } from '../requester/requester-service.ts'
 import { sleep } from '../sleep.ts'
+import type { RequesterJobRepo } from '../store/requester-job-repo.ts'
 import type { VoucherChannelRecord, VoucherJobRecord, VoucherRepo } from '../store/voucher-repo.ts'
 import { driveCase } from '../verification/drive-case.ts'
 import { extendJobsRoot } from './jobs-root.ts'
@@ -52,8 +53,19 @@ export interface VoucherRequesterInit {
   claimMarginSeconds?: bigint
   /** How often claims against this requester are checked (default 5 s). */
   pollMs?: number
+  /**
+   * Most blocks one claim-scan call reads (default 2 000): after a long outage the missed blocks
+   * are read in chunks of this many, so no single log query spans them all.
+   */
+  scanChunkBlocks?: bigint
   /** TEST ONLY (the silent-requester e2e; never set in production): sign vouchers but never send them. */
   testWithholdVouchers?: boolean
+  /**
+   * TEST ONLY (the requester-restart e2e; never set in production): dispute a claim and record
+   * the case, then neither send its job nor drive the case, as a node killed right after its
+   * dispute transaction would.
+   */
+  testStopAfterDispute?: boolean
 }
 
 export interface VoucherRequesterComponents {
@@ -70,6 +82,11 @@ export interface VoucherRequesterComponents {
   network: NetworkServices
   store: ContentStore
   vouchers: VoucherRepo
+  /**
+   * The requester's stored jobs (the node's database): a job whose run ended unverified and that
+   * was settled later through its claim has its stored end rewritten.
+   */
+  jobs?: Pick<RequesterJobRepo, 'get' | 'update'>
   transaction<T>(fn: () => T): T
   logger: Logger
 }
@@ -90,6 +107,14 @@ export interface VoucherRequesterStats {
   gasUsed: bigint
 }
 
+/**
+ * How many times a disputed claim's job is sent to the referee pool while its case is open: at
+ * once, then after a pause that doubles from `pollMs` (8 rounds span 255 × pollMs, about 21 min at
+ * the default 5 s), so a copy reaches the pool after a restart without flooding it for the case's
+ * whole life. Direct pushes go only to providers that have not taken it yet.
+ */
+const DISPUTE_SEND_ROUNDS = 8
+
 /** Where a result notice is awaited by the job that sent the award. */
 interface Waiter {
   resolve(notice: VoucherResultMessage): void
@@ -104,9 +129,11 @@ interface Waiter {
  * sent. Sequence, awards and vouchers are written before they are sent, so a restart continues.
  */
 export class VoucherRequester implements PaymentPath {
-  private readonly init: Required<Omit<VoucherRequesterInit, 'testWithholdVouchers'>>
+  private readonly init: Required<Omit<VoucherRequesterInit, 'testWithholdVouchers' | 'testStopAfterDispute'>>
   /** TEST ONLY (see VoucherRequesterInit): vouchers are signed and stored but not sent. */
   testWithholdVouchers: boolean
+  /** TEST ONLY (see VoucherRequesterInit): disputes are opened and recorded, then left alone. */
+  private readonly testStopAfterDispute: boolean
   private readonly c: VoucherRequesterComponents
   private readonly locks = new PairLocks()
   private readonly waiters = new Map<string, Waiter>()
@@ -126,9 +153,12 @@ export class VoucherRequester implements PaymentPath {
   private scannedThrough: bigint | undefined
 
   constructor(init: VoucherRequesterInit, components: VoucherRequesterComponents) {
-    const { testWithholdVouchers, ...rest } = init
-    this.init = { claimMarginSeconds: 24n * 3600n, pollMs: 5_000, ...rest }
+    const { testWithholdVouchers, testStopAfterDispute, ...rest } = init
+    this.init = { claimMarginSeconds: 24n * 3600n, pollMs: 5_000, scanChunkBlocks: 2_000n, ...rest }
+    // A scan reads at least one block per call.
+    this.init.scanChunkBlocks = bigMax(1n, this.init.scanChunkBlocks)
     this.testWithholdVouchers = testWithholdVouchers ?? false
+    this.testStopAfterDispute = testStopAfterDispute ?? false
     this.c = components
   }
 
@@ -402,11 +432,44 @@ export class VoucherRequester implements PaymentPath {
     }
   }
 
-  /** Starts watching claims filed against this requester (from the current block on). */
+  /** The claim scan's cursor name: per vault and account, so another deployment starts afresh. */
+  private get cursorName(): string {
+    return `voucher-claims:${this.c.vault.address.toLowerCase()}:${this.address.toLowerCase()}`
+  }
+
+  /**
+   * Starts watching claims filed against this requester: from where the previous run's scan
+   * stopped (the cursor is in the store), so a claim filed while this node was down is judged
+   * too; a node that never scanned starts at the head. Disputes a previous run opened and did
+   * not see end are taken up again (job re-sent to the referees, case driven).
+   */
   async start(): Promise<void> {
-    this.scannedThrough = await this.c.vault.blockNumber()
+    const head = await this.c.vault.blockNumber()
+    const saved = this.c.vouchers.scanCursor(this.cursorName)
+    if (saved === undefined || saved > head) {
+      // Past the head: another chain behind the same addresses (a devnet restarted). Start afresh.
+      if (saved !== undefined) {
+        this.c.logger.warn(
+          { cursor: saved.toString(), head: head.toString() },
+          'claim scan cursor is ahead of the chain: scanning from the head',
+        )
+      }
+      this.c.vouchers.saveScanCursor(this.cursorName, head)
+      this.scannedThrough = head
+    } else {
+      this.scannedThrough = saved
+      if (saved < head) {
+        this.c.logger.info(
+          { from: (saved + 1n).toString(), to: head.toString() },
+          'scanning blocks missed while down for claims',
+        )
+      }
+    }
+    this.resumeDisputes()
     this.timer = setInterval(() => void this.watchClaims(), this.init.pollMs)
     this.timer.unref()
+    // Claim windows are short: what happened while down is read now, not a poll later.
+    void this.watchClaims()
   }
 
   async stop(): Promise<void> {
@@ -432,30 +495,47 @@ export class VoucherRequester implements PaymentPath {
     return this.watching
   }
 
+  /**
+   * Reads the blocks after the cursor up to the head, at most `scanChunkBlocks` per log query,
+   * judging each chunk's claims before the cursor moves past it: a restart (or a failed read)
+   * reads the chunk again, and a claim already judged is recognised by its record.
+   */
   private async watchOnce(): Promise<void> {
-    const to = await this.c.vault.blockNumber()
-    const from = (this.scannedThrough ?? to) + 1n
+    const head = await this.c.vault.blockNumber()
+    let through = this.scannedThrough ?? head
     // Claims are filed and end only in transactions: nothing to read without a new block.
-    if (to < from) return
-    const claims = await this.c.vault.claimsFiledSince(from, to, this.address)
-    this.scannedThrough = to
-    for (const claim of claims) await this.judgeClaim(claim)
+    if (head <= through) return
+    while (through < head && !this.stopping.signal.aborted) {
+      const to = bigMin(head, through + this.init.scanChunkBlocks)
+      const claims = await this.c.vault.claimsFiledSince(through + 1n, to, this.address)
+      for (const claim of claims) await this.judgeClaim(claim)
+      this.c.vouchers.saveScanCursor(this.cursorName, to)
+      this.scannedThrough = through = to
+    }
     await this.followClaims()
   }
 
   private async judgeClaim(claim: ClaimFiledEvent): Promise<void> {
-    this.claims.seen++
     const job = this.c.vouchers.job('requester', this.address, claim.provider, claim.sequence)
+    // Judged before (a chunk read again after a restart or a failed read): followed, not re-judged.
+    if (job?.claim && job.claim.claimId.toLowerCase() === claim.claimId.toLowerCase()) return
+    this.claims.seen++
     let disputed = false
+    let holds = false
     if (
       job &&
       (job.phase === 'verified' || job.phase === 'vouchered') &&
       job.resultHash === claim.resultHash
     ) {
       this.c.logger.info({ claimId: claim.claimId }, 'claim for a verified result: not disputed')
-    } else if (!(job && (await this.claimedResultHolds(job, claim)))) {
+    } else if (job && (await this.claimedResultHolds(job, claim))) {
+      holds = true
+    } else if ((await this.c.vault.claimOf(claim.claimId)).status !== 'Pending') {
+      // Disputed already (by a previous run of this node, or by hand) or ended: nothing to open.
+      this.c.logger.info({ claimId: claim.claimId }, 'claim no longer pending: not disputed again')
+    } else {
       try {
-        // In the court (it counts, logs, sends the job to the referees and drives the case).
+        // In the court (it counts, logs, records the case, sends the job and drives the case).
         await this.disputeClaim(claim.claimId)
         disputed = true
       } catch (err) {
@@ -463,9 +543,18 @@ export class VoucherRequester implements PaymentPath {
       }
     }
     if (!job) return
-    // On the job's record and timeline; its end is followed by `followClaims`.
+    // On the job's record and timeline (keeping a case `disputeClaim` recorded); its end is
+    // followed by `followClaims`.
+    const current = this.c.vouchers.jobById('requester', job.jobId)?.claim
+    const same = current && current.claimId.toLowerCase() === claim.claimId.toLowerCase()
     this.c.vouchers.updateJob('requester', job.jobId, {
-      claim: { claimId: claim.claimId, amount: claim.amount, seenAt: Date.now(), disputed },
+      claim: {
+        ...(same ? current : {}),
+        claimId: claim.claimId,
+        amount: claim.amount,
+        seenAt: same ? current.seenAt : Date.now(),
+        disputed: disputed || (same ? current.disputed : false),
+      },
     })
     this.c.requester.recordJobEvent({
       type: 'claim-filed',
@@ -474,6 +563,8 @@ export class VoucherRequester implements PaymentPath {
       amount: claim.amount,
       disputed,
     })
+    // Verified only now, through the claim: the job's stored end says so too.
+    if (holds) await this.recordLateOutcome(job.jobId)
   }
 
   /** Claims on this node's jobs not yet ended: read from the vault, their end recorded when seen. */
@@ -493,14 +584,83 @@ export class VoucherRequester implements PaymentPath {
         status: onChain.status,
         amount: onChain.amount,
       })
+      if (onChain.status !== 'Paid') continue
+      // Paid: the claimed result stood (unchallenged, or upheld by referees). A job that ended
+      // unverified is checked once more against it (the output is fetched if the provider serves
+      // it); either way its stored end shows it paid.
+      const fresh = this.c.vouchers.jobById('requester', job.jobId) ?? job
+      if (fresh.phase !== 'verified' && fresh.phase !== 'vouchered') {
+        await this.claimedResultHolds(fresh, { resultHash: onChain.resultHash, amount: onChain.amount })
+      }
+      await this.recordLateOutcome(job.jobId, { amount: onChain.amount, fuelUsed: onChain.fuelUsed })
     }
+  }
+
+  /**
+   * Rewrites the stored end of a job whose run ended `unverified` (its result notice never came,
+   * or did not verify) once it is settled another way: its result verified through the provider's
+   * claim (then `completed` or `failed`, with receipt and output, as if verified in time), or its
+   * claim was paid without this node holding the result (still `unverified`, with what the claim
+   * paid). Then a `finalized` event tells the job tracker to read it back.
+   */
+  private async recordLateOutcome(
+    jobId: string,
+    paidByClaim?: { amount: bigint; fuelUsed: bigint },
+  ): Promise<void> {
+    const jobs = this.c.jobs
+    const stored = jobs?.get(BigInt(jobId))
+    const record = this.c.vouchers.jobById('requester', jobId)
+    if (!jobs || !stored || !record || stored.step !== 'ended' || stored.state !== 'unverified') return
+    const prior = (stored.outcome ?? {}) as Partial<JobOutcome>
+    const base = {
+      jobId: BigInt(jobId),
+      provider: record.award.provider,
+      pricePerFuel: record.award.pricePerFuel,
+      escrow: 0n,
+      refunded: 0n,
+      bidsReceived: prior.bidsReceived ?? 0,
+    }
+    const verified = await this.outcomeOf(record, base, prior.gasUsed ?? 0n)
+    if (verified.status === 'unverified' && !paidByClaim) return
+    const outcome: JobOutcome =
+      verified.status !== 'unverified'
+        ? verified
+        : {
+            ...verified,
+            fuelUsed: paidByClaim!.fuelUsed,
+            paid: paidByClaim!.amount,
+            error: new BaseError(
+              ErrorCode.Aborted,
+              `voucher job ${jobId}: paid by the provider's claim; the result was not verified here`,
+              {
+                hint: 'the claim stood (unchallenged, or upheld by referees); fetch the output from the provider',
+              },
+            ).toJSON(),
+          }
+    const { output, ...kept } = outcome
+    jobs.update(BigInt(jobId), {
+      state: outcome.status,
+      outcome: kept,
+      error: outcome.error ?? null,
+    })
+    if (output) {
+      this.c.requester.recordJobEvent({ type: 'verified', jobId: BigInt(jobId), outputBytes: output.length })
+    }
+    this.c.requester.recordJobEvent({
+      type: 'finalized',
+      jobId: BigInt(jobId),
+      paid: outcome.paid,
+      refunded: 0n,
+    })
+    this.c.logger.info({ jobId, state: outcome.status }, 'voucher job settled after its run ended')
   }
 
   /**
    * Disputes a claim against this requester in the court (posting the court's challenge bond),
    * sends its job to the referee pool and moves the case along until referees settle it. Called
    * for every claim whose result does not verify; an operator may call it for any claim in its
-   * window (an honest claim disputed anyway is paid and the bond lost: docs/vouchers.md).
+   * window (an honest claim disputed anyway is paid and the bond lost: docs/vouchers.md). The
+   * case is written on the job's record at once, so a restart takes the dispute up again.
    */
   async disputeClaim(claimId: Hex): Promise<{ caseId: bigint; disputeId: bigint }> {
     if (!this.c.court) {
@@ -510,6 +670,21 @@ export class VoucherRequester implements PaymentPath {
     const disputed = await this.c.court.disputeVoucherClaim(claimId)
     this.gasUsed += disputed.gasUsed
     this.claims.disputed++
+    const job = this.c.vouchers.job('requester', this.address, claim.provider, claim.sequence)
+    if (job) {
+      const same = job.claim && job.claim.claimId.toLowerCase() === claimId.toLowerCase()
+      this.c.vouchers.updateJob('requester', job.jobId, {
+        claim: {
+          ...(same ? job.claim : {}),
+          claimId,
+          amount: claim.amount,
+          seenAt: same ? job.claim!.seenAt : Date.now(),
+          disputed: true,
+          caseId: disputed.caseId,
+          disputeId: disputed.disputeId,
+        },
+      })
+    }
     this.c.logger.warn(
       {
         claimId,
@@ -519,48 +694,50 @@ export class VoucherRequester implements PaymentPath {
       },
       'claim disputed in the court',
     )
-    const job = this.c.vouchers.job('requester', this.address, claim.provider, claim.sequence)
-    if (job) await this.sendDisputedJob(claimId, job)
-    this.driveDispute(claimId, disputed.caseId)
+    if (!this.testStopAfterDispute) this.pursueDispute(claimId, disputed.caseId, job)
     return { caseId: disputed.caseId, disputeId: disputed.disputeId }
   }
 
-  /** Sends `message` on the voucher protocol to every provider with a live offer (best effort). */
-  private async sendToLiveProviders(message: object, what: string): Promise<void> {
-    const now = BigInt(Math.floor(Date.now() / 1000))
-    const peers = [...new Set(this.c.requester.offers.active(now).map((o) => o.peerId))]
-    await Promise.all(
-      peers.map((peer) =>
-        this.c.network
-          .request(peer, PROTOCOL_VOUCHER, message, voucherReplySchema, { timeoutMs: 5_000 })
-          .catch((err: unknown) =>
-            this.c.logger.debug({ peer, err: describeError(err) }, `${what} not delivered`),
-          ),
-      ),
-    )
+  /**
+   * Disputes this node opened before a restart whose claim it has not seen end: the job goes to
+   * the referees again and the case is driven again (both are idempotent: referees keep one copy
+   * of a job, and a court step another party took first costs nothing).
+   */
+  private resumeDisputes(): void {
+    if (this.testStopAfterDispute) return
+    for (const job of this.c.vouchers.jobsWithOpenClaims('requester')) {
+      const claim = job.claim!
+      if (!claim.disputed || claim.caseId === undefined) continue
+      this.c.logger.info(
+        { claimId: claim.claimId, caseId: claim.caseId.toString() },
+        'resuming a claim dispute opened before the restart',
+      )
+      this.pursueDispute(claim.claimId, claim.caseId, job)
+    }
   }
 
   /**
-   * Sends the disputed claim's job to every provider with a live offer (the court draws its
-   * referees from providers, never from the parties): voucher jobs are not gossiped, so this is
-   * how a drawn referee gets the job to re-execute. Referees check it against the claim's spec
-   * hash and fetch module and inputs from this node (or the provider) by CID.
+   * Drives the case until it settles and, meanwhile, sends the job to the referee pool now and
+   * again with a growing pause (DISPUTE_SEND_ROUNDS): the pool learns of it from the first copy;
+   * later ones reach providers whose offers or gossip links this node had not yet when it sent,
+   * e.g. just after a restart. Receivers keep one copy per distinct job.
    */
-  private async sendDisputedJob(claimId: Hex, job: VoucherJobRecord): Promise<void> {
-    if (!job.announcement) return
-    const message = {
-      type: 'voucher-dispute' as const,
-      claimId,
-      announcement: job.announcement,
-      ...(job.peerId ? { providerPeerId: job.peerId } : {}),
-    }
-    await this.sendToLiveProviders(message, 'disputed job')
-  }
-
-  /** Moves a disputed claim's court case along (draws referees, resolves) until it settles. */
-  private driveDispute(claimId: Hex, caseId: bigint): void {
+  private pursueDispute(claimId: Hex, caseId: bigint, job: VoucherJobRecord | undefined): void {
     const court = this.c.court
     if (!court) return
+    const settled = new AbortController()
+    const signal = AbortSignal.any([settled.signal, this.stopping.signal])
+    const sending = job?.announcement
+      ? (async () => {
+          const delivered = new Set<string>()
+          let pauseMs = this.init.pollMs
+          for (let round = 0; round < DISPUTE_SEND_ROUNDS && !signal.aborted; round++) {
+            await this.sendDisputedJob(claimId, job, delivered)
+            await sleep(pauseMs, signal).catch(() => undefined)
+            pauseMs *= 2
+          }
+        })()
+      : Promise.resolve()
     const driving = driveCase(court, 0n, caseId, { pollMs: this.init.pollMs, signal: this.stopping.signal })
       .then((gas) => {
         this.gasUsed += gas
@@ -571,8 +748,58 @@ export class VoucherRequester implements PaymentPath {
           this.c.logger.warn({ claimId, err: describeError(err) }, 'could not drive the claim dispute')
         }
       })
-    this.cases.add(driving)
-    void driving.finally(() => this.cases.delete(driving))
+      .finally(() => settled.abort())
+    const both = Promise.allSettled([driving, sending]).then(() => undefined)
+    this.cases.add(both)
+    void both.finally(() => this.cases.delete(both))
+  }
+
+  /**
+   * Sends `message` on the voucher protocol to every provider with a live offer (best effort),
+   * except those in `delivered`, which gains the ones that accept it.
+   */
+  private async sendToLiveProviders(message: object, what: string, delivered?: Set<string>): Promise<void> {
+    const now = BigInt(Math.floor(Date.now() / 1000))
+    const peers = [...new Set(this.c.requester.offers.active(now).map((o) => o.peerId))].filter(
+      (peer) => !delivered?.has(peer),
+    )
+    await Promise.all(
+      peers.map((peer) =>
+        this.c.network
+          .request(peer, PROTOCOL_VOUCHER, message, voucherReplySchema, { timeoutMs: 5_000 })
+          .then((reply) => {
+            if (reply.accepted) delivered?.add(peer)
+          })
+          .catch((err: unknown) =>
+            this.c.logger.debug({ peer, err: describeError(err) }, `${what} not delivered`),
+          ),
+      ),
+    )
+  }
+
+  /**
+   * Sends the disputed claim's job to the referee pool (the court draws its referees from
+   * providers, never from the parties): directly to every provider with a live offer, and on the
+   * voucher-dispute gossip topic, which reaches every provider in the gossip mesh whether or not
+   * this node heard its offer. Referees check it against the claim's spec hash and fetch module
+   * and inputs from this node (or the provider) by CID.
+   */
+  private async sendDisputedJob(claimId: Hex, job: VoucherJobRecord, delivered?: Set<string>): Promise<void> {
+    if (!job.announcement) return
+    const message = {
+      type: 'voucher-dispute' as const,
+      claimId,
+      announcement: job.announcement,
+      ...(job.peerId ? { providerPeerId: job.peerId } : {}),
+    }
+    await Promise.all([
+      this.sendToLiveProviders(message, 'disputed job', delivered),
+      this.c.network
+        .publishVoucherDispute?.(message)
+        .catch((err: unknown) =>
+          this.c.logger.debug({ claimId, err: describeError(err) }, 'disputed job not gossiped'),
+        ),
+    ])
   }
 
   /** Fetches and checks a claimed result; a good one is recorded as verified and vouchered. */
@@ -908,4 +1135,8 @@ export class VoucherRequester implements PaymentPath {
 
 function bigMax(a: bigint, b: bigint): bigint {
   return a > b ? a : b
+}
+
+function bigMin(a: bigint, b: bigint): bigint {
+  return a < b ? a : b
 }

@@ -68,6 +68,7 @@ function jobRecord(sequence: bigint, phase: VoucherJobRecord['phase']): VoucherJ
     jobId,
     phase,
     award: {
+      jobId: BigInt(jobId),
       requester,
       provider,
       sequence,

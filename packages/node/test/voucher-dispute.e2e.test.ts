@@ -4,7 +4,8 @@
  * silent claims a wrong result on-chain; the requester node disputes it through the court, sends
  * the job to the referee pool, and three other providers, drawn as referees, re-execute it and
  * vote: the claim pays nothing and the provider's stake is slashed. An honest claim the requester
- * disputes anyway is paid, and the requester loses its bond.
+ * disputes anyway is paid, and the requester loses its bond. A copy of the job naming peers that
+ * serve nothing, pushed to the referees first, does not stop them from judging.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -12,9 +13,11 @@ import {
   createVerificationCourt,
   createVoucherVault,
   type VerificationCourt,
-  type VoucherVault,
+  VoucherVault,
 } from '@bazaar/chain'
-import { parseTokens } from '@bazaar/protocol'
+import { PROTOCOL_VOUCHER, parseTokens, voucherReplySchema } from '@bazaar/protocol'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import pino from 'pino'
 import type { Address, Hex } from 'viem'
 import { type LocalMarket, startLocalMarket } from '../src/local-market.ts'
@@ -113,9 +116,28 @@ describe('voucher path: claims disputed in the court', () => {
     const walletBefore = await market.admin.balanceOf(providerAddress)
     const requesterBefore = await market.admin.balanceOf(requesterAddress)
     const escrowBefore = (await providerVault.channelOf(requesterAddress, providerAddress)).balance
+    // Before the claim (its id is known in advance), each referee gets a copy of the job that
+    // names a requester peer that does not exist and no provider: the same job (it matches the
+    // claim's hashes), but nothing can be fetched through it. A referee must not give up on it.
+    const ghost = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const claimIdAhead = VoucherVault.claimIdOf(requesterAddress, providerAddress, job.award.sequence)
+    for (const referee of market.providers.slice(1)) {
+      const reply = await market.requester.network.request(
+        referee.network.peerId,
+        PROTOCOL_VOUCHER,
+        {
+          type: 'voucher-dispute',
+          claimId: claimIdAhead,
+          announcement: { ...job.announcement!, requesterPeerId: ghost, requesterAddrs: [] },
+        },
+        voucherReplySchema,
+      )
+      assert.equal(reply.accepted, true)
+    }
     // p0 claims more fuel than the job used, under a receipt hash that is not the job's result.
     const fuel = job.fuelUsed! + 12_345n
     const claimId = await claim(job, fuel, `0x${'ab'.repeat(32)}`)
+    assert.equal(claimId, claimIdAhead)
     const amount = fuel * job.award.pricePerFuel
     const { case: judged, dispute } = await settledCase(claimId)
     assert.equal(judged.kind, 'VoucherClaim')

@@ -1,8 +1,9 @@
 import { ChainError, type CourtCase, type CourtDispute, resultCommitment } from '@bazaar/chain'
-import { hashJobDescriptor, type JobAnnouncement } from '@bazaar/protocol'
+import { describeError, hashJobDescriptor, type JobAnnouncement } from '@bazaar/protocol'
 import { type Address, type Hex, toHex } from 'viem'
 import type { AnnouncementCache } from './announcement-cache.ts'
 import { EventScan } from './event-scan.ts'
+import { ContentUnavailableError } from './run-for-verdict.ts'
 import type { VoucherDisputeJob } from './voucher-dispute-jobs.ts'
 
 /** The court calls a referee makes (a `VerificationCourt` for this node's signer). */
@@ -151,7 +152,7 @@ export class RefereeDuty {
     } else {
       const answer = voucherClaim
         ? await this.#reexecuteVoucherClaim(disputeId, verdictCase.claimId, dispute.commitDeadline)
-        : await this.#reexecuteJob(disputeId, jobId)
+        : await this.#reexecuteJob(disputeId, jobId, dispute.commitDeadline)
       if (!answer) return
       ;({ resultHash, fuelUsed } = answer)
       salt = toHex(crypto.getRandomValues(new Uint8Array(32)))
@@ -199,7 +200,7 @@ export class RefereeDuty {
   }
 
   /** Re-executes a JobMarket job from its gossiped announcement (undefined: skipped). */
-  async #reexecuteJob(disputeId: bigint, jobId: bigint) {
+  async #reexecuteJob(disputeId: bigint, jobId: bigint, commitDeadline: bigint) {
     const emit = (event: RefereeEvent) => this.#init.onEvent?.(event)
     const announcement = this.#init.announcements.get(jobId)
     if (!announcement) {
@@ -218,7 +219,44 @@ export class RefereeDuty {
       { disputeId: disputeId.toString(), jobId: jobId.toString() },
       'drawn as referee: re-executing',
     )
-    return this.#init.reexecute(announcement, this.#scan.signal)
+    return this.#untilAvailable(disputeId, commitDeadline, async () => [
+      await this.#init.reexecute(announcement, this.#scan.signal),
+    ])
+  }
+
+  /**
+   * Runs `attempt` until it yields an answer; while what the job names cannot be fetched
+   * (`ContentUnavailableError`: the requester offline, a source naming dead peers) it tries again
+   * until the commit window closes, then skips the duty: no vote rather than a vote on a failed
+   * download. `attempt` returns no answer when none of its sources served the job.
+   */
+  async #untilAvailable(
+    disputeId: bigint,
+    commitDeadline: bigint,
+    attempt: () => Promise<{ resultHash: Hex; fuelUsed: bigint }[]>,
+  ): Promise<{ resultHash: Hex; fuelUsed: bigint } | undefined> {
+    for (;;) {
+      try {
+        const [answer] = await attempt()
+        if (answer) return answer
+      } catch (err) {
+        if (!(err instanceof ContentUnavailableError)) throw err
+        this.#init.logger.info(
+          { disputeId: disputeId.toString(), err: describeError(err) },
+          'job content unavailable: trying again',
+        )
+      }
+      if (this.#scan.signal.aborted) return undefined
+      if (BigInt(Math.floor(Date.now() / 1000)) > commitDeadline) {
+        this.#init.onEvent?.({
+          type: 'skipped',
+          disputeId,
+          reason: "the job's module or inputs could not be fetched before the commit deadline",
+        })
+        return undefined
+      }
+      await new Promise((resolve) => setTimeout(resolve, (this.#init.pollMs ?? 500) * 4))
+    }
   }
 
   /**
@@ -240,8 +278,8 @@ export class RefereeDuty {
       BigInt(job.announcement.jobId) === claim.jobId &&
       hashJobDescriptor(job.announcement.job) === claim.specHash &&
       BigInt(job.announcement.job.limits.fuel) === claim.maxFuel
-    let job = source.jobsOf(claimId).find(matches)
-    while (!job) {
+    let candidates = source.jobsOf(claimId).filter(matches)
+    while (candidates.length === 0) {
       if (this.#scan.signal.aborted || BigInt(Math.floor(Date.now() / 1000)) > commitDeadline) {
         emit({
           type: 'skipped',
@@ -251,13 +289,30 @@ export class RefereeDuty {
         return undefined
       }
       await new Promise((resolve) => setTimeout(resolve, this.#init.pollMs ?? 500))
-      job = source.jobsOf(claimId).find(matches)
+      candidates = source.jobsOf(claimId).filter(matches)
     }
-    this.#init.logger.info(
-      { disputeId: disputeId.toString(), claimId, jobId: job.announcement.jobId },
-      'drawn as referee of a voucher claim: re-executing',
-    )
-    return source.reexecute(job, this.#scan.signal)
+    // Every candidate is the same job (the claim's hashes bind it); they differ only in where the
+    // module and inputs are fetched from, which anyone relaying the job can name. So each is tried
+    // in turn (candidates arriving later too): a copy naming dead or lying peers cannot stop the
+    // referee from judging, nor make it vote on a failed download.
+    return this.#untilAvailable(disputeId, commitDeadline, async () => {
+      for (const job of source.jobsOf(claimId).filter(matches)) {
+        this.#init.logger.info(
+          { disputeId: disputeId.toString(), claimId, jobId: job.announcement.jobId },
+          'drawn as referee of a voucher claim: re-executing',
+        )
+        try {
+          return [await source.reexecute(job, this.#scan.signal)]
+        } catch (err) {
+          if (!(err instanceof ContentUnavailableError)) throw err
+          this.#init.logger.info(
+            { disputeId: disputeId.toString(), err: describeError(err) },
+            'could not fetch the job through this copy: trying the next',
+          )
+        }
+      }
+      return []
+    })
   }
 
   /**

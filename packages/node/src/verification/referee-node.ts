@@ -4,21 +4,12 @@ import {
   createVoucherVault,
   type VerificationCourt,
 } from '@bazaar/chain'
-import {
-  bytes32ToCid,
-  cidToBytes32,
-  decodeMessage,
-  describeError,
-  encodeReceipt,
-  type JobAnnouncement,
-  resultReceiptSchema,
-} from '@bazaar/protocol'
+import { cidToBytes32, describeError, encodeReceipt, type JobAnnouncement } from '@bazaar/protocol'
 import type { Logger } from 'pino'
 import { type Address, type Hex, zeroAddress } from 'viem'
 import type { ContentStore } from '../content-store.ts'
 import type { MarketChain } from '../market-chain.ts'
 import type { NetworkServices } from '../network-services.ts'
-import { runJob } from '../provider/job-runner.ts'
 import type { WasmRunner } from '../provider/provider-service.ts'
 import type { AnnouncementCache } from './announcement-cache.ts'
 import {
@@ -27,6 +18,7 @@ import {
   type RefereeEvent,
   type VoucherClaimSource,
 } from './referee-duty.ts'
+import { runForVerdict } from './run-for-verdict.ts'
 import type { VoucherDisputeJob, VoucherDisputeJobs } from './voucher-dispute-jobs.ts'
 import { Watcher, type WatcherEvent } from './watcher.ts'
 
@@ -68,7 +60,7 @@ export async function startRefereeDuty(
   const reexecute = async (announcement: JobAnnouncement, signal: AbortSignal) => {
     const peer = announcement.requesterPeerId
     await network.rememberPeer(peer, announcement.requesterAddrs)
-    const receipt = await runJob(init.runner, {
+    const receipt = await runForVerdict(init.runner, {
       jobId: announcement.jobId,
       job: announcement.job,
       fetch: (cid) => network.fetch(peer, cid, { signal }),
@@ -143,7 +135,7 @@ async function voucherClaimSource(
       const { announcement, providerPeerId } = job
       const requesterPeer = announcement.requesterPeerId
       await network.rememberPeer(requesterPeer, announcement.requesterAddrs)
-      const receipt = await runJob(init.runner, {
+      const receipt = await runForVerdict(init.runner, {
         jobId: announcement.jobId,
         job: announcement.job,
         fetch: async (cid) => {

@@ -8,6 +8,8 @@ export interface VoucherDisputeJob {
   providerPeerId?: string
 }
 
+const MAX_COPIES_PER_CLAIM = 16
+
 /**
  * The jobs of disputed voucher claims, by claim id, as the claim's requester and provider push
  * them to the referee pool (`voucher-dispute` on PROTOCOL_VOUCHER and on the voucher-dispute
@@ -25,14 +27,17 @@ export class VoucherDisputeJobs {
     this.#capacity = capacity
   }
 
-  /** Keeps one more candidate job for the claim (at most 4 per claim: a claim has one true job). */
+  /**
+   * Keeps one more candidate job for the claim: at most 16 per claim (a claim has one true job;
+   * copies differ only in the peers they name as sources, and a referee tries each in turn).
+   */
   remember(message: VoucherDisputeMessage): void {
     const key = message.claimId.toLowerCase()
     const list = this.#entries.get(key) ?? []
     const same = (held: VoucherDisputeJob) =>
       held.providerPeerId === message.providerPeerId &&
       JSON.stringify(held.announcement) === JSON.stringify(message.announcement)
-    if (list.length >= 4 || list.some(same)) return
+    if (list.length >= MAX_COPIES_PER_CLAIM || list.some(same)) return
     list.push({
       announcement: message.announcement,
       ...(message.providerPeerId ? { providerPeerId: message.providerPeerId } : {}),

@@ -6,7 +6,6 @@
  * unknown voucher job id fails like any unknown job; no JobMarket job is created.
  */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -16,29 +15,6 @@ import { connectChain } from '@bazaar/node/daemon/connect-chain'
 import { formatTokens } from '@bazaar/protocol'
 import type { JobView, ProviderView } from '@bazaar/sdk'
 import { type ProcessMarket, repoRoot, startProcessMarket, waitFor } from './harness/process-market.ts'
-
-/** Runs a bazaar command as a user does (text output, no --json); its stdout, or throws with stderr. */
-function bazaarText(args: string[]): Promise<string> {
-  const env = { ...process.env }
-  for (const key of Object.keys(env)) if (key.startsWith('BAZAAR_')) delete env[key]
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [resolve(repoRoot, 'packages/cli/src/bin.ts'), ...args], {
-      cwd: repoRoot,
-      env,
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
-    child.on('error', fail)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      if (code === 0) done(stdout)
-      else fail(new Error(`bazaar ${args.join(' ')} exited ${code}:\n${stdout}\n${stderr}`))
-    })
-  })
-}
 
 const wordcountSpec = resolve(repoRoot, 'examples/specs/wordcount.yaml')
 
@@ -130,7 +106,7 @@ describe('voucher jobs through the daemons and the CLI', () => {
   it('`job run` and `job status` say how a voucher job is paid: no escrow, owed, vouchered, then redeemed', async () => {
     const api = market.requester.ready.api
     const provider = market.providers[0]!.ready.address
-    const run = await bazaarText(['job', 'run', wordcountSpec, '--api', api])
+    const run = await market.bazaarText(['job', 'run', wordcountSpec, '--api', api])
     assert.match(run, /^cost: paid by voucher: .* no JobMarket escrow for this job$/m, run)
     assert.doesNotMatch(run, /cost: escrow|escrowed/, 'no per-job escrow line for a voucher job')
     assert.match(run, /voucher job created: no escrow of its own/)
@@ -157,7 +133,7 @@ describe('voucher jobs through the daemons and the CLI', () => {
     const owed = BigInt(voucher.owed!)
     const cumulative = BigInt(voucher.voucher!.cumulativeAmount)
     assert.ok(cumulative > owed, 'the voucher through sequence 2 covers both jobs')
-    const before = await bazaarText(['job', 'status', id, '--api', api])
+    const before = await market.bazaarText(['job', 'status', id, '--api', api])
     assert.match(
       before,
       /payment {6}voucher \(vouchered: a signed voucher covers it, not redeemed on-chain yet\)/,
@@ -206,7 +182,7 @@ describe('voucher jobs through the daemons and the CLI', () => {
     ])
     assert.equal(redeemed.paid, cumulative)
 
-    const after = await bazaarText(['job', 'status', id, '--api', api])
+    const after = await market.bazaarText(['job', 'status', id, '--api', api])
     assert.match(
       after,
       /payment {6}voucher \(redeemed: the provider was paid on-chain by the voucher\)/,

@@ -191,8 +191,13 @@ export class ProcessMarket {
 
   /** Runs a bazaar command to its end (`--json` added) and returns its parsed stdout. */
   async bazaarJson<T>(args: string[]): Promise<T> {
+    return JSON.parse(await this.bazaarText([...args, '--json'])) as T
+  }
+
+  /** Runs a bazaar command as a user does (killed after 60 s); its stdout, or throws with stderr. */
+  async bazaarText(args: string[]): Promise<string> {
     const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
-      const child = spawn(process.execPath, [bin, ...args, '--json'], { cwd: repoRoot, env: childEnv() })
+      const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, env: childEnv() })
       this.children.add(child)
       let stdout = ''
       let stderr = ''
@@ -206,8 +211,9 @@ export class ProcessMarket {
         done({ code, stdout, stderr })
       })
     })
-    if (run.code !== 0) throw new Error(`bazaar ${args.join(' ')} exited ${run.code}:\n${run.stderr}`)
-    return JSON.parse(run.stdout) as T
+    if (run.code !== 0)
+      throw new Error(`bazaar ${args.join(' ')} exited ${run.code}:\n${run.stdout}\n${run.stderr}`)
+    return run.stdout
   }
 
   /** Starts (or restarts, on the same data dir) the requester; `extraConfig`: more YAML lines. */

@@ -23,7 +23,7 @@ import type { Address, Hex } from 'viem'
 import { type LocalMarket, startLocalMarket } from '../src/local-market.ts'
 import type { VoucherJobRecord } from '../src/store/voucher-repo.ts'
 import type { RefereeEvent } from '../src/verification/referee-duty.ts'
-import { contractsOf, eventually, GWEI, wordcountJob } from './voucher-fixture.ts'
+import { contractsOf, eventually, GWEI, settledClaimCase, wordcountJob } from './voucher-fixture.ts'
 
 const logger = pino({ level: 'silent' })
 /** deployBazaar's court defaults for local markets (minCollateral 1 BZR): bond and referee fee. */
@@ -92,23 +92,6 @@ describe('voucher path: claims disputed in the court', () => {
     ).claimId
   }
 
-  /** Waits for the court case of `claimId` to settle; its dispute's drawn referees. */
-  async function settledCase(claimId: Hex) {
-    const caseId = await eventually(
-      async () => {
-        for (let id = await court.caseCount(); id > 0n; id--) {
-          const c = await court.getCase(id)
-          if (c.claimId === claimId) return c.status === 'Settled' ? id : undefined
-        }
-        return undefined
-      },
-      'the court to settle the claim',
-      120_000,
-    )
-    const c = await court.getCase(caseId)
-    return { caseId, case: c, dispute: await court.getDispute(c.disputeId) }
-  }
-
   it('a wrong claim of a silent requester pays nothing and the provider is slashed', async () => {
     const job = await silentJob('wrong-claim', 'one two three '.repeat(5))
     const vr = market.requester.vouchers.requester!
@@ -139,7 +122,7 @@ describe('voucher path: claims disputed in the court', () => {
     const claimId = await claim(job, fuel, `0x${'ab'.repeat(32)}`)
     assert.equal(claimId, claimIdAhead)
     const amount = fuel * job.award.pricePerFuel
-    const { case: judged, dispute } = await settledCase(claimId)
+    const { case: judged, dispute } = await settledClaimCase(court, claimId, 120_000)
     assert.equal(judged.kind, 'VoucherClaim')
     assert.equal(judged.requester.toLowerCase(), requesterAddress.toLowerCase())
     assert.equal(vr.claims.disputed, 1, 'the requester disputed the claim it could not verify')
@@ -191,7 +174,7 @@ describe('voucher path: claims disputed in the court', () => {
     // ...but its operator disputes it anyway.
     const gasBefore = vr.gasUsed
     await vr.disputeClaim(claimId)
-    const { case: judged } = await settledCase(claimId)
+    const { case: judged } = await settledClaimCase(court, claimId, 120_000)
     assert.equal(judged.kind, 'VoucherClaim')
     assert.ok(vr.gasUsed > gasBefore)
     assert.equal((await providerVault.claimOf(claimId)).status, 'Paid', 'the honest claim is paid')

@@ -5,9 +5,16 @@
  */
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { type BazaarContracts, createBazaarContracts, createChainClients, devAccounts } from '@bazaar/chain'
+import {
+  type BazaarContracts,
+  createBazaarContracts,
+  createChainClients,
+  devAccounts,
+  type VerificationCourt,
+} from '@bazaar/chain'
 import { jobMarketAbi } from '@bazaar/contracts'
 import { cidOf, validateJobSpec } from '@bazaar/protocol'
+import type { Hex } from 'viem'
 import { examplesBuildDir } from '../src/demo/run-demo.ts'
 import type { LocalMarket } from '../src/local-market.ts'
 import { type PreparedJob, prepareJob } from '../src/requester/prepare-job.ts'
@@ -68,4 +75,21 @@ export async function contractsOf(market: LocalMarket, index: number): Promise<B
   const key = devAccounts(index + 1)[index]!.privateKey
   const clients = await createChainClients({ provider: market.chain!.provider, privateKey: key })
   return createBazaarContracts({ clients, deployment: market.deployment })
+}
+
+/** Waits for the court case of voucher claim `claimId` to settle; the case and its dispute. */
+export async function settledClaimCase(court: VerificationCourt, claimId: Hex, timeoutMs = 180_000) {
+  const caseId = await eventually(
+    async () => {
+      for (let id = await court.caseCount(); id > 0n; id--) {
+        const c = await court.getCase(id)
+        if (c.claimId === claimId) return c.status === 'Settled' ? id : undefined
+      }
+      return undefined
+    },
+    'the court to settle the claim',
+    timeoutMs,
+  )
+  const c = await court.getCase(caseId)
+  return { caseId, case: c, dispute: await court.getDispute(c.disputeId) }
 }

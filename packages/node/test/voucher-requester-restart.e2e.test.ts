@@ -24,7 +24,7 @@ import { loadOrCreatePeerKey } from '../src/daemon/peer-key.ts'
 import { type LocalMarket, startLocalMarket } from '../src/local-market.ts'
 import type { VoucherJobRecord } from '../src/store/voucher-repo.ts'
 import type { RefereeEvent } from '../src/verification/referee-duty.ts'
-import { contractsOf, eventually, GWEI, wordcountJob } from './voucher-fixture.ts'
+import { contractsOf, eventually, GWEI, settledClaimCase, wordcountJob } from './voucher-fixture.ts'
 
 const logger = pino({ level: 'silent' })
 
@@ -158,23 +158,6 @@ describe('voucher requester: claims and disputes across a restart', () => {
     for (let i = 0; i < n; i++) await market.chain!.provider.request({ method: 'evm_mine', params: [] })
   }
 
-  /** Waits for the court case of `claimId` to settle; the case and its dispute. */
-  async function settledCase(claimId: Hex) {
-    const caseId = await eventually(
-      async () => {
-        for (let id = await court.caseCount(); id > 0n; id--) {
-          const c = await court.getCase(id)
-          if (c.claimId === claimId) return c.status === 'Settled' ? id : undefined
-        }
-        return undefined
-      },
-      'the court to settle the claim',
-      180_000,
-    )
-    const c = await court.getCase(caseId)
-    return { caseId, case: c, dispute: await court.getDispute(c.disputeId) }
-  }
-
   /** Balances the verdict moves, read exactly. */
   async function balances(providerAddress: Address) {
     return {
@@ -199,7 +182,7 @@ describe('voucher requester: claims and disputes across a restart', () => {
     expectedCaseId: bigint,
   ) {
     const providerAddress = market.providers[providerIndex]!.chain.address
-    const { caseId, case: judged, dispute } = await settledCase(claimId)
+    const { caseId, case: judged, dispute } = await settledClaimCase(court, claimId)
     assert.equal(caseId, expectedCaseId, 'the case the requester recorded')
     assert.equal(judged.kind, 'VoucherClaim')
     assert.equal(judged.requester.toLowerCase(), requesterAddress.toLowerCase())

@@ -141,17 +141,26 @@ describe('reverse auction with 20 providers and 50 jobs', () => {
     }
   })
 
-  it('hears a bid or a reason from every provider on every announcement (late answers included)', () => {
-    for (const { events } of results) {
-      const rounds = events.filter((e) => e.type === 'announced').length
+  it('hears a bid or a reason from every provider on every announcement (late answers included)', async () => {
+    const answeredInLastRound = (events: Timed[]) => {
       const lastAnnounce = events.findLastIndex((e) => e.type === 'announced')
-      const answered = new Set(
+      return new Set(
         events
           .slice(lastAnnounce)
           .filter((e) => e.type === 'bid' || e.type === 'declined' || e.type === 'bid-rejected')
           .map((e) => (e as { provider: string }).provider.toLowerCase()),
-      )
-      assert.equal(answered.size, PROVIDERS, `round ${rounds}: ${answered.size} of ${PROVIDERS} answered`)
+      ).size
+    }
+    // An answer after the round closed is still recorded (as too late) for 30 s: on a loaded
+    // machine the last jobs' late answers may still be on their way when the runs return.
+    const until = Date.now() + 25_000
+    while (Date.now() < until && results.some(({ events }) => answeredInLastRound(events) < PROVIDERS)) {
+      await new Promise((r) => setTimeout(r, 250))
+    }
+    for (const { events } of results) {
+      const rounds = events.filter((e) => e.type === 'announced').length
+      const answered = answeredInLastRound(events)
+      assert.equal(answered, PROVIDERS, `round ${rounds}: ${answered} of ${PROVIDERS} answered`)
     }
   })
 

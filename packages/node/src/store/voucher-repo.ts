@@ -48,6 +48,12 @@ export interface VoucherJobRecord {
   voucheredAt?: number
   /** Requester: a claim the provider filed for this job, as this node judged and followed it. */
   claim?: VoucherJobClaim
+  /**
+   * Requester: the award was sent but no answer came yet (a lost reply is not a refusal): it is
+   * sent again before the pair's next award. Absent once the provider accepted it (and on records
+   * written before this field existed).
+   */
+  unacknowledged?: boolean
 }
 
 /** A claim filed against the requester for one of its jobs (docs/vouchers.md). */
@@ -67,6 +73,9 @@ export interface VoucherJobClaim {
   /** How it ended on-chain, once seen: paid to the provider, or returned to the escrow. */
   status?: 'Paid' | 'Rejected'
   endedAt?: number
+  /** The claimed result and fuel (read with its end): a paid claim's jobsRoot entry (vouchers/job-closure.ts). */
+  resultHash?: Hex
+  fuelUsed?: bigint
 }
 
 /** A signed voucher as kept by either side. */

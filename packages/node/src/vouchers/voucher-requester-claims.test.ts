@@ -68,6 +68,7 @@ function jobRecord(sequence: bigint, phase: VoucherJobRecord['phase']): VoucherJ
     jobId,
     phase,
     award: {
+      jobId: BigInt(jobId),
       requester,
       provider,
       sequence,
@@ -130,6 +131,8 @@ class StandInChain {
       address: vaultAddress,
       account: requester,
       blockNumber: async () => this.head,
+      // Chain time: before every claim deadline here (no job closes by its deadline).
+      nowSeconds: async () => 1n,
       claimsFiledSince: async (from: bigint, to: bigint, who?: Address) => {
         assert.equal(who, requester)
         this.ranges.push([from, to])

@@ -121,6 +121,8 @@ describe('voucher path: lost awards do not stop the pair', () => {
       return latest?.voucher.paidThroughSequence === 6n ? latest : undefined
     }, 'the voucher through job 6, over the lost award 5')
     assert.equal(through6.voucher.cumulativeAmount, due, 'job 5 counts 0')
+    const fifth = market.requester.db.vouchers.job('requester', requesterAddress, providerAddress, 5n)!
+    assert.deepEqual([fifth.phase, fifth.reason], ['rejected', 'closed: claim-deadline'])
     const walletBefore = await market.admin.balanceOf(providerAddress)
     const escrowBefore = (await vault.channelOf(requesterAddress, providerAddress)).balance
     const redeemed = await vp.redeem('test')

@@ -959,7 +959,7 @@ export class VoucherRequester implements PaymentPath {
       const channel = this.channel(provider)
       const latest = channel.latest?.voucher
       let through = latest?.paidThroughSequence ?? 0n
-      const covered: { job: VoucherJobRecord; amount: bigint; leaf: VoucherJobLeaf }[] = []
+      const covered: { job: VoucherJobRecord; amount: bigint; leaf: VoucherJobLeaf; closed?: string }[] = []
       for (const job of this.c.vouchers.jobsOf('requester', this.address, provider)) {
         if (job.award.sequence <= through) continue
         if (job.award.sequence !== through + 1n) break
@@ -991,18 +991,22 @@ export class VoucherRequester implements PaymentPath {
           latest: { voucher, signature, signer: this.address },
           vouchersSigned: (channel.vouchersSigned ?? 0) + 1,
         })
-        for (const { job } of covered) {
-          // Only a verified job becomes `vouchered`; a closed one keeps its phase (rejected or
-          // awarded) and records the voucher that passed over it.
-          this.c.vouchers.saveJob({
-            ...job,
-            ...(job.phase === 'verified' ? { phase: 'vouchered' as const } : {}),
-            voucheredBy,
-            voucheredAt,
-          })
+        for (const { job, closed } of covered) {
+          if (job.phase === 'verified') {
+            this.c.vouchers.saveJob({ ...job, phase: 'vouchered', voucheredBy, voucheredAt })
+          } else if (job.phase === 'awarded') {
+            // Passed over, closed: never vouchered (an award lost for good, or no result).
+            this.c.vouchers.saveJob({
+              ...job,
+              phase: 'rejected',
+              reason: `closed: ${closed}`,
+              unacknowledged: false,
+            })
+          }
         }
       })
       for (const { job, amount } of covered) {
+        if (job.phase !== 'verified') continue
         this.c.requester.recordJobEvent({
           type: 'voucher-signed',
           jobId: BigInt(job.jobId),
@@ -1038,7 +1042,9 @@ export class VoucherRequester implements PaymentPath {
    * verified job at its amount; anything else (awaiting its result, rejected, a claim pending)
    * stops the run.
    */
-  private voucherEntry(job: VoucherJobRecord): { amount: bigint; leaf: VoucherJobLeaf } | undefined {
+  private voucherEntry(
+    job: VoucherJobRecord,
+  ): { amount: bigint; leaf: VoucherJobLeaf; closed?: string } | undefined {
     const claim = job.claim
     const closure = jobClosure({
       sequence: job.award.sequence,
@@ -1071,7 +1077,7 @@ export class VoucherRequester implements PaymentPath {
         },
       }
     }
-    return closure.closed ? { amount: closure.amount, leaf: closure.leaf } : undefined
+    return closure.closed ? { amount: closure.amount, leaf: closure.leaf, closed: closure.why } : undefined
   }
 
   /**
@@ -1108,9 +1114,11 @@ export class VoucherRequester implements PaymentPath {
       const cost = maxFuel * pricePerFuel
       const signed = channel.latest?.voucher.cumulativeAmount ?? 0n
       const owed = signed > onChain.collected ? signed - onChain.collected : 0n
+      const through = channel.latest?.voucher.paidThroughSequence ?? 0n
       const inFlight = this.c.vouchers
         .jobsOf('requester', this.address, provider)
-        .filter((j) => j.phase === 'awarded' || j.phase === 'verified')
+        // A job a voucher passed over (closed) is owed nothing more.
+        .filter((j) => (j.phase === 'awarded' || j.phase === 'verified') && j.award.sequence > through)
         .reduce((sum, j) => sum + (j.amount ?? j.award.maxFuel * j.award.pricePerFuel), 0n)
       const needed = owed + inFlight + cost
       if (onChain.balance < needed) {

@@ -54,6 +54,11 @@ export interface VoucherJobRecord {
    * written before this field existed).
    */
   unacknowledged?: boolean
+  /**
+   * Requester: the result and fuel of the job's claim, read with its end (not in `claim`, which
+   * the API shows as is): a paid claim's jobsRoot entry (vouchers/job-closure.ts).
+   */
+  claimResult?: { resultHash: Hex; fuelUsed: bigint }
 }
 
 /** A claim filed against the requester for one of its jobs (docs/vouchers.md). */
@@ -73,9 +78,6 @@ export interface VoucherJobClaim {
   /** How it ended on-chain, once seen: paid to the provider, or returned to the escrow. */
   status?: 'Paid' | 'Rejected'
   endedAt?: number
-  /** The claimed result and fuel (read with its end): a paid claim's jobsRoot entry (vouchers/job-closure.ts). */
-  resultHash?: Hex
-  fuelUsed?: bigint
 }
 
 /** A signed voucher as kept by either side. */

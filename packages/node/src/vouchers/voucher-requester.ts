@@ -606,13 +606,8 @@ export class VoucherRequester implements PaymentPath {
       const onChain = await this.c.vault.claimOf(claim.claimId)
       if (onChain.status !== 'Paid' && onChain.status !== 'Rejected') continue
       this.c.vouchers.updateJob('requester', job.jobId, {
-        claim: {
-          ...claim,
-          status: onChain.status,
-          endedAt: Date.now(),
-          resultHash: onChain.resultHash,
-          fuelUsed: onChain.fuelUsed,
-        },
+        claim: { ...claim, status: onChain.status, endedAt: Date.now() },
+        claimResult: { resultHash: onChain.resultHash, fuelUsed: onChain.fuelUsed },
       })
       if (onChain.status === 'Paid') this.claims.paid++
       this.c.requester.recordJobEvent({
@@ -1054,15 +1049,15 @@ export class VoucherRequester implements PaymentPath {
             claim: {
               status: claim.status ?? 'Pending',
               amount: claim.amount,
-              resultHash: claim.resultHash ?? zeroHash,
-              fuelUsed: claim.fuelUsed ?? 0n,
+              resultHash: job.claimResult?.resultHash ?? zeroHash,
+              fuelUsed: job.claimResult?.fuelUsed ?? 0n,
             },
           }
         : {}),
       ...(this.claimsKnownAt !== undefined ? { now: this.claimsKnownAt } : {}),
     })
     // A paid claim read before its result and fuel were recorded: wait for them.
-    if (closure.closed && closure.why === 'claim-paid' && claim?.resultHash === undefined) return undefined
+    if (closure.closed && closure.why === 'claim-paid' && !job.claimResult) return undefined
     // A verified job the provider could still claim is paid at its amount; past its claim deadline
     // it is still paid (the provider accepts either), never below what was verified.
     if (job.phase === 'verified' && (!closure.closed || closure.why === 'claim-deadline')) {

@@ -197,7 +197,7 @@ describe('voucher path: batch redemption, refusals, restart, thaw', () => {
       jobId,
       requester: requesterAddress,
       provider: providerAddress,
-      sequence: 9n, // the pair is at 7: 8 is next
+      sequence: 7n, // the pair is at 7: 7 is used (a gap above 7 would be accepted)
       pricePerFuel: BigInt(auction.winner.pricePerFuel),
       maxFuel: BigInt(job.descriptor.limits.fuel),
       specHash: job.specHash,

@@ -48,6 +48,17 @@ export interface VoucherJobRecord {
   voucheredAt?: number
   /** Requester: a claim the provider filed for this job, as this node judged and followed it. */
   claim?: VoucherJobClaim
+  /**
+   * Requester: the award was sent but no answer came yet (a lost reply is not a refusal): it is
+   * sent again before the pair's next award. Absent once the provider accepted it (and on records
+   * written before this field existed).
+   */
+  unacknowledged?: boolean
+  /**
+   * Requester: the result and fuel of the job's claim, read with its end (not in `claim`, which
+   * the API shows as is): a paid claim's jobsRoot entry (vouchers/job-closure.ts).
+   */
+  claimResult?: { resultHash: Hex; fuelUsed: bigint }
 }
 
 /** A claim filed against the requester for one of its jobs (docs/vouchers.md). */

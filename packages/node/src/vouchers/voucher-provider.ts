@@ -15,7 +15,7 @@ import {
   voucherToWire,
 } from '@bazaar/protocol'
 import type { Logger } from 'pino'
-import type { Address, Hex } from 'viem'
+import { type Address, type Hex, zeroHash } from 'viem'
 import type { ContentStore } from '../content-store.ts'
 import type { NetworkServices } from '../network-services.ts'
 import { runJob } from '../provider/job-runner.ts'
@@ -24,8 +24,8 @@ import { INPUT_FETCH_RETRY_MS, retryUntil } from '../retry-until.ts'
 import type { VoucherChannelRecord, VoucherJobRecord, VoucherRepo } from '../store/voucher-repo.ts'
 import { driveCase } from '../verification/drive-case.ts'
 import { canAccept, exposureOf } from './exposure.ts'
-import { extendJobsRoot } from './jobs-root.ts'
 import { PairLocks } from './pair-locks.ts'
+import { checkVoucher, type HeldJob } from './voucher-acceptance.ts'
 import { VoucherRefusal, VoucherRefusedError } from './voucher-error.ts'
 
 export interface VoucherProviderInit {
@@ -83,8 +83,8 @@ export interface VoucherProviderStats {
   redeemedJobs: number
 }
 
-/** Phases in which the provider has delivered a job (the requester owes it). */
-const DELIVERED = new Set(['delivered', 'vouchered', 'claimed', 'claim-paid'])
+/** Most sequences an award may skip (awards lost on the way); a voucher then covers them at 0. */
+const MAX_SEQUENCE_GAP = 64n
 
 /**
  * The provider's side of the voucher path (docs/vouchers.md). Bids go through the ordinary
@@ -115,6 +115,12 @@ export class VoucherProvider {
   private readonly init: Required<VoucherProviderInit>
   private readonly c: VoucherProviderComponents
   private readonly locks = new PairLocks()
+  /**
+   * TEST ONLY (the lost-award e2e; empty in production): how the next awards are lost, one entry
+   * per award received: `request` drops it unseen, `reply` takes it and loses the answer (the
+   * requester sees an error, no refusal code).
+   */
+  testLoseAwards: ('request' | 'reply')[] = []
   private readonly running = new Set<Promise<void>>()
   private readonly abort = new AbortController()
   /** Disputed claims whose job this node sent and whose case it drives (once per run). */
@@ -204,6 +210,21 @@ export class VoucherProvider {
     const award = awardFromWire(message.award)
     // The job id is signed in the award: a claim and its referees name exactly this job.
     const key = award.jobId.toString()
+    const lose = this.testLoseAwards.shift()
+    if (lose === 'request') throw new Error('TEST: award request lost')
+    // The same signed award again (its reply was lost): accepted as before, never run twice.
+    const held = this.c.vouchers.jobById('provider', key)
+    if (
+      held &&
+      held.awardSignature.toLowerCase() === message.signature.toLowerCase() &&
+      held.award.sequence === award.sequence &&
+      held.award.requester.toLowerCase() === award.requester.toLowerCase() &&
+      held.award.provider.toLowerCase() === award.provider.toLowerCase()
+    ) {
+      this.c.logger.info({ jobId: key, sequence: award.sequence.toString() }, 'award received again')
+      if (lose === 'reply') throw new Error('TEST: award reply lost')
+      return
+    }
     const open = this.c.provider.openVoucherBid(key)
     if (!open) throw new VoucherRefusedError(VoucherRefusal.NoOpenBid, `no open bid for voucher job ${key}`)
     const job = open.announcement
@@ -238,10 +259,18 @@ export class VoucherProvider {
     )
     await this.locks.run(pairKey(award.requester, award.provider), async () => {
       const channel = this.channel(award.requester)
-      if (award.sequence !== channel.lastSequence + 1n) {
+      // Any sequence not used yet and above the latest voucher: a sequence skipped is an award
+      // that never reached us (lost, or refused), a job we never ran: it is owed nothing, so a
+      // voucher covers it at 0 and we risk nothing. Bounded, so a voucher never spans a huge gap.
+      const vouchered = channel.latest?.voucher.paidThroughSequence ?? 0n
+      if (
+        award.sequence <= vouchered ||
+        award.sequence > channel.lastSequence + MAX_SEQUENCE_GAP ||
+        this.c.vouchers.job('provider', award.requester, award.provider, award.sequence)
+      ) {
         throw new VoucherRefusedError(
           VoucherRefusal.WrongSequence,
-          `award sequence ${award.sequence}, expected ${channel.lastSequence + 1n}`,
+          `award sequence ${award.sequence} is used, vouchered, or too far beyond ${channel.lastSequence}`,
         )
       }
       const onChain = await this.c.vault.channelOf(award.requester, award.provider)
@@ -269,11 +298,16 @@ export class VoucherProvider {
       // The award is kept before any work: it is what a claim needs if the requester goes silent.
       this.c.transaction(() => {
         this.c.vouchers.saveJob(record)
-        this.c.vouchers.saveChannel({ ...channel, lastSequence: award.sequence, peerId: job.requesterPeerId })
+        this.c.vouchers.saveChannel({
+          ...channel,
+          lastSequence: bigMax(channel.lastSequence, award.sequence),
+          peerId: job.requesterPeerId,
+        })
       })
       this.c.provider.startVoucherJob(key)
       this.spawn(record)
     })
+    if (lose === 'reply') throw new Error('TEST: award reply lost')
   }
 
   /** A voucher: accepted only if it pays exactly what was delivered through its sequence. */
@@ -295,30 +329,42 @@ export class VoucherProvider {
           `the voucher covers through ${voucher.paidThroughSequence}; ${from} is already covered`,
         )
       }
+      if (voucher.paidThroughSequence > channel.lastSequence) {
+        throw new VoucherRefusedError(
+          VoucherRefusal.NotDelivered,
+          `the voucher covers through ${voucher.paidThroughSequence}; we hold awards through ${channel.lastSequence}`,
+        )
+      }
       const jobs = this.c.vouchers
         .jobsOf('provider', voucher.requester, voucher.provider)
         .filter((j) => j.award.sequence > from && j.award.sequence <= voucher.paidThroughSequence)
-      for (let s = from + 1n; s <= voucher.paidThroughSequence; s++) {
-        const job = jobs[Number(s - from - 1n)]
-        if (!job || job.award.sequence !== s || !DELIVERED.has(job.phase)) {
-          throw new VoucherRefusedError(VoucherRefusal.NotDelivered, `job ${s} was not delivered`)
-        }
-      }
-      const owed = jobs.reduce((sum, j) => sum + (j.amount ?? 0n), latest?.cumulativeAmount ?? 0n)
-      const root = extendJobsRoot(
-        latest?.jobsRoot ?? `0x${'0'.repeat(64)}`,
-        jobs.map((j) => ({
+      const held = new Map<bigint, HeldJob>()
+      for (const j of jobs) {
+        // Our own claims, as the vault has them now: an ended one closes its job.
+        const claim = j.claimId ? await this.c.vault.claimOf(j.claimId) : undefined
+        held.set(j.award.sequence, {
           sequence: j.award.sequence,
-          specHash: j.award.specHash,
-          resultHash: j.resultHash!,
-          fuelUsed: j.fuelUsed!,
-          pricePerFuel: j.award.pricePerFuel,
-        })),
-      )
-      if (voucher.cumulativeAmount !== owed || voucher.jobsRoot !== root) {
+          award: j.award,
+          ...(j.resultHash !== undefined && j.fuelUsed !== undefined && j.amount !== undefined
+            ? { delivered: { resultHash: j.resultHash, fuelUsed: j.fuelUsed, amount: j.amount } }
+            : {}),
+          ...(claim ? { claim } : {}),
+        })
+      }
+      const check = checkVoucher({
+        from,
+        previousAmount: latest?.cumulativeAmount ?? 0n,
+        previousRoot: latest?.jobsRoot ?? zeroHash,
+        through: voucher.paidThroughSequence,
+        cumulativeAmount: voucher.cumulativeAmount,
+        jobsRoot: voucher.jobsRoot,
+        jobs: held,
+        now: await this.c.vault.nowSeconds(),
+      })
+      if (!check.ok) {
         throw new VoucherRefusedError(
-          VoucherRefusal.VoucherMismatch,
-          `the voucher pays ${voucher.cumulativeAmount} through job ${voucher.paidThroughSequence}; delivered ${owed}${voucher.jobsRoot === root ? '' : ' (jobsRoot differs)'}`,
+          check.refusal === 'not-delivered' ? VoucherRefusal.NotDelivered : VoucherRefusal.VoucherMismatch,
+          check.why,
         )
       }
       this.c.transaction(() => {

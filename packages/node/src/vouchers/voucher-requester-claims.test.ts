@@ -18,7 +18,7 @@ import {
   voucherJobId,
 } from '@bazaar/protocol'
 import pino from 'pino'
-import type { Address, Hex } from 'viem'
+import { type Address, type Hex, zeroHash } from 'viem'
 import { createHttpApp } from '../api/http-api.ts'
 import { createPersistentContentStore } from '../content-store.ts'
 import type { JobEvent } from '../requester/job-events.ts'
@@ -27,6 +27,9 @@ import type { PreparedJob } from '../requester/prepare-job.ts'
 import type { JobOutcome } from '../requester/requester-service.ts'
 import { type NodeStore, openNodeStore } from '../store/node-store.ts'
 import type { VoucherJobRecord } from '../store/voucher-repo.ts'
+import { zeroLeaf } from './job-closure.ts'
+import { extendJobsRoot } from './jobs-root.ts'
+import { checkVoucher } from './voucher-acceptance.ts'
 import { VoucherRequester, type VoucherRequesterComponents } from './voucher-requester.ts'
 
 const logger = pino({ level: 'silent' })
@@ -87,6 +90,8 @@ function jobRecord(sequence: bigint, phase: VoucherJobRecord['phase']): VoucherJ
 /** The chain as the claim watch reads it: a head, ClaimFiled events by block, claims by id. */
 class StandInChain {
   head = 100n
+  /** Chain time: before every claim deadline (200) unless a test moves it. */
+  time = 1n
   readonly events: ClaimFiledEvent[] = []
   readonly claims = new Map<Hex, VaultClaim>()
   /** Every block range a log query asked for. */
@@ -131,6 +136,7 @@ class StandInChain {
       address: vaultAddress,
       account: requester,
       blockNumber: async () => this.head,
+      nowSeconds: async () => this.time,
       claimsFiledSince: async (from: bigint, to: bigint, who?: Address) => {
         assert.equal(who, requester)
         this.ranges.push([from, to])
@@ -537,3 +543,130 @@ async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_00
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
 }
+
+describe('voucher requester: the voucher run passes over closed jobs (job-closure.ts)', () => {
+  const result = (n: number) => `0x${n.toString(16).padStart(64, '0')}` as Hex
+  const verified = (sequence: bigint, fuelUsed: bigint): VoucherJobRecord => ({
+    ...jobRecord(sequence, 'verified'),
+    fuelUsed,
+    amount: fuelUsed * PRICE,
+    resultHash: result(Number(sequence)),
+  })
+  const leafOf = (job: VoucherJobRecord) => ({
+    sequence: job.award.sequence,
+    specHash: job.award.specHash,
+    resultHash: job.resultHash!,
+    fuelUsed: job.fuelUsed!,
+    pricePerFuel: PRICE,
+  })
+
+  it('stops at a rejected job until its claim deadline passed with no claim, then covers it at 0; a paid claim counts its amount', async () => {
+    const chain = new StandInChain()
+    const db = openNodeStore()
+    const rejected = { ...jobRecord(1n, 'rejected'), reason: 'fuel above the award' }
+    const second = verified(2n, 10n)
+    db.vouchers.saveJob(rejected)
+    db.vouchers.saveJob(second)
+    db.vouchers.saveChannel({
+      role: 'requester',
+      requester,
+      provider,
+      lastSequence: 2n,
+      peerId: 'provider-peer',
+    })
+    const { node, sent } = requesterOn(chain, db)
+    await node.start()
+    await node.watchClaims()
+    chain.time = 200n // at the deadline a claim is still allowed: open
+    chain.head = 101n
+    await node.watchClaims()
+    assert.equal(
+      db.vouchers.channel('requester', requester, provider)!.latest,
+      undefined,
+      'the run stops at job 1',
+    )
+    chain.time = 201n
+    chain.head = 102n
+    await node.watchClaims()
+    const latest = db.vouchers.channel('requester', requester, provider)!.latest!.voucher
+    const root2 = extendJobsRoot(zeroHash, [zeroLeaf(1n), leafOf(second)])
+    assert.deepEqual([latest.paidThroughSequence, latest.cumulativeAmount, latest.jobsRoot], [2n, 30n, root2])
+    assert.equal(sent.requests.filter((r) => r.message.type === 'voucher').length, 1, 'sent to the provider')
+    assert.equal(db.vouchers.jobById('requester', rejected.jobId)!.phase, 'rejected')
+    assert.equal(db.vouchers.jobById('requester', second.jobId)!.phase, 'vouchered')
+    // The provider, which delivered a (wrong) result for job 1 and never claimed it, accepts it.
+    const held = (job: VoucherJobRecord, delivered: { resultHash: Hex; fuelUsed: bigint }) => ({
+      sequence: job.award.sequence,
+      award: job.award,
+      delivered: { ...delivered, amount: delivered.fuelUsed * PRICE },
+    })
+    const providerView = checkVoucher({
+      from: 0n,
+      previousAmount: 0n,
+      previousRoot: zeroHash,
+      through: 2n,
+      cumulativeAmount: latest.cumulativeAmount,
+      jobsRoot: latest.jobsRoot,
+      jobs: new Map([
+        [1n, held(rejected, { resultHash: result(99), fuelUsed: 1_001n })],
+        [2n, held(second, { resultHash: second.resultHash!, fuelUsed: 10n })],
+      ]),
+      now: 201n,
+    })
+    assert.deepEqual(providerView, { ok: true })
+
+    // Job 3 did not verify, its claim was paid (the referees upheld it); job 4 verified.
+    const third = { ...jobRecord(3n, 'rejected'), reason: 'no result before the deadline' }
+    const fourth = verified(4n, 7n)
+    db.vouchers.saveJob(third)
+    db.vouchers.saveJob(fourth)
+    db.vouchers.saveChannel({ ...db.vouchers.channel('requester', requester, provider)!, lastSequence: 4n })
+    chain.file(claimId(9), 103n, 3n, 20n, `0x${'dd'.repeat(32)}`)
+    chain.setStatus(claimId(9), 'Paid')
+    chain.head = 103n
+    await node.watchClaims()
+    const next = db.vouchers.channel('requester', requester, provider)!.latest!.voucher
+    const paidLeaf = {
+      sequence: 3n,
+      specHash: third.award.specHash,
+      resultHash: `0x${'dd'.repeat(32)}` as Hex,
+      fuelUsed: 20n,
+      pricePerFuel: PRICE,
+    }
+    assert.equal(next.paidThroughSequence, 4n)
+    assert.equal(next.cumulativeAmount, 30n + 60n + 21n, 'the paid claim counts: collected holds it')
+    assert.equal(next.jobsRoot, extendJobsRoot(root2, [paidLeaf, leafOf(fourth)]))
+    assert.deepEqual(chain.disputed, [], 'an ended claim is not disputed')
+    await node.stop()
+  })
+
+  it('passes over an award lost for good once closed, and it ends rejected', async () => {
+    const chain = new StandInChain()
+    const db = openNodeStore()
+    const lost = { ...jobRecord(1n, 'awarded'), unacknowledged: true }
+    const second = verified(2n, 10n)
+    db.vouchers.saveJob(lost)
+    db.vouchers.saveJob(second)
+    db.vouchers.saveChannel({
+      role: 'requester',
+      requester,
+      provider,
+      lastSequence: 2n,
+      peerId: 'provider-peer',
+    })
+    const { node } = requesterOn(chain, db)
+    await node.start()
+    await node.watchClaims()
+    chain.time = 500n
+    chain.head = 101n
+    await node.watchClaims()
+    const latest = db.vouchers.channel('requester', requester, provider)!.latest!.voucher
+    assert.deepEqual([latest.paidThroughSequence, latest.cumulativeAmount], [2n, 30n])
+    const closed = db.vouchers.jobById('requester', lost.jobId)!
+    assert.deepEqual(
+      [closed.phase, closed.reason, closed.unacknowledged],
+      ['rejected', 'closed: claim-deadline', false],
+    )
+    await node.stop()
+  })
+})

@@ -37,7 +37,8 @@ import { sleep } from '../sleep.ts'
 import type { RequesterJobRepo } from '../store/requester-job-repo.ts'
 import type { VoucherChannelRecord, VoucherJobRecord, VoucherRepo } from '../store/voucher-repo.ts'
 import { driveCase } from '../verification/drive-case.ts'
-import { extendJobsRoot } from './jobs-root.ts'
+import { jobClosure } from './job-closure.ts'
+import { extendJobsRoot, type VoucherJobLeaf } from './jobs-root.ts'
 import { PairLocks } from './pair-locks.ts'
 import { NoCourtError } from './voucher-error.ts'
 import { type VoucherJobView, voucherJobView } from './voucher-job-view.ts'
@@ -115,6 +116,9 @@ export interface VoucherRequesterStats {
  */
 const DISPUTE_SEND_ROUNDS = 8
 
+/** Pauses before each re-send of an award that got no answer (in the pair's lock). */
+const AWARD_RESEND_PAUSES_MS = [250, 1_000, 3_000]
+
 /** Where a result notice is awaited by the job that sent the award. */
 interface Waiter {
   resolve(notice: VoucherResultMessage): void
@@ -151,6 +155,12 @@ export class VoucherRequester implements PaymentPath {
   /** Court cases of disputed claims this node moves along (draw, resolve); aborted on stop. */
   private readonly cases = new Set<Promise<void>>()
   private scannedThrough: bigint | undefined
+  /**
+   * Chain time up to which every claim filed against this requester is on its job's record (the
+   * claim scan read through it): the "now" of the CLOSED rule's claim deadline (job-closure.ts).
+   * Unset until the first scan: until then only ended claims close a job.
+   */
+  private claimsKnownAt: bigint | undefined
 
   constructor(init: VoucherRequesterInit, components: VoucherRequesterComponents) {
     const { testWithholdVouchers, testStopAfterDispute, ...rest } = init
@@ -202,6 +212,9 @@ export class VoucherRequester implements PaymentPath {
       options.signal,
     ).catch((err: unknown) => {
       this.waiters.delete(key)
+      // An award with no answer may be held by the provider: its bid is not declined.
+      if (err instanceof BaseError && (err.details as { ambiguous?: boolean } | undefined)?.ambiguous)
+        throw err
       // The winner's bid holds capacity until it expires: release it now.
       this.c.network
         .request(
@@ -501,6 +514,8 @@ export class VoucherRequester implements PaymentPath {
    * reads the chunk again, and a claim already judged is recognised by its record.
    */
   private async watchOnce(): Promise<void> {
+    // Read before the head: every claim filed by this chain time is in a block up to the head.
+    const chainNow = await this.c.vault.nowSeconds()
     const head = await this.c.vault.blockNumber()
     let through = this.scannedThrough ?? head
     // Claims are filed and end only in transactions: nothing to read without a new block.
@@ -512,7 +527,24 @@ export class VoucherRequester implements PaymentPath {
       this.c.vouchers.saveScanCursor(this.cursorName, to)
       this.scannedThrough = through = to
     }
+    if (this.stopping.signal.aborted) return
     await this.followClaims()
+    // Every claim filed by `chainNow` is on its job's record now: a job past its claim deadline
+    // with none is closed, and so are jobs whose claim ended. Vouchers pass over them.
+    this.claimsKnownAt = bigMax(this.claimsKnownAt ?? 0n, chainNow)
+    await this.voucherClosedJobs()
+  }
+
+  /** Signs the next voucher of every pair whose run had stopped at a job that is closed now. */
+  private async voucherClosedJobs(): Promise<void> {
+    for (const channel of this.c.vouchers.channels('requester')) {
+      if (channel.requester.toLowerCase() !== this.address.toLowerCase()) continue
+      const through = channel.latest?.voucher.paidThroughSequence ?? 0n
+      if (through >= channel.lastSequence) continue
+      await this.sendVoucher(channel.provider).catch((err: unknown) =>
+        this.c.logger.warn({ provider: channel.provider, err: describeError(err) }, 'voucher not sent'),
+      )
+    }
   }
 
   private async judgeClaim(claim: ClaimFiledEvent): Promise<void> {
@@ -575,6 +607,7 @@ export class VoucherRequester implements PaymentPath {
       if (onChain.status !== 'Paid' && onChain.status !== 'Rejected') continue
       this.c.vouchers.updateJob('requester', job.jobId, {
         claim: { ...claim, status: onChain.status, endedAt: Date.now() },
+        claimResult: { resultHash: onChain.resultHash, fuelUsed: onChain.fuelUsed },
       })
       if (onChain.status === 'Paid') this.claims.paid++
       this.c.requester.recordJobEvent({
@@ -921,11 +954,13 @@ export class VoucherRequester implements PaymentPath {
       const channel = this.channel(provider)
       const latest = channel.latest?.voucher
       let through = latest?.paidThroughSequence ?? 0n
-      const covered: VoucherJobRecord[] = []
+      const covered: { job: VoucherJobRecord; amount: bigint; leaf: VoucherJobLeaf; closed?: string }[] = []
       for (const job of this.c.vouchers.jobsOf('requester', this.address, provider)) {
         if (job.award.sequence <= through) continue
-        if (job.award.sequence !== through + 1n || job.phase !== 'verified') break
-        covered.push(job)
+        if (job.award.sequence !== through + 1n) break
+        const entry = this.voucherEntry(job)
+        if (!entry) break
+        covered.push({ job, ...entry })
         through = job.award.sequence
       }
       if (covered.length === 0) return undefined
@@ -933,16 +968,10 @@ export class VoucherRequester implements PaymentPath {
         requester: this.address,
         provider,
         paidThroughSequence: through,
-        cumulativeAmount: covered.reduce((sum, j) => sum + j.amount!, latest?.cumulativeAmount ?? 0n),
+        cumulativeAmount: covered.reduce((sum, c) => sum + c.amount, latest?.cumulativeAmount ?? 0n),
         jobsRoot: extendJobsRoot(
           latest?.jobsRoot ?? zeroHash,
-          covered.map((j) => ({
-            sequence: j.award.sequence,
-            specHash: j.award.specHash,
-            resultHash: j.resultHash!,
-            fuelUsed: j.fuelUsed!,
-            pricePerFuel: j.award.pricePerFuel,
-          })),
+          covered.map((c) => c.leaf),
         ),
       }
       const signature = await this.c.vault.signVoucher(voucher)
@@ -957,16 +986,27 @@ export class VoucherRequester implements PaymentPath {
           latest: { voucher, signature, signer: this.address },
           vouchersSigned: (channel.vouchersSigned ?? 0) + 1,
         })
-        for (const job of covered) {
-          this.c.vouchers.saveJob({ ...job, phase: 'vouchered', voucheredBy, voucheredAt })
+        for (const { job, closed } of covered) {
+          if (job.phase === 'verified') {
+            this.c.vouchers.saveJob({ ...job, phase: 'vouchered', voucheredBy, voucheredAt })
+          } else if (job.phase === 'awarded') {
+            // Passed over, closed: never vouchered (an award lost for good, or no result).
+            this.c.vouchers.saveJob({
+              ...job,
+              phase: 'rejected',
+              reason: `closed: ${closed}`,
+              unacknowledged: false,
+            })
+          }
         }
       })
-      for (const job of covered) {
+      for (const { job, amount } of covered) {
+        if (job.phase !== 'verified') continue
         this.c.requester.recordJobEvent({
           type: 'voucher-signed',
           jobId: BigInt(job.jobId),
           sequence: job.award.sequence,
-          amount: job.amount!,
+          amount,
           ...voucheredBy,
         })
       }
@@ -991,6 +1031,51 @@ export class VoucherRequester implements PaymentPath {
   }
 
   /**
+   * What job `job` adds to the pair's next voucher, or undefined if the voucher run stops at it.
+   * The CLOSED rule first (job-closure.ts: its claim ended, or its claim deadline passed with no
+   * claim, as far as the claim scan has read), the same the provider applies; otherwise a
+   * verified job at its amount; anything else (awaiting its result, rejected, a claim pending)
+   * stops the run.
+   */
+  private voucherEntry(
+    job: VoucherJobRecord,
+  ): { amount: bigint; leaf: VoucherJobLeaf; closed?: string } | undefined {
+    const claim = job.claim
+    const closure = jobClosure({
+      sequence: job.award.sequence,
+      award: job.award,
+      ...(claim
+        ? {
+            claim: {
+              status: claim.status ?? 'Pending',
+              amount: claim.amount,
+              resultHash: job.claimResult?.resultHash ?? zeroHash,
+              fuelUsed: job.claimResult?.fuelUsed ?? 0n,
+            },
+          }
+        : {}),
+      ...(this.claimsKnownAt !== undefined ? { now: this.claimsKnownAt } : {}),
+    })
+    // A paid claim read before its result and fuel were recorded: wait for them.
+    if (closure.closed && closure.why === 'claim-paid' && !job.claimResult) return undefined
+    // A verified job the provider could still claim is paid at its amount; past its claim deadline
+    // it is still paid (the provider accepts either), never below what was verified.
+    if (job.phase === 'verified' && (!closure.closed || closure.why === 'claim-deadline')) {
+      return {
+        amount: job.amount!,
+        leaf: {
+          sequence: job.award.sequence,
+          specHash: job.award.specHash,
+          resultHash: job.resultHash!,
+          fuelUsed: job.fuelUsed!,
+          pricePerFuel: job.award.pricePerFuel,
+        },
+      }
+    }
+    return closure.closed ? { amount: closure.amount, leaf: closure.leaf, closed: closure.why } : undefined
+  }
+
+  /**
    * Tops the provider's escrow up if it does not cover this job on top of what is owed, then signs
    * the award with the pair's next sequence and sends it; a refused award gives its sequence back.
    */
@@ -1005,6 +1090,9 @@ export class VoucherRequester implements PaymentPath {
   ): Promise<{ award: VoucherAward; gasUsed: bigint }> {
     return this.locks.run(pairKey(this.address, provider), async () => {
       let gasUsed = 0n
+      // Earlier awards whose answer was lost go again first: a provider that never got one runs
+      // it now if it still can, and one that did answers as before.
+      await this.resendUnacknowledged(provider)
       const channel = { ...this.channel(provider), peerId: providerPeerId }
       const onChain = await this.c.vault.channelOf(this.address, provider)
       if (onChain.thawReadyAt !== 0n) {
@@ -1021,9 +1109,11 @@ export class VoucherRequester implements PaymentPath {
       const cost = maxFuel * pricePerFuel
       const signed = channel.latest?.voucher.cumulativeAmount ?? 0n
       const owed = signed > onChain.collected ? signed - onChain.collected : 0n
+      const through = channel.latest?.voucher.paidThroughSequence ?? 0n
       const inFlight = this.c.vouchers
         .jobsOf('requester', this.address, provider)
-        .filter((j) => j.phase === 'awarded' || j.phase === 'verified')
+        // A job a voucher passed over (closed) is owed nothing more.
+        .filter((j) => (j.phase === 'awarded' || j.phase === 'verified') && j.award.sequence > through)
         .reduce((sum, j) => sum + (j.amount ?? j.award.maxFuel * j.award.pricePerFuel), 0n)
       const needed = owed + inFlight + cost
       if (onChain.balance < needed) {
@@ -1061,24 +1151,37 @@ export class VoucherRequester implements PaymentPath {
           signer: this.address,
           ...(announcement ? { announcement } : {}),
           peerId: providerPeerId,
+          unacknowledged: true,
         })
         this.c.vouchers.saveChannel({ ...channel, lastSequence: award.sequence })
       })
-      const reply = await this.c.network
-        .request(
-          providerPeerId,
-          PROTOCOL_VOUCHER,
-          { type: 'voucher-award', award: awardToWire(award), signature },
-          voucherReplySchema,
-          { timeoutMs: 15_000 },
+      let reply = await this.sendAward(providerPeerId, award, signature)
+      // No answer is not a refusal: the provider may hold the award. The same signed award again
+      // (a provider answers a copy it holds as before and never runs it twice).
+      for (const pause of AWARD_RESEND_PAUSES_MS) {
+        if (reply.accepted || reply.code) break
+        this.c.logger.info(
+          { provider, sequence: award.sequence.toString(), reason: reply.reason },
+          'award not answered: sending it again',
         )
-        .catch(
-          (err: unknown): VoucherReply => ({
-            type: 'voucher-reply',
-            accepted: false,
-            reason: describeError(err),
-          }),
+        await sleep(pause, signal).catch(() => undefined)
+        reply = await this.sendAward(providerPeerId, award, signature)
+      }
+      if (reply.accepted) {
+        this.c.vouchers.updateJob('requester', key, { unacknowledged: false })
+      } else if (!reply.code) {
+        // Still no answer: the award stays (unacknowledged), sent again before the next one. If
+        // the provider has it, its result is verified and vouchered when it comes; if not, the job
+        // closes at its claim deadline and the pair's vouchers pass over it (job-closure.ts).
+        throw new BaseError(
+          ErrorCode.Timeout,
+          `provider ${provider} did not answer the award of voucher job ${key}: ${reply.reason}`,
+          {
+            hint: 'the provider may still run it (then it is vouchered); otherwise nothing is owed',
+            details: { sequence: award.sequence.toString(), ambiguous: true },
+          },
         )
+      }
       if (!reply.accepted) {
         if (reply.code) {
           // Refused, so never started: the sequence goes back for the next award.
@@ -1105,6 +1208,49 @@ export class VoucherRequester implements PaymentPath {
       }
       return { award, gasUsed }
     })
+  }
+
+  private sendAward(peer: string, award: VoucherAward, signature: Hex): Promise<VoucherReply> {
+    return this.c.network
+      .request(
+        peer,
+        PROTOCOL_VOUCHER,
+        { type: 'voucher-award', award: awardToWire(award), signature },
+        voucherReplySchema,
+        { timeoutMs: 15_000 },
+      )
+      .catch(
+        (err: unknown): VoucherReply => ({
+          type: 'voucher-reply',
+          accepted: false,
+          reason: describeError(err),
+        }),
+      )
+  }
+
+  /**
+   * Sends again, once each, the pair's awards no answer came for (in the pair's lock). Accepted:
+   * acknowledged. Refused with a code: the provider does not hold it, the job is rejected (its
+   * sequence stays: later ones were awarded; a voucher covers it at 0 once it is closed).
+   */
+  private async resendUnacknowledged(provider: Address): Promise<void> {
+    for (const job of this.c.vouchers.jobsOf('requester', this.address, provider)) {
+      if (!job.unacknowledged || job.phase !== 'awarded' || !job.peerId) continue
+      const reply = await this.sendAward(job.peerId, job.award, job.awardSignature)
+      if (reply.accepted) {
+        this.c.vouchers.updateJob('requester', job.jobId, { unacknowledged: false })
+        this.c.logger.info(
+          { provider, sequence: job.award.sequence.toString() },
+          'earlier award acknowledged',
+        )
+      } else if (reply.code) {
+        this.c.vouchers.updateJob('requester', job.jobId, {
+          unacknowledged: false,
+          phase: 'rejected',
+          reason: `refused: ${reply.code}`,
+        })
+      }
+    }
   }
 
   /** Announcements sent, by job id, so the award record keeps the job's limits. */

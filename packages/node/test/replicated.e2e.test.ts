@@ -315,12 +315,11 @@ describe('replicated jobs on a real local market', () => {
     const sleepyStake = await market.admin.stakeOf(sleepy)
     const { outcome, events } = await replicated({ cores: 2, memoryMb: 32 }, 2, 10)
     const replicas = outcome.replicas ?? []
-    assert.deepEqual(
-      replicas.map((r) => r.provider),
-      [sleepy, address('honest-a')],
-    )
+    // Both providers hold a replica, in whichever order their awards landed.
+    assert.deepEqual(replicas.map((r) => r.provider).sort(), [sleepy, address('honest-a')].sort())
     assert.equal(outcome.status, 'completed', JSON.stringify(outcome.error))
-    const [late, good] = replicas
+    const late = replicas.find((r) => r.provider === sleepy)
+    const good = replicas.find((r) => r.provider === address('honest-a'))
     assert.equal(late?.status, 'expired')
     assert.equal(late?.paid, 0n)
     assert.equal(good?.status, 'upheld')
@@ -340,12 +339,11 @@ describe('replicated jobs on a real local market', () => {
     const lazyBalance = await market.admin.balanceOf(lazy)
     const { prepared, outcome, events } = await replicated({ cores: 2, memoryMb: 20 }, 2, 10)
     const replicas = outcome.replicas ?? []
-    assert.deepEqual(
-      replicas.map((r) => r.provider),
-      [lazy, diligent],
-    )
+    // Both providers hold a replica, in whichever order their awards landed.
+    assert.deepEqual(replicas.map((r) => r.provider).sort(), [lazy, diligent].sort())
     assert.equal(outcome.status, 'completed', JSON.stringify(outcome.error))
-    const [copier, honest] = replicas
+    const copier = replicas.find((r) => r.provider === lazy)
+    const honest = replicas.find((r) => r.provider === diligent)
     // Without the court's reveal barrier the honest replica would reveal at once, the copier would
     // commit the same result and both would be paid.
     assert.equal(copier?.status, 'expired', 'the copier never saw a result to copy, so never committed')

@@ -137,7 +137,9 @@ describe('replicated jobs on a real local market', () => {
       limits: { fuel: '20000000', timeoutMs: 10_000 },
       price: { maxPerFuel: (5n * GWEI).toString() },
       verification: { mode: 'replicated', k },
-      deadlines: { biddingMs: 600, executionSeconds },
+      // The round closes as soon as every provider answered; the long window only matters on a
+      // loaded machine, where a 600 ms one let the cheapest bid arrive too late (seen in CI).
+      deadlines: { biddingMs: 3_000, executionSeconds },
     })
     const prepared = await prepareJob(spec, { baseDir: '.', known: new Map([[moduleCid, module]]) })
     const events: JobEvent[] = []

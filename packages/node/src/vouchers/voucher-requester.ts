@@ -518,8 +518,17 @@ export class VoucherRequester implements PaymentPath {
     const chainNow = await this.c.vault.nowSeconds()
     const head = await this.c.vault.blockNumber()
     let through = this.scannedThrough ?? head
-    // Claims are filed and end only in transactions: nothing to read without a new block.
-    if (head <= through) return
+    // Claims are filed and end only in transactions: nothing to read without a new block. The
+    // clock may still have moved past a block this node read while an earlier pass ran (a quiet
+    // chain mines nothing more): every claim filed by `chainNow` is known, so jobs whose claim
+    // deadline it passed close now, not at some later block that may never come.
+    if (head <= through) {
+      if (chainNow > (this.claimsKnownAt ?? 0n)) {
+        this.claimsKnownAt = chainNow
+        await this.voucherClosedJobs()
+      }
+      return
+    }
     while (through < head && !this.stopping.signal.aborted) {
       const to = bigMin(head, through + this.init.scanChunkBlocks)
       const claims = await this.c.vault.claimsFiledSince(through + 1n, to, this.address)

@@ -39,6 +39,10 @@ async function eventually(condition: () => boolean, what: string, timeoutMs = 10
   }
 }
 
+/** The host's gossipsub mesh on the jobs topic (the implementation has it; the interface not). */
+const meshPeers = (host: BazaarHost) =>
+  (host.services.pubsub as unknown as { getMeshPeers(topic: string): string[] }).getMeshPeers(TOPIC_JOBS)
+
 describe('job gossip', () => {
   const hosts: BazaarHost[] = []
   const gossips: JobGossip[] = []
@@ -60,6 +64,12 @@ describe('job gossip', () => {
     }
     await gossips[0]!.waitForSubscribers(3)
     await Promise.all(gossips.slice(1).map((g) => g.waitForSubscribers(1)))
+    // Seeing a peer's subscription does not mean our stream to it is open: a message published
+    // before that is lost (seen in CI under load). A mesh link (GRAFT exchanged) means it is.
+    await eventually(
+      () => hosts.every((h, i) => meshPeers(h).length >= (i === 0 ? 3 : 1)),
+      'the gossip mesh to form',
+    )
   })
 
   after(async () => {

@@ -7,43 +7,15 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import {
-  encodeMessage,
-  type JobAnnouncement,
-  TOPIC_VOUCHER_DISPUTES,
-  type VoucherDisputeMessage,
-} from '@bazaar/protocol'
+import { encodeMessage, TOPIC_VOUCHER_DISPUTES, type VoucherDisputeMessage } from '@bazaar/protocol'
 import type { PeerId } from '@libp2p/interface'
 import type { Hex } from 'viem'
 import { VoucherDisputeJobs } from '../verification/voucher-dispute-jobs.ts'
+import { testAnnouncement } from './announcement-fixture.ts'
 import { type BazaarHost, createBazaarHost } from './create-host.ts'
 import { createVoucherDisputeGossip, type VoucherDisputeGossip } from './voucher-dispute-gossip.ts'
 
-function announcement(requesterPeerId: string, jobId: string): JobAnnouncement {
-  return {
-    type: 'job-announcement',
-    chainId: 31337,
-    market: '0x5fbdb2315678afecb367f032d93f642f64180aa3',
-    jobId,
-    requester: '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266',
-    requesterPeerId,
-    specHash: `0x${'ab'.repeat(32)}`,
-    job: {
-      name: 'hello',
-      runtime: 'wasm',
-      moduleCid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy',
-      args: [],
-      env: {},
-      inputs: [],
-      resources: { cores: 1, memoryMb: 64 },
-      limits: { fuel: '1000000', timeoutMs: 5_000, outputBytes: 1024 },
-      maxPricePerFuel: '10',
-      verification: { mode: 'none' },
-    },
-    bidDeadline: Date.now() + 60_000,
-    requesterAddrs: [],
-  }
-}
+const announcement = testAnnouncement
 
 const claim = (n: number) => `0x${n.toString(16).padStart(64, '0')}` as Hex
 

@@ -21,6 +21,7 @@ import pino from 'pino'
 import { type Address, type Hex, zeroHash } from 'viem'
 import { createHttpApp } from '../api/http-api.ts'
 import { createPersistentContentStore } from '../content-store.ts'
+import { testAnnouncement } from '../net/announcement-fixture.ts'
 import type { JobEvent } from '../requester/job-events.ts'
 import { JobTracker } from '../requester/job-tracker.ts'
 import type { PreparedJob } from '../requester/prepare-job.ts'
@@ -39,29 +40,11 @@ const vaultAddress = '0x3333333333333333333333333333333333333333' as Address
 const PRICE = 3n
 
 function announcement(jobId: string): JobAnnouncement {
-  return {
-    type: 'job-announcement',
-    chainId: 31337,
-    market: '0x5fbdb2315678afecb367f032d93f642f64180aa3',
-    jobId,
+  return testAnnouncement('requester-peer', jobId, {
     requester,
-    requesterPeerId: 'requester-peer',
     specHash: `0x${'aa'.repeat(32)}`,
-    job: {
-      name: 'vj',
-      runtime: 'wasm',
-      moduleCid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy',
-      args: [],
-      env: {},
-      inputs: [],
-      resources: { cores: 1, memoryMb: 64 },
-      limits: { fuel: '1000', timeoutMs: 5_000, outputBytes: 1024 },
-      maxPricePerFuel: '10',
-      verification: { mode: 'none' },
-    },
-    bidDeadline: Date.now() + 60_000,
-    requesterAddrs: [],
-  }
+    job: { name: 'vj', limits: { fuel: '1000', timeoutMs: 5_000, outputBytes: 1024 } },
+  })
 }
 
 function jobRecord(sequence: bigint, phase: VoucherJobRecord['phase']): VoucherJobRecord {
